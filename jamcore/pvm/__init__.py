@@ -1,0 +1,1 @@
+"""The Polkadot Virtual Machine (graypaper Appendix A): blobs, interpreter, fast path."""

@@ -1,0 +1,1 @@
+"""Safrole block production (graypaper section 6): tickets, sealing keys, entropy, epochs."""

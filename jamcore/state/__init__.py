@@ -1,0 +1,1 @@
+"""State types, service accounts and merklization (graypaper Appendix D)."""

@@ -1,0 +1,1 @@
+"""Work packages, items, reports, guarantees, assurances and the Service protocol."""

@@ -1,0 +1,1 @@
+"""Circom circuits, trusted-setup artifacts, prover and verifier wrappers."""

@@ -1,0 +1,66 @@
+"""The `shielded` command: devnet, demo, wallet, simulate.
+
+Subcommands that are not built yet say so and exit with status 2, so scripts can tell
+"not available" from "failed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from shielded import __version__
+
+NOT_BUILT_EXIT = 2
+
+
+def _not_built(feature: str) -> Callable[[argparse.Namespace], int]:
+    def run(_args: argparse.Namespace) -> int:
+        print(f"shielded: {feature} is not built yet in version {__version__}.", file=sys.stderr)
+        return NOT_BUILT_EXIT
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every `shielded` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="shielded",
+        description="A shielded-pool application chain on JAM.",
+    )
+    parser.add_argument("--version", action="version", version=f"shielded {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    devnet = commands.add_parser("devnet", help="run a private devnet of validator processes")
+    devnet.add_argument("action", choices=["init", "up", "status", "down"])
+    devnet.add_argument("--dir", default="devnet", help="devnet directory (default: ./devnet)")
+    devnet.add_argument("--validators", type=int, default=6, help="number of validators")
+    devnet.set_defaults(run=_not_built("the devnet"))
+
+    demo = commands.add_parser(
+        "demo", help="start a throwaway devnet and drive two wallets through the pool"
+    )
+    demo.set_defaults(run=_not_built("the devnet demo"))
+
+    wallet = commands.add_parser("wallet", help="the terminal wallet (TUI without arguments)")
+    wallet.add_argument("action", nargs="?", default="tui")
+    wallet.set_defaults(run=_not_built("the wallet"))
+
+    simulate = commands.add_parser("simulate", help="simulate dust and state growth")
+    simulate.set_defaults(run=_not_built("the simulator"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `shielded` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""OSST single-slot finality: DKG, contributions, certificates, resharing, equivocation."""

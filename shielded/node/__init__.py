@@ -1,0 +1,1 @@
+"""The devnet node: chain, p2p, storage, RPC and devnet runner."""

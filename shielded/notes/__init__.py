@@ -1,0 +1,1 @@
+"""Keys, addresses, notes, note encryption and the live/permanent commitment trees."""

@@ -1,0 +1,1 @@
+"""Nullifier derivation and the nullifier set with epoch pruning."""

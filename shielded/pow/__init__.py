@@ -1,0 +1,1 @@
+"""Blockhash-bound computational spam proofs, tiers and capacity quotas."""

@@ -1,0 +1,1 @@
+"""Dust and state-growth simulator."""

@@ -1,0 +1,1 @@
+"""Terminal wallet: a client of the node's JSON-RPC (keys, store, scanner, builder, TUI)."""
