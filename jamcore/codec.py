@@ -402,14 +402,12 @@ class BitSequence(Codec[tuple[bool, ...]]):
         return bits
 
     def to_json(self, value: tuple[bool, ...]) -> Json:
-        out = bytearray()
-        BitSequence(len(value)).encode_into(value, out)
-        return "0x" + out.hex()
+        # A fixed-length bitfield is its packed octets; a variable-length one keeps its
+        # length prefix so the bit count survives the round trip.
+        return "0x" + self.encode(value).hex()
 
     def from_json(self, data: Json) -> tuple[bool, ...]:
-        raw = _from_hex(data, "bit sequence")
-        count = 8 * len(raw) if self.length is None else self.length
-        return BitSequence(count).decode(raw)
+        return self.decode(_from_hex(data, "bit sequence"))
 
 
 class Dictionary(Codec[dict[K, V]]):
