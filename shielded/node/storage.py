@@ -1,0 +1,294 @@
+"""The node's on-disk chain store: blocks, canonical chain, state and undo logs in SQLite.
+
+Every imported block commits together with all its state changes and the new head in one
+SQLite transaction (WAL mode), so a node killed at any instant restarts at a consistent
+head: either the block and its effects are there, or neither is. The state is kept as a
+key -> value map (the JAM state-key space plus the pool's own keys); each block records
+the previous value of every key it changes, so the head can be rolled back to a fork point.
+
+WAL with `synchronous=NORMAL` survives process crashes (SIGKILL) without losing committed
+transactions; only an operating-system crash can lose the latest few, which a devnet node
+re-fetches from its peers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS blocks (
+    hash BLOB PRIMARY KEY,
+    parent BLOB NOT NULL,
+    slot INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    block BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blocks_by_parent ON blocks(parent);
+CREATE TABLE IF NOT EXISTS canonical (
+    height INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS state (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS undo (
+    block BLOB NOT NULL,
+    position INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    previous BLOB,
+    PRIMARY KEY (block, position)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+"""
+
+
+class StorageError(Exception):
+    """A request the chain store cannot honour (unknown block, wrong parent, final block)."""
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    """A block as stored: its hash, parent, slot, height and encoded bytes."""
+
+    hash: bytes
+    parent: bytes
+    slot: int
+    height: int
+    block: bytes
+
+
+StateChanges = Mapping[bytes, bytes | None]
+"""New values by state key; None deletes the key."""
+
+
+class ChainStore:
+    """SQLite-backed blocks, canonical chain, head state with undo, and finality."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- meta ---------------------------------------------------------------------------
+
+    def _meta(self, name: str) -> bytes | None:
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _set_meta(self, name: str, value: bytes) -> None:
+        self.db.execute(
+            "INSERT INTO meta(name, value) VALUES(?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    @property
+    def genesis(self) -> bytes | None:
+        return self._meta("genesis")
+
+    @property
+    def head(self) -> bytes | None:
+        """The hash of the canonical head block (None before genesis)."""
+        return self._meta("head")
+
+    @property
+    def finalized(self) -> bytes | None:
+        """The hash of the latest final block."""
+        return self._meta("finalized")
+
+    # --- blocks -------------------------------------------------------------------------
+
+    def block(self, block_hash: bytes) -> StoredBlock | None:
+        row = self.db.execute(
+            "SELECT hash, parent, slot, height, block FROM blocks WHERE hash = ?", (block_hash,)
+        ).fetchone()
+        return None if row is None else _stored(row)
+
+    def has_block(self, block_hash: bytes) -> bool:
+        row = self.db.execute("SELECT 1 FROM blocks WHERE hash = ?", (block_hash,)).fetchone()
+        return row is not None
+
+    def canonical_hash(self, height: int) -> bytes | None:
+        row = self.db.execute("SELECT hash FROM canonical WHERE height = ?", (height,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def is_canonical(self, block_hash: bytes) -> bool:
+        row = self.db.execute("SELECT 1 FROM canonical WHERE hash = ?", (block_hash,)).fetchone()
+        return row is not None
+
+    def children(self, block_hash: bytes) -> list[StoredBlock]:
+        rows = self.db.execute(
+            "SELECT hash, parent, slot, height, block FROM blocks WHERE parent = ?", (block_hash,)
+        ).fetchall()
+        return [_stored(row) for row in rows]
+
+    def canonical_range(self, start: int, count: int) -> list[StoredBlock]:
+        rows = self.db.execute(
+            "SELECT b.hash, b.parent, b.slot, b.height, b.block FROM canonical c "
+            "JOIN blocks b ON b.hash = c.hash WHERE c.height >= ? ORDER BY c.height LIMIT ?",
+            (start, count),
+        ).fetchall()
+        return [_stored(row) for row in rows]
+
+    # --- state --------------------------------------------------------------------------
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value of a state key at the canonical head."""
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def items(self, prefix: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+        """State entries whose key starts with `prefix`, in key order."""
+        for key, value in self.db.execute(
+            "SELECT key, value FROM state WHERE key >= ? ORDER BY key", (prefix,)
+        ):
+            if not bytes(key).startswith(prefix):
+                break
+            yield bytes(key), bytes(value)
+
+    # --- import, rollback, finality ------------------------------------------------------
+
+    def init_genesis(self, block_hash: bytes, slot: int, block: bytes, state: StateChanges) -> None:
+        """Store the genesis block and state; a no-op if this genesis is already stored."""
+        existing = self.genesis
+        if existing is not None:
+            if existing != block_hash:
+                raise StorageError("the store holds a different genesis")
+            return
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO blocks(hash, parent, slot, height, block) VALUES(?, ?, ?, 0, ?)",
+                (block_hash, bytes(32), slot, block),
+            )
+            db.execute("INSERT INTO canonical(height, hash) VALUES(0, ?)", (block_hash,))
+            for key, value in state.items():
+                if value is not None:
+                    db.execute("INSERT INTO state(key, value) VALUES(?, ?)", (key, value))
+            for name in ("genesis", "head", "finalized"):
+                self._set_meta(name, block_hash)
+
+    def add_block(self, block_hash: bytes, parent: bytes, slot: int, block: bytes) -> StoredBlock:
+        """Record a block whose parent is known, without making it canonical (a fork)."""
+        parent_block = self.block(parent)
+        if parent_block is None:
+            raise StorageError(f"unknown parent {parent.hex()}")
+        if slot <= parent_block.slot:
+            raise StorageError(f"slot {slot} does not follow parent slot {parent_block.slot}")
+        stored = StoredBlock(block_hash, parent, slot, parent_block.height + 1, block)
+        self.db.execute(
+            "INSERT OR IGNORE INTO blocks(hash, parent, slot, height, block) VALUES(?, ?, ?, ?, ?)",
+            (block_hash, parent, slot, stored.height, block),
+        )
+        return stored
+
+    def import_block(
+        self, block_hash: bytes, parent: bytes, slot: int, block: bytes, changes: StateChanges
+    ) -> StoredBlock:
+        """Append a block on the canonical head with its state changes, atomically."""
+        if parent != self.head:
+            raise StorageError("import_block extends the canonical head only; roll back first")
+        with self._transaction() as db:
+            stored = self.add_block(block_hash, parent, slot, block)
+            db.execute(
+                "INSERT INTO canonical(height, hash) VALUES(?, ?)", (stored.height, block_hash)
+            )
+            for position, (key, value) in enumerate(changes.items()):
+                db.execute(
+                    "INSERT INTO undo(block, position, key, previous) VALUES(?, ?, ?, ?)",
+                    (block_hash, position, key, self.get(key)),
+                )
+                if value is None:
+                    db.execute("DELETE FROM state WHERE key = ?", (key,))
+                else:
+                    db.execute(
+                        "INSERT INTO state(key, value) VALUES(?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (key, value),
+                    )
+            self._set_meta("head", block_hash)
+        return stored
+
+    def roll_back_head(self) -> bytes:
+        """Undo the canonical head block's state changes; its parent becomes the head.
+
+        The block stays known (as a fork). Final blocks are never rolled back.
+        """
+        head = self.head
+        if head is None or head == self.finalized:
+            raise StorageError("the head is final (or absent) and cannot be rolled back")
+        stored = self.block(head)
+        assert stored is not None
+        with self._transaction() as db:
+            undo = db.execute(
+                "SELECT key, previous FROM undo WHERE block = ? ORDER BY position DESC", (head,)
+            ).fetchall()
+            for key, previous in undo:
+                if previous is None:
+                    db.execute("DELETE FROM state WHERE key = ?", (key,))
+                else:
+                    db.execute(
+                        "INSERT INTO state(key, value) VALUES(?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (key, previous),
+                    )
+            db.execute("DELETE FROM undo WHERE block = ?", (head,))
+            db.execute("DELETE FROM canonical WHERE height = ?", (stored.height,))
+            self._set_meta("head", stored.parent)
+        return stored.parent
+
+    def finalize(self, block_hash: bytes) -> None:
+        """Mark a canonical block final; finality never moves backwards."""
+        stored = self.block(block_hash)
+        if stored is None or not self.is_canonical(block_hash):
+            raise StorageError("only a known canonical block can be finalized")
+        current = self.finalized
+        current_block = self.block(current) if current else None
+        if current_block is not None and stored.height < current_block.height:
+            raise StorageError("finality cannot move backwards")
+        with self._transaction() as db:
+            self._set_meta("finalized", block_hash)
+            # Undo logs at or below the final block are never needed again.
+            db.execute(
+                "DELETE FROM undo WHERE block IN (SELECT hash FROM canonical WHERE height <= ?)",
+                (stored.height,),
+            )
+
+    def fork_point(self, block_hash: bytes) -> StoredBlock:
+        """The latest canonical ancestor of a known block."""
+        stored = self.block(block_hash)
+        if stored is None:
+            raise StorageError(f"unknown block {block_hash.hex()}")
+        while not self.is_canonical(stored.hash):
+            parent = self.block(stored.parent)
+            if parent is None:
+                raise StorageError("block does not descend from the genesis")
+            stored = parent
+        return stored
+
+
+def _stored(row: tuple[bytes, bytes, int, int, bytes]) -> StoredBlock:
+    return StoredBlock(bytes(row[0]), bytes(row[1]), int(row[2]), int(row[3]), bytes(row[4]))
