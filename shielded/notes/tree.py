@@ -1,0 +1,287 @@
+"""The commitment trees: live tree (ring of per-epoch subtrees) and permanent tree (design §3).
+
+Both are append-only binary Poseidon Merkle trees of depth `TREE_DEPTH` over BN254, so the
+spend circuit walks one path shape for either:
+
+- The **permanent tree** is one `MerkleTree` of depth TREE_DEPTH that never shrinks.
+- The **live tree** holds ephemeral notes. Its top RING_BITS levels are a small tree over
+  2^RING_BITS slots; slot `e mod (N+1)` holds the subtree (depth SUBTREE_DEPTH) of the notes
+  created in epoch e. When epoch E begins, the subtree of epoch E - N - 1, whose notes all
+  expired by epoch E - 1, is reset and its storage freed, and its slot is reused for E.
+  Unused slots hold the empty-subtree root.
+- The **anchor** that spends prove against is Poseidon(live_root, permanent_root).
+
+A note's position is its leaf index in the full-depth tree (for live notes: slot bits above
+the subtree index), which is what the circuit's path bits spell out and what the nullifier
+commits to. Appends come in batches and recompute each touched parent once (about two hashes
+per leaf), with the roots of empty subtrees cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from shielded.notes.errors import ensure
+from shielded.notes.poseidon import FIELD_MODULUS, poseidon, poseidon_pair
+
+TREE_DEPTH = 28
+"""Depth of both trees as the spend circuit sees them."""
+RING_BITS = 5
+"""Live tree: the top levels over the ring slots; N + 1 <= 2^RING_BITS."""
+SUBTREE_DEPTH = TREE_DEPTH - RING_BITS
+"""Live tree: depth of one epoch's subtree (2^23 notes per epoch)."""
+EMPTY_LEAF = 0
+
+
+@functools.cache
+def zero_root(height: int) -> int:
+    """The root of an empty subtree of `height` levels: Z_0 = 0, Z_{h+1} = H(Z_h, Z_h)."""
+    if height == 0:
+        return EMPTY_LEAF
+    below = zero_root(height - 1)
+    return poseidon_pair(below, below)
+
+
+def root_from_path(leaf: int, position: int, siblings: Sequence[int]) -> int:
+    """Recompute a Merkle root from a leaf, its position (bit h = side at level h) and path."""
+    node = leaf
+    for height, sibling in enumerate(siblings):
+        if (position >> height) & 1:
+            node = poseidon_pair(sibling, node)
+        else:
+            node = poseidon_pair(node, sibling)
+    return node
+
+
+class MerkleTree:
+    """An append-only Poseidon Merkle tree that keeps every node (for wallets' paths)."""
+
+    def __init__(self, depth: int) -> None:
+        ensure(1 <= depth <= 64, f"tree depth {depth} out of range 1..64")
+        self.depth = depth
+        self._levels: list[list[int]] = [[] for _ in range(depth + 1)]
+
+    def __len__(self) -> int:
+        return len(self._levels[0])
+
+    @property
+    def capacity(self) -> int:
+        return 1 << self.depth
+
+    @property
+    def root(self) -> int:
+        top = self._levels[self.depth]
+        return top[0] if top else zero_root(self.depth)
+
+    def node_count(self) -> int:
+        """How many nodes (leaves included) are stored: the tree's storage in field elements."""
+        return sum(len(level) for level in self._levels)
+
+    def append(self, leaves: Iterable[int]) -> list[int]:
+        """Append a batch of leaves; returns their positions. Parents are recomputed once."""
+        batch = list(leaves)
+        start = len(self)
+        ensure(
+            start + len(batch) <= self.capacity,
+            f"tree of depth {self.depth} is full: cannot append {len(batch)} leaves",
+        )
+        for leaf in batch:
+            ensure(
+                isinstance(leaf, int) and 0 <= leaf < FIELD_MODULUS,
+                f"leaf {leaf!r} is not a BN254 field element",
+            )
+        if not batch:
+            return []
+        self._levels[0].extend(batch)
+        first, last = start, start + len(batch) - 1
+        hash_pair = poseidon_pair
+        for height in range(self.depth):
+            below, above = self._levels[height], self._levels[height + 1]
+            zero = zero_root(height)
+            first, last = first >> 1, last >> 1
+            del above[first:]
+            for parent in range(first, last + 1):
+                left = below[2 * parent]
+                right = below[2 * parent + 1] if 2 * parent + 1 < len(below) else zero
+                above.append(hash_pair(left, right))
+        return list(range(start, start + len(batch)))
+
+    def update(self, position: int, leaf: int) -> None:
+        """Replace an existing leaf and rehash its path (for the live tree's ring level)."""
+        ensure(0 <= position < len(self), f"no leaf at position {position}")
+        ensure(0 <= leaf < FIELD_MODULUS, f"leaf {leaf!r} is not a BN254 field element")
+        self._levels[0][position] = leaf
+        node = leaf
+        for height in range(self.depth):
+            level = self._levels[height]
+            sibling_index = (position >> height) ^ 1
+            sibling = level[sibling_index] if sibling_index < len(level) else zero_root(height)
+            if (position >> height) & 1:
+                node = poseidon_pair(sibling, node)
+            else:
+                node = poseidon_pair(node, sibling)
+            self._levels[height + 1][position >> (height + 1)] = node
+
+    def leaf(self, position: int) -> int:
+        ensure(0 <= position < len(self), f"no leaf at position {position}")
+        return self._levels[0][position]
+
+    def path(self, position: int) -> list[int]:
+        """The sibling of the leaf and of each ancestor, bottom-up (a wallet's witness)."""
+        ensure(0 <= position < len(self), f"no leaf at position {position} (size {len(self)})")
+        siblings = []
+        for height in range(self.depth):
+            level = self._levels[height]
+            sibling = (position >> height) ^ 1
+            siblings.append(level[sibling] if sibling < len(level) else zero_root(height))
+        return siblings
+
+    def reset(self) -> None:
+        """Empty the tree and free its storage."""
+        self._levels = [[] for _ in range(self.depth + 1)]
+
+
+@dataclass(frozen=True)
+class MembershipWitness:
+    """What the circuit needs to show a note is in the anchor (design section 3)."""
+
+    position: int
+    siblings: tuple[int, ...]
+    other_root: int
+    """The root of the tree the note is not in (permanent root for live notes, and back)."""
+
+
+class LiveTree:
+    """Ephemeral notes: per-epoch subtrees in a ring of N + 1 slots (design section 3)."""
+
+    def __init__(self, lifetime: int, epoch: int = 0) -> None:
+        ensure(
+            0 <= lifetime and lifetime + 1 <= 1 << RING_BITS,
+            f"note lifetime N = {lifetime} needs N + 1 <= {1 << RING_BITS} ring slots",
+        )
+        self.lifetime = lifetime
+        self.slots = lifetime + 1
+        self._subtrees = [MerkleTree(SUBTREE_DEPTH) for _ in range(self.slots)]
+        self._slot_epoch: list[int | None] = [None] * self.slots
+        self._top = MerkleTree(RING_BITS)
+        self._top.append(zero_root(SUBTREE_DEPTH) for _ in range(1 << RING_BITS))
+        self.epoch = epoch
+        self._claim_slot(epoch)
+
+    @property
+    def root(self) -> int:
+        return self._top.root
+
+    def slot_of(self, epoch: int) -> int:
+        return epoch % self.slots
+
+    def _set_top_leaf(self, slot: int, value: int) -> None:
+        self._top.update(slot, value)
+
+    def _claim_slot(self, epoch: int) -> int:
+        slot = self.slot_of(epoch)
+        if self._slot_epoch[slot] != epoch:
+            self._subtrees[slot].reset()
+            self._slot_epoch[slot] = epoch
+            self._set_top_leaf(slot, zero_root(SUBTREE_DEPTH))
+        return slot
+
+    def begin_epoch(self, epoch: int) -> list[int]:
+        """Start `epoch`: free every subtree of an epoch < epoch - N. Returns the freed epochs."""
+        ensure(epoch >= self.epoch, f"epoch {epoch} is before the current epoch {self.epoch}")
+        freed = []
+        for slot, held in enumerate(self._slot_epoch):
+            if held is not None and held < epoch - self.lifetime:
+                freed.append(held)
+                self._subtrees[slot].reset()
+                self._slot_epoch[slot] = None
+                self._set_top_leaf(slot, zero_root(SUBTREE_DEPTH))
+        self.epoch = epoch
+        self._claim_slot(epoch)
+        return sorted(freed)
+
+    def epochs(self) -> list[int]:
+        """The epochs whose subtrees are held (the live window)."""
+        return sorted(e for e in self._slot_epoch if e is not None)
+
+    def append(self, commitments: Iterable[int]) -> list[int]:
+        """Append this epoch's new ephemeral commitments; returns their full-tree positions."""
+        slot = self._claim_slot(self.epoch)
+        subtree = self._subtrees[slot]
+        indices = subtree.append(commitments)
+        if indices:
+            self._set_top_leaf(slot, subtree.root)
+        return [(slot << SUBTREE_DEPTH) | index for index in indices]
+
+    def leaf_count(self) -> int:
+        return sum(len(subtree) for subtree in self._subtrees)
+
+    def node_count(self) -> int:
+        return sum(subtree.node_count() for subtree in self._subtrees) + self._top.node_count()
+
+    def path(self, position: int) -> list[int]:
+        """Siblings from leaf to live root: the subtree path, then the ring path."""
+        slot, index = position >> SUBTREE_DEPTH, position & ((1 << SUBTREE_DEPTH) - 1)
+        ensure(
+            slot < self.slots and self._slot_epoch[slot] is not None,
+            f"live position {position} is in no held subtree (it may have expired)",
+        )
+        return self._subtrees[slot].path(index) + self._top.path(slot)
+
+    def leaf(self, position: int) -> int:
+        slot, index = position >> SUBTREE_DEPTH, position & ((1 << SUBTREE_DEPTH) - 1)
+        ensure(slot < self.slots, f"live position {position} outside the ring")
+        return self._subtrees[slot].leaf(index)
+
+
+class CommitmentTrees:
+    """Live + permanent trees, the anchor binding both, and the recent-anchor window."""
+
+    def __init__(self, lifetime: int, anchor_window: int, epoch: int = 0) -> None:
+        ensure(anchor_window >= 1, f"anchor window must be >= 1 block, got {anchor_window}")
+        self.live = LiveTree(lifetime, epoch)
+        self.permanent = MerkleTree(TREE_DEPTH)
+        self.anchor_window = anchor_window
+        self._recent: deque[int] = deque(maxlen=anchor_window)
+        self._recent.append(self.anchor)
+
+    @property
+    def anchor(self) -> int:
+        """Poseidon(live_root, permanent_root): the root every spend proves against."""
+        return poseidon(self.live.root, self.permanent.root)
+
+    def record_anchor(self) -> int:
+        """Close a block: its anchor joins the window and the oldest one beyond it drops out."""
+        anchor = self.anchor
+        self._recent.append(anchor)
+        return anchor
+
+    def is_recent_anchor(self, anchor: int) -> bool:
+        return anchor in self._recent
+
+    def recent_anchors(self) -> list[int]:
+        return list(self._recent)
+
+    def begin_epoch(self, epoch: int) -> list[int]:
+        """Rotate the live ring (see LiveTree.begin_epoch)."""
+        return self.live.begin_epoch(epoch)
+
+    def witness(self, position: int, permanent: bool) -> MembershipWitness:
+        """The path of a note at `position` in the live or permanent tree, for proving."""
+        if permanent:
+            return MembershipWitness(
+                position, tuple(self.permanent.path(position)), self.live.root
+            )
+        return MembershipWitness(position, tuple(self.live.path(position)), self.permanent.root)
+
+
+def anchor_of(leaf: int, witness: MembershipWitness, permanent: bool) -> int:
+    """The anchor implied by a witness: what the circuit computes for one input."""
+    root = root_from_path(leaf, witness.position, witness.siblings)
+    if permanent:
+        return poseidon(witness.other_root, root)
+    return poseidon(root, witness.other_root)
+
