@@ -14,9 +14,10 @@ blake2b hash of its root node; a sub-trie of two or more entries is always a bra
 keys sharing a prefix hang below a chain of one-sided branches.
 
 `bits` orders the bits of an octet most significant first (graypaper section 3.7.2,
-since v0.4.0). The trie vectors shipped with w3f/jamtestvectors at tag v0.7.0 still use
-the older least-significant-first order (upstream fixed them later, w3f/jamtestvectors
-PR #14), so `BitOrder.LSB_FIRST` reproduces that layout for conformance checks only.
+since v0.4.0). The trie vectors on w3f/jamtestvectors master (tag v0.7.0 included) still
+use the older least-significant-first order; their regeneration (PR #14, commit ba6ee043)
+was never merged. `BitOrder.LSB_FIRST` reproduces that layout for conformance checks only;
+the v0.7.0 block-import traces' state roots use `BitOrder.MSB_FIRST`.
 
 The root is computed from one sort of the keys: a sub-trie is an index range of the
 sorted keys, split by binary search at the first bit where its first and last key differ.

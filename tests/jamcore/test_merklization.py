@@ -61,8 +61,9 @@ def _mismatches(cases: list[tuple[str, dict[bytes, bytes], bytes]], order: BitOr
 def test_trie_vectors(vector_file: Path) -> None:
     """Every case's root is the v0.7.0 (most-significant-bit-first) state root.
 
-    The trie.json published with w3f/jamtestvectors v0.7.0 predates graypaper v0.4.0's
-    switch to most-significant-bit-first `bits` (upstream regenerated it later, PR #14).
+    The trie.json on w3f/jamtestvectors master (v0.7.0 included) predates graypaper
+    v0.4.0's switch to most-significant-bit-first `bits`; its regeneration (PR #14) was
+    never merged.
     Such a file must then match the older least-significant-bit-first layout in every
     case, and is reported as an expected failure of the v0.7.0 check.
     """
@@ -77,13 +78,31 @@ def test_trie_vectors(vector_file: Path) -> None:
     pytest.xfail(
         f"{vector_file.name} uses the pre-v0.4.0 LSB-first bit order (all "
         f"{len(cases)} cases reproduced with BitOrder.LSB_FIRST); v0.7.0 order is "
-        "checked against upstream's regenerated values in test_state_root_known_answers"
+        "checked by test_state_root_known_answers and test_trace_state_roots"
     )
 
 
+@pytest.mark.parametrize("trace_file", vector_params("traces"))
+def test_trace_state_roots(trace_file: Path) -> None:
+    """Block-import traces carry serialized states (31-octet keys) with their v0.7.0 roots:
+    `state` in a genesis file, `pre_state` and `post_state` in each block's file."""
+    data = json.loads(trace_file.read_text())
+    states = {name: data[name] for name in ("state", "pre_state", "post_state") if name in data}
+    assert states, f"{trace_file.name}: no state/pre_state/post_state in a trace file"
+    for name, snapshot in states.items():
+        state = {
+            bytes.fromhex(entry["key"].removeprefix("0x")): bytes.fromhex(
+                entry["value"].removeprefix("0x")
+            )
+            for entry in snapshot["keyvals"]
+        }
+        expected = snapshot["state_root"].removeprefix("0x")
+        assert state_root(state).hex() == expected, f"{trace_file.name} {name}: state root"
+
+
 # Cases of w3f/jamtestvectors trie/trie.json as regenerated for the v0.4.0+ bit order
-# (commit 0519736d9d81406649e90ec5fa85d5c95177bac4), to pin the v0.7.0 layout to an
-# independent implementation while the local vector copy predates it.
+# (PR #14, commit ba6ee0430f9ef63b8869c56e0f4ba8e7741e6f91), pinning the v0.7.0 layout to
+# an independent implementation while the published vector file predates it.
 _UPSTREAM_KNOWN_ANSWERS = [
     (
         {"16c72e0c2e0b78157e3a116d86d90461a199e439325317aea160b30347adb8ec": ""},
