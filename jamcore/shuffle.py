@@ -11,6 +11,7 @@ The protocol uses it for guarantor assignments (section 11.3) and audits (sectio
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from jamcore.crypto.hashing import blake2b_256
 T = TypeVar("T")
 
 _NATURALS_PER_HASH = 8
+_EIGHT_U32 = struct.Struct("<8I")
 _MAX_U32_COUNT = 8 * 2**32
 """Q_l indexes its hashes with E_4(floor(i/8)), so l is bounded by 8 * 2^32."""
 
@@ -37,7 +39,7 @@ def naturals_from_hash(entropy: bytes, count: int) -> list[int]:
     naturals: list[int] = []
     for block in range(-(-count // _NATURALS_PER_HASH)):
         digest = blake2b_256(seed + block.to_bytes(4, "little"))
-        naturals.extend(int.from_bytes(digest[j : j + 4], "little") for j in range(0, 32, 4))
+        naturals.extend(_EIGHT_U32.unpack(digest))
     del naturals[count:]
     return naturals
 
