@@ -1,0 +1,353 @@
+"""The fast path: each basic block is translated once into a Python function with the
+registers as locals, then run by a small dispatch loop.
+
+Translation follows the same instruction semantics as `jamcore.pvm.interpreter` (common
+operations are inlined with their 64-bit masks folded into constants, the rest call
+`jamcore.pvm.semantics`), and gas is charged per block exactly as the interpreter does.
+A block whose terminator jumps back to its own start becomes a `for` loop over the number
+of iterations the gas pays for, so a hot loop runs without any dispatch.
+
+All blocks of a program are generated as one module source and `exec`-ed once; the result
+is cached on the `Program` and, by program contents, across `Program` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jamcore.pvm import semantics as sem
+from jamcore.pvm.blob import HALT_ADDRESS
+from jamcore.pvm.exits import (
+    HALT,
+    OUT_OF_GAS,
+    PANIC,
+    Exit,
+    ExitStatus,
+    MemoryFault,
+    MemoryPanic,
+)
+from jamcore.pvm.instructions import ArgKind
+from jamcore.pvm.machine import MachineState
+from jamcore.pvm.program import Instruction, Program
+
+BlockFn = Callable[[list[int], int, Any], tuple[int, int, int, int]]
+
+CONTINUE, K_HALT, K_PANIC, K_OOG, K_FAULT, K_HOST = range(6)
+M64 = "0xFFFFFFFFFFFFFFFF"
+M32 = "0xFFFFFFFF"
+SIGN = 1 << 63
+_STORE = "<store>"
+"""Placeholder before a body `return`, replaced by the register write-back."""
+_CACHE_LIMIT = 64
+_cache: dict[tuple[bytes, tuple[bool, ...], tuple[int, ...]], CompiledProgram] = {}
+
+
+def _sx32(expr: str) -> str:
+    """Inline X_4(expr mod 2^32)."""
+    return f"((((({expr}) & {M32}) ^ 0x80000000) - 0x80000000) & {M64})"
+
+
+def _three(op: int, a: str, b: str, d: str) -> str:
+    inline = {
+        190: lambda: _sx32(f"{a} + {b}"),
+        191: lambda: _sx32(f"{a} - {b}"),
+        192: lambda: _sx32(f"{a} * {b}"),
+        200: lambda: f"({a} + {b}) & {M64}",
+        201: lambda: f"({a} - {b}) & {M64}",
+        202: lambda: f"({a} * {b}) & {M64}",
+        207: lambda: f"({a} << ({b} & 63)) & {M64}",
+        208: lambda: f"{a} >> ({b} & 63)",
+        210: lambda: f"{a} & {b}",
+        211: lambda: f"{a} ^ {b}",
+        212: lambda: f"{a} | {b}",
+        216: lambda: f"(1 if {a} < {b} else 0)",
+        217: lambda: f"(1 if ({a} ^ {SIGN}) < ({b} ^ {SIGN}) else 0)",
+        218: lambda: f"({a} if {b} == 0 else {d})",
+        219: lambda: f"({a} if {b} != 0 else {d})",
+        228: lambda: f"({a} if {a} > {b} else {b})",
+        230: lambda: f"({a} if {a} < {b} else {b})",
+    }.get(op)
+    return inline() if inline else f"T{op}({a}, {b}, {d})"
+
+
+def _with_imm(op: int, a: str, b: str, x: int) -> str:
+    inline = {
+        131: lambda: _sx32(f"{b} + {x & 0xFFFFFFFF}"),
+        132: lambda: f"{b} & {x}",
+        133: lambda: f"{b} ^ {x}",
+        134: lambda: f"{b} | {x}",
+        135: lambda: _sx32(f"{b} * {x & 0xFFFFFFFF}"),
+        136: lambda: f"(1 if {b} < {x} else 0)",
+        137: lambda: f"(1 if ({b} ^ {SIGN}) < {x ^ SIGN} else 0)",
+        138: lambda: _sx32(f"{b} << {x & 31}"),
+        139: lambda: _sx32(f"({b} & {M32}) >> {x & 31}"),
+        142: lambda: f"(1 if {b} > {x} else 0)",
+        143: lambda: f"(1 if ({b} ^ {SIGN}) > {x ^ SIGN} else 0)",
+        147: lambda: f"({x} if {b} == 0 else {a})",
+        148: lambda: f"({x} if {b} != 0 else {a})",
+        149: lambda: f"({b} + {x}) & {M64}" if x else b,
+        150: lambda: f"({b} * {x}) & {M64}",
+        151: lambda: f"({b} << {x & 63}) & {M64}",
+        152: lambda: f"{b} >> {x & 63}",
+        154: lambda: f"({x} - {b}) & {M64}",
+    }.get(op)
+    return inline() if inline else f"W{op}({a}, {b}, {x})"
+
+
+_CONDITIONS = {81: "==", 82: "!=", 83: "<", 84: "<=", 85: ">=", 86: ">", 170: "==",
+               171: "!=", 172: "<", 174: ">="}
+_SIGNED_CONDITIONS = {87: "<", 88: "<=", 89: ">=", 90: ">", 173: "<", 175: ">="}
+
+
+def _condition(op: int, a: str, b: str | int) -> str:
+    if op in _CONDITIONS:
+        return f"{a} {_CONDITIONS[op]} {b}"
+    flipped = b ^ SIGN if isinstance(b, int) else f"({b} ^ {SIGN})"
+    return f"({a} ^ {SIGN}) {_SIGNED_CONDITIONS[op]} {flipped}"
+
+
+class _BlockWriter:
+    """Generates the source of one entry function."""
+
+    def __init__(self, program: Program, entry: int, charged: bool, name: str) -> None:
+        self.program = program
+        self.entry = entry
+        self.charged = charged
+        self.name = name
+        self.body = program.block(entry)
+        self.cost = len(self.body)
+        last = self.body[-1]
+        self.loop = charged and entry in program.basic_blocks and self._targets(last) == entry
+        self.gas = f"g - it * {self.cost}" if self.loop else "g"
+        self.lines: list[str] = []
+        self.used: set[int] = set()
+        self.written: set[int] = set()
+
+    @staticmethod
+    def _targets(ins: Instruction) -> int | None:
+        kind = ins.opcode.kind
+        if kind in (ArgKind.OFFSET, ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET):
+            return ins.args[-1]
+        return None
+
+    def reg(self, index: int, written: bool = False) -> str:
+        self.used.add(index)
+        if written:
+            self.written.add(index)
+        return f"r{index}"
+
+    def exit(self, indent: str, kind: int, pc: int | str, value: int | str = 0) -> None:
+        self.lines.append(f"{indent}{_STORE}return ({kind}, {pc}, {self.gas}, {value})")
+
+    def goto(self, indent: str, ins: Instruction, target: int) -> None:
+        """Transfer to a static target: loop, continue at a block, or panic (A.17)."""
+        if target not in self.program.basic_blocks:
+            self.exit(indent, K_PANIC, ins.pc)
+        elif self.loop and target == self.entry:
+            self.lines.append(f"{indent}continue")
+        else:
+            self.exit(indent, CONTINUE, target)
+
+    def djump(self, indent: str, ins: Instruction, address: str) -> None:
+        self.lines.append(f"{indent}a = {address}")
+        self.lines.append(f"{indent}if a == {HALT_ADDRESS}:")
+        self.exit(indent + "    ", K_HALT, ins.pc)
+        self.lines.append(f"{indent}t = JT.get(a)")
+        self.lines.append(f"{indent}if t is None:")
+        self.exit(indent + "    ", K_PANIC, ins.pc)
+        self.exit(indent, CONTINUE, "t")
+
+    def instruction(self, ins: Instruction, indent: str) -> None:
+        """Append the statements for one instruction."""
+        op, args, emit = ins.opcode.number, ins.args, self.lines.append
+        kind = ins.opcode.kind
+        if op == 0:
+            self.exit(indent, K_PANIC, ins.pc)
+        elif op == 1:
+            self.exit(indent, CONTINUE, ins.next_pc)
+        elif op == 10:
+            self.exit(indent, K_HOST, ins.pc, args[0])
+        elif op in (20, 51):
+            emit(f"{indent}{self.reg(args[0], True)} = {args[1]}")
+        elif kind is ArgKind.IMM_IMM:
+            emit(f"{indent}ip = {ins.pc}")
+            width = sem.STORE_WIDTH[op]
+            emit(f"{indent}st({args[0] & 0xFFFFFFFF}, {width}, {args[1]})")
+        elif op == 40:
+            self.goto(indent, ins, args[0])
+        elif op == 50:
+            self.djump(indent, ins, f"({self.reg(args[0])} + {args[1]}) & {M32}")
+        elif op in sem.LOAD_WIDTH:
+            emit(f"{indent}ip = {ins.pc}")
+            width, is_signed = sem.LOAD_WIDTH[op]
+            if len(args) == 2:
+                address = str(args[1] & 0xFFFFFFFF)
+            else:
+                address = f"({self.reg(args[1])} + {args[2]}) & {M32}"
+            value = f"ld({address}, {width})"
+            if is_signed:
+                value = f"EXT({value}, {width}, True)"
+            emit(f"{indent}{self.reg(args[0], True)} = {value}")
+        elif op in sem.STORE_WIDTH:
+            emit(f"{indent}ip = {ins.pc}")
+            width = sem.STORE_WIDTH[op]
+            if kind is ArgKind.REG_IMM:
+                emit(f"{indent}st({args[1] & 0xFFFFFFFF}, {width}, {self.reg(args[0])})")
+            elif kind is ArgKind.REG_IMM_IMM:
+                address = f"({self.reg(args[0])} + {args[1]}) & {M32}"
+                emit(f"{indent}st({address}, {width}, {args[2]})")
+            else:
+                address = f"({self.reg(args[1])} + {args[2]}) & {M32}"
+                emit(f"{indent}st({address}, {width}, {self.reg(args[0])})")
+        elif op == 80:
+            emit(f"{indent}{self.reg(args[0], True)} = {args[1]}")
+            self.goto(indent, ins, args[2])
+        elif kind is ArgKind.REG_IMM_OFFSET:
+            emit(f"{indent}if {_condition(op, self.reg(args[0]), args[1])}:")
+            self.goto(indent + "    ", ins, args[2])
+            self.exit(indent, CONTINUE, ins.next_pc)
+        elif op == 101:
+            emit(f"{indent}{self.reg(args[0], True)} = m.sbrk({self.reg(args[1])})")
+        elif kind is ArgKind.REG_REG:
+            source = self.reg(args[1])
+            value = source if op == 100 else f"U{op}({source})"
+            emit(f"{indent}{self.reg(args[0], True)} = {value}")
+        elif kind is ArgKind.REG_REG_IMM:
+            a, b = self.reg(args[0]), self.reg(args[1])
+            emit(f"{indent}{self.reg(args[0], True)} = {_with_imm(op, a, b, args[2])}")
+        elif kind is ArgKind.REG_REG_OFFSET:
+            cond = _condition(op, self.reg(args[0]), self.reg(args[1]))
+            emit(f"{indent}if {cond}:")
+            self.goto(indent + "    ", ins, args[2])
+            self.exit(indent, CONTINUE, ins.next_pc)
+        elif op == 180:
+            address = f"({self.reg(args[1])} + {args[3]}) & {M32}"
+            emit(f"{indent}b = {address}")
+            emit(f"{indent}{self.reg(args[0], True)} = {args[2]}")
+            self.djump(indent, ins, "b")
+        else:
+            a, b, d = self.reg(args[0]), self.reg(args[1]), self.reg(args[2])
+            emit(f"{indent}{self.reg(args[2], True)} = {_three(op, a, b, d)}")
+
+    def source(self) -> str:
+        """The complete function definition."""
+        indent = "            " if self.loop else "        "
+        for ins in self.body:
+            self.instruction(ins, indent)
+        used, written = sorted(self.used), sorted(self.written)
+        store = "; ".join(f"r[{i}] = r{i}" for i in written) or "pass"
+        head = [f"def {self.name}(r, g, m):"]
+        if used:
+            head.append(f"    {', '.join(f'r{i}' for i in used)}, = "
+                        f"{', '.join(f'r[{i}]' for i in used)},")
+        head += ["    ld = m.load", "    st = m.store", f"    ip = {self.entry}", "    it = 0"]
+        head.append("    try:")
+        if self.loop:
+            head.append(f"        for it in range(1, g // {self.cost} + 1):")
+        elif self.charged:
+            head += [f"        if g < {self.cost}:",
+                     f"            return ({K_OOG}, {self.entry}, g, 0)",
+                     f"        g -= {self.cost}"]
+        tail: list[str] = []
+        if self.loop:
+            tail = [f"        it = g // {self.cost}",
+                    f"        {store}",
+                    f"        return ({K_OOG}, {self.entry}, {self.gas}, 0)"]
+        tail += ["    except MemoryFault as fault:",
+                 f"        {store}",
+                 f"        return ({K_FAULT}, ip, {self.gas}, fault.address)",
+                 "    except MemoryPanic:",
+                 f"        {store}",
+                 f"        return ({K_PANIC}, ip, {self.gas}, 0)"]
+        return _with_stores(head, self.lines, tail, store if written else "")
+
+
+def _with_stores(head: list[str], body: list[str], tail: list[str], store: str) -> str:
+    """Join the function, storing written registers back before each body `return`."""
+    prefix = f"{store}; " if store else ""
+    lines = head + [line.replace(_STORE, prefix) for line in body] + tail
+    return "\n".join(lines) + "\n"
+
+
+def _namespace(program: Program) -> dict[str, Any]:
+    namespace: dict[str, Any] = {
+        "JT": program.jump_targets,
+        "EXT": sem.extend_loaded,
+        "MemoryFault": MemoryFault,
+        "MemoryPanic": MemoryPanic,
+    }
+    namespace.update({f"T{op}": fn for op, fn in sem.THREE_REGISTER.items()})
+    namespace.update({f"W{op}": fn for op, fn in sem.WITH_IMMEDIATE.items()})
+    namespace.update({f"U{op}": fn for op, fn in sem.UNARY.items()})
+    return namespace
+
+
+class CompiledProgram:
+    """Python functions for every basic block of a program, plus lazily compiled entries
+    for other entry points (a fresh start mid-block, or a resume after a host call)."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.namespace = _namespace(program)
+        blocks = sorted(program.basic_blocks)
+        source = "".join(
+            _BlockWriter(program, pc, True, f"b{pc}").source() for pc in blocks
+        )
+        exec(compile(source, "<pvm blocks>", "exec"), self.namespace)
+        self.charged: dict[int, BlockFn] = {pc: self.namespace[f"b{pc}"] for pc in blocks}
+        self.uncharged: dict[int, BlockFn] = {}
+
+    def entry(self, pc: int, *, charged: bool) -> BlockFn:
+        """The function that runs from `pc`, compiling it on first use."""
+        table = self.charged if charged else self.uncharged
+        fn = table.get(pc)
+        if fn is None:
+            name = f"{'c' if charged else 'u'}{pc}"
+            source = _BlockWriter(self.program, pc, charged, name).source()
+            exec(compile(source, "<pvm entry>", "exec"), self.namespace)
+            fn = table[pc] = self.namespace[name]
+        return fn
+
+
+def compile_program(program: Program) -> CompiledProgram:
+    """The compiled form of `program`, built once and cached."""
+    compiled = program.compiled
+    if isinstance(compiled, CompiledProgram):
+        return compiled
+    key = (program.code, program.bitmask, program.jump_table)
+    compiled = _cache.get(key)
+    if compiled is None:
+        compiled = CompiledProgram(program)
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = compiled
+    program.compiled = compiled
+    return compiled
+
+
+def run(program: Program, state: MachineState, *, charge_entry: bool = True) -> Exit:
+    """Ψ (A.1) on the compiled program; same contract as `interpreter.run`."""
+    compiled = compile_program(program)
+    registers, memory = state.registers, state.memory
+    pc, gas = state.pc, state.gas
+    kind = CONTINUE
+    value = 0
+    if not charge_entry:
+        kind, pc, gas, value = compiled.entry(pc, charged=False)(registers, gas, memory)
+    charged = compiled.charged
+    while kind == CONTINUE:
+        fn = charged.get(pc)
+        if fn is None:
+            fn = compiled.entry(pc, charged=True)
+        kind, pc, gas, value = fn(registers, gas, memory)
+    state.pc, state.gas = pc, gas
+    if kind == K_HALT:
+        return HALT
+    if kind == K_PANIC:
+        return PANIC
+    if kind == K_OOG:
+        return OUT_OF_GAS
+    if kind == K_FAULT:
+        return Exit(ExitStatus.PAGE_FAULT, value)
+    return Exit(ExitStatus.HOST_CALL, value)

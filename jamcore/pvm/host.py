@@ -1,0 +1,101 @@
+"""Running programs and the host-call interface (graypaper A.1, Ψ_H A.33, Ψ_M A.44).
+
+`run` executes a program in either mode until it exits. `invoke` is Ψ_H: on `ecalli` it
+hands the call index and the machine state to a host-call handler and resumes after the
+ecalli unless the handler ends the run; refine and accumulate plug their host functions in
+here. `invoke_standard` is Ψ_M: standard program initialisation, Ψ_H, and the result
+blob or error with the gas used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from jamcore.pvm import fast, interpreter
+from jamcore.pvm.blob import standard_program
+from jamcore.pvm.exits import PANIC, Exit, ExitStatus, PvmBlobError, PvmError
+from jamcore.pvm.machine import MachineState
+from jamcore.pvm.program import Program
+
+Mode = Literal["interpreter", "fast"]
+MODES: tuple[Mode, ...] = ("interpreter", "fast")
+
+HostCall = Callable[[int, MachineState], Exit | None]
+"""A host-call handler f(h, state): reads and mutates gas, registers and RAM of `state`,
+then returns None to continue after the ecalli, or an Exit (halt, panic, out-of-gas, page
+fault) that ends the run."""
+
+
+def run(
+    program: Program, state: MachineState, *, mode: Mode = "fast", charge_entry: bool = True
+) -> Exit:
+    """Ψ (A.1): run `program` from `state` until it exits; `state` is updated in place."""
+    if mode == "fast":
+        return fast.run(program, state, charge_entry=charge_entry)
+    if mode == "interpreter":
+        return interpreter.run(program, state, charge_entry=charge_entry)
+    raise PvmError(f"unknown execution mode {mode!r}, expected one of {MODES}")
+
+
+def invoke(
+    program: Program, state: MachineState, host_call: HostCall, *, mode: Mode = "fast"
+) -> Exit:
+    """Ψ_H (A.33): run, servicing host calls with `host_call` until a non-host exit.
+
+    After a handled call execution resumes at the instruction following the ecalli, whose
+    block's gas was already charged."""
+    charge_entry = True
+    while True:
+        exit_ = run(program, state, mode=mode, charge_entry=charge_entry)
+        if exit_.status is not ExitStatus.HOST_CALL:
+            return exit_
+        ecalli_pc = state.pc
+        outcome = host_call(exit_.value, state)
+        if outcome is not None:
+            if outcome.status is ExitStatus.HOST_CALL:
+                raise PvmError("a host-call handler cannot end a run with a host call")
+            state.pc = ecalli_pc
+            return outcome
+        if state.gas < 0:
+            return Exit(ExitStatus.OUT_OF_GAS)
+        state.pc = program.instruction(ecalli_pc).next_pc
+        charge_entry = False
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """Ψ_M's result: gas used and either the output blob or the failing exit status."""
+
+    gas_used: int
+    output: bytes | ExitStatus
+
+
+def invoke_standard(
+    blob: bytes,
+    pc: int,
+    gas: int,
+    arguments: bytes,
+    host_call: HostCall,
+    *,
+    mode: Mode = "fast",
+) -> InvocationResult:
+    """Ψ_M (A.44): initialise a standard program with `arguments`, run it with host calls
+    and read the output ω_7..ω_7+ω_8 on halt."""
+    try:
+        initial = standard_program(blob, arguments)
+        program = Program.from_blob(initial.code)
+    except PvmBlobError:
+        return InvocationResult(0, PANIC.status)
+    state = MachineState(pc, gas, list(initial.registers), initial.memory)
+    exit_ = invoke(program, state, host_call, mode=mode)
+    used = gas - max(state.gas, 0)
+    if exit_.status is ExitStatus.OUT_OF_GAS:
+        return InvocationResult(used, ExitStatus.OUT_OF_GAS)
+    if exit_.status is ExitStatus.HALT:
+        start, length = state.registers[7], state.registers[8]
+        if state.memory.is_readable(start, length):
+            return InvocationResult(used, state.memory.read(start, length))
+        return InvocationResult(used, b"")
+    return InvocationResult(used, ExitStatus.PANIC)
