@@ -59,13 +59,14 @@ def _mismatches(cases: list[tuple[str, dict[bytes, bytes], bytes]], order: BitOr
 
 @pytest.mark.parametrize("vector_file", vector_params("trie"))
 def test_trie_vectors(vector_file: Path) -> None:
-    """Every case's root is the v0.7.0 (most-significant-bit-first) state root.
+    """Every case's root is reproduced: in the v0.7.0 (most-significant-bit-first) layout,
+    or, for the published trie.json, in the layout it was generated with.
 
     The trie.json on w3f/jamtestvectors master (v0.7.0 included) predates graypaper
     v0.4.0's switch to most-significant-bit-first `bits`; its regeneration (PR #14) was
-    never merged.
-    Such a file must then match the older least-significant-bit-first layout in every
-    case, and is reported as an expected failure of the v0.7.0 check.
+    never merged. Such a file must match the older least-significant-bit-first layout in
+    every case; the v0.7.0 layout itself is pinned by test_state_root_known_answers and
+    test_trace_state_roots.
     """
     cases = _load_cases(vector_file)
     spec_mismatches = _mismatches(cases, BitOrder.MSB_FIRST)
@@ -74,11 +75,6 @@ def test_trie_vectors(vector_file: Path) -> None:
     legacy_mismatches = _mismatches(cases, BitOrder.LSB_FIRST)
     assert not legacy_mismatches, "state roots differ from the vectors:\n" + "\n".join(
         spec_mismatches
-    )
-    pytest.xfail(
-        f"{vector_file.name} uses the pre-v0.4.0 LSB-first bit order (all "
-        f"{len(cases)} cases reproduced with BitOrder.LSB_FIRST); v0.7.0 order is "
-        "checked by test_state_root_known_answers and test_trace_state_roots"
     )
 
 

@@ -1,4 +1,4 @@
-"""State benchmarks: the Appendix D state root of a 10,000-entry serialized state."""
+"""Trie benchmarks: the Appendix D state root of a 10,000-entry serialized state."""
 
 from __future__ import annotations
 
