@@ -24,6 +24,7 @@ from jamcore.codec import (
     seq,
 )
 from jamcore.crypto.hashing import blake2b_256
+from jamcore.safrole.state import EpochMark, EpochMarkValidatorKeys, TicketBody, TicketEnvelope
 from jamcore.spec import ChainSpec
 from jamcore.work.guarantee import (
     ED25519_SIGNATURE,
@@ -42,24 +43,7 @@ RING_VRF_SIGNATURE = FixedBytes(784)
 GUARANTEE_SIGNATURES = seq(VALIDATOR_SIGNATURE)
 
 
-# --- Tickets (section 6.7) -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TicketEnvelope:
-    """A ticket submission: the attempt index and its ring VRF proof (eq. 6.29)."""
-
-    attempt: int
-    signature: bytes
-
-
-@dataclass(frozen=True)
-class TicketBody:
-    """A ticket: its identifier (the VRF output) and attempt index (eq. 6.6)."""
-
-    id: bytes
-    attempt: int
-
+# --- Tickets (section 6.7; the records are Safrole's own) -------------------------------
 
 TICKET_ENVELOPE = Struct(TicketEnvelope, {"attempt": U8, "signature": RING_VRF_SIGNATURE})
 TICKET_BODY = Struct(TicketBody, {"id": HASH, "attempt": U8})
@@ -137,23 +121,6 @@ FAULT = Struct(
 
 
 # --- Header (section 5) ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EpochMarkValidatorKeys:
-    """A next-epoch validator's Bandersnatch and ed25519 keys, as in the epoch mark."""
-
-    bandersnatch: bytes
-    ed25519: bytes
-
-
-@dataclass(frozen=True)
-class EpochMark:
-    """H_e: the next epoch's entropy and validator keys (eq. 6.27)."""
-
-    entropy: bytes
-    tickets_entropy: bytes
-    validators: tuple[EpochMarkValidatorKeys, ...]
 
 
 @dataclass(frozen=True)
