@@ -43,56 +43,80 @@ _CACHE_LIMIT = 64
 _cache: dict[tuple[bytes, tuple[bool, ...], tuple[int, ...]], CompiledProgram] = {}
 
 
-def _sx32(expr: str) -> str:
-    """Inline X_4(expr mod 2^32)."""
-    return f"((((({expr}) & {M32}) ^ 0x80000000) - 0x80000000) & {M64})"
+TWO64 = 1 << 64
 
 
-def _three(op: int, a: str, b: str, d: str) -> str:
+def _sx32(dest: str, expr: str) -> list[str]:
+    """dest = X_4(expr mod 2^32), without a 64-bit mask on the common path."""
+    return [
+        f"{dest} = ({expr}) & {M32}",
+        f"if {dest} > 0x7FFFFFFF: {dest} += 0xFFFFFFFF00000000",
+    ]
+
+
+def _wrap_add(dest: str, expr: str) -> list[str]:
+    """dest = expr mod 2^64 for a sum of two naturals below 2^64."""
+    return [f"{dest} = {expr}", f"if {dest} > {M64}: {dest} -= {TWO64}"]
+
+
+def _add_imm(dest: str, b: str, x: int) -> list[str]:
+    """dest = (b + x) mod 2^64 with the immediate folded in: small subtractions for
+    negative immediates, so intermediate values stay small."""
+    if x == 0:
+        return [f"{dest} = {b}"]
+    if x >> 63:
+        n = TWO64 - x
+        return [f"{dest} = {b} - {n} if {b} >= {n} else {b} + {x}"]
+    return [f"{dest} = {b} + {x} if {b} < {TWO64 - x} else {b} - {TWO64 - x}"]
+
+
+def _three(op: int, a: str, b: str, d: str) -> list[str]:
+    """Statements computing a three-register instruction into `d`."""
     inline = {
-        190: lambda: _sx32(f"{a} + {b}"),
-        191: lambda: _sx32(f"{a} - {b}"),
-        192: lambda: _sx32(f"{a} * {b}"),
-        200: lambda: f"({a} + {b}) & {M64}",
-        201: lambda: f"({a} - {b}) & {M64}",
-        202: lambda: f"({a} * {b}) & {M64}",
-        207: lambda: f"({a} << ({b} & 63)) & {M64}",
-        208: lambda: f"{a} >> ({b} & 63)",
-        210: lambda: f"{a} & {b}",
-        211: lambda: f"{a} ^ {b}",
-        212: lambda: f"{a} | {b}",
-        216: lambda: f"(1 if {a} < {b} else 0)",
-        217: lambda: f"(1 if ({a} ^ {SIGN}) < ({b} ^ {SIGN}) else 0)",
-        218: lambda: f"({a} if {b} == 0 else {d})",
-        219: lambda: f"({a} if {b} != 0 else {d})",
-        228: lambda: f"({a} if {a} > {b} else {b})",
-        230: lambda: f"({a} if {a} < {b} else {b})",
+        190: lambda: _sx32(d, f"{a} + {b}"),
+        191: lambda: _sx32(d, f"{a} - {b}"),
+        192: lambda: _sx32(d, f"{a} * {b}"),
+        200: lambda: _wrap_add(d, f"{a} + {b}"),
+        201: lambda: [f"{d} = {a} - {b}", f"if {d} < 0: {d} += {TWO64}"],
+        202: lambda: [f"{d} = ({a} * {b}) & {M64}"],
+        207: lambda: [f"{d} = ({a} << ({b} & 63)) & {M64}"],
+        208: lambda: [f"{d} = {a} >> ({b} & 63)"],
+        210: lambda: [f"{d} = {a} & {b}"],
+        211: lambda: [f"{d} = {a} ^ {b}"],
+        212: lambda: [f"{d} = {a} | {b}"],
+        216: lambda: [f"{d} = 1 if {a} < {b} else 0"],
+        217: lambda: [f"{d} = 1 if ({a} ^ {SIGN}) < ({b} ^ {SIGN}) else 0"],
+        218: lambda: [f"if {b} == 0: {d} = {a}"],
+        219: lambda: [f"if {b} != 0: {d} = {a}"],
+        228: lambda: [f"{d} = {a} if {a} > {b} else {b}"],
+        230: lambda: [f"{d} = {a} if {a} < {b} else {b}"],
     }.get(op)
-    return inline() if inline else f"T{op}({a}, {b}, {d})"
+    return inline() if inline else [f"{d} = T{op}({a}, {b}, {d})"]
 
 
-def _with_imm(op: int, a: str, b: str, x: int) -> str:
+def _with_imm(op: int, a: str, b: str, x: int) -> list[str]:
+    """Statements computing a two-register-and-immediate instruction into `a`."""
     inline = {
-        131: lambda: _sx32(f"{b} + {x & 0xFFFFFFFF}"),
-        132: lambda: f"{b} & {x}",
-        133: lambda: f"{b} ^ {x}",
-        134: lambda: f"{b} | {x}",
-        135: lambda: _sx32(f"{b} * {x & 0xFFFFFFFF}"),
-        136: lambda: f"(1 if {b} < {x} else 0)",
-        137: lambda: f"(1 if ({b} ^ {SIGN}) < {x ^ SIGN} else 0)",
-        138: lambda: _sx32(f"{b} << {x & 31}"),
-        139: lambda: _sx32(f"({b} & {M32}) >> {x & 31}"),
-        142: lambda: f"(1 if {b} > {x} else 0)",
-        143: lambda: f"(1 if ({b} ^ {SIGN}) > {x ^ SIGN} else 0)",
-        147: lambda: f"({x} if {b} == 0 else {a})",
-        148: lambda: f"({x} if {b} != 0 else {a})",
-        149: lambda: f"({b} + {x}) & {M64}" if x else b,
-        150: lambda: f"({b} * {x}) & {M64}",
-        151: lambda: f"({b} << {x & 63}) & {M64}",
-        152: lambda: f"{b} >> {x & 63}",
-        154: lambda: f"({x} - {b}) & {M64}",
+        131: lambda: _sx32(a, f"{b} + {x & 0xFFFFFFFF}"),
+        132: lambda: [f"{a} = {b} & {x}"],
+        133: lambda: [f"{a} = {b} ^ {x}"],
+        134: lambda: [f"{a} = {b} | {x}"],
+        135: lambda: _sx32(a, f"{b} * {x & 0xFFFFFFFF}"),
+        136: lambda: [f"{a} = 1 if {b} < {x} else 0"],
+        137: lambda: [f"{a} = 1 if ({b} ^ {SIGN}) < {x ^ SIGN} else 0"],
+        138: lambda: _sx32(a, f"{b} << {x & 31}"),
+        139: lambda: _sx32(a, f"({b} & {M32}) >> {x & 31}"),
+        142: lambda: [f"{a} = 1 if {b} > {x} else 0"],
+        143: lambda: [f"{a} = 1 if ({b} ^ {SIGN}) > {x ^ SIGN} else 0"],
+        147: lambda: [f"if {b} == 0: {a} = {x}"],
+        148: lambda: [f"if {b} != 0: {a} = {x}"],
+        149: lambda: _add_imm(a, b, x),
+        150: lambda: [f"{a} = ({b} * {x}) & {M64}"],
+        151: lambda: [f"{a} = ({b} << {x & 63}) & {M64}"],
+        152: lambda: [f"{a} = {b} >> {x & 63}"],
+        154: lambda: [f"{a} = {x} - {b}", f"if {a} < 0: {a} += {TWO64}"],
     }.get(op)
-    return inline() if inline else f"W{op}({a}, {b}, {x})"
+    return inline() if inline else [f"{a} = W{op}({a}, {b}, {x})"]
 
 
 _CONDITIONS = {81: "==", 82: "!=", 83: "<", 84: "<=", 85: ">=", 86: ">", 170: "==",
@@ -214,8 +238,8 @@ class _BlockWriter:
             value = source if op == 100 else f"U{op}({source})"
             emit(f"{indent}{self.reg(args[0], True)} = {value}")
         elif kind is ArgKind.REG_REG_IMM:
-            a, b = self.reg(args[0]), self.reg(args[1])
-            emit(f"{indent}{self.reg(args[0], True)} = {_with_imm(op, a, b, args[2])}")
+            a, b = self.reg(args[0], True), self.reg(args[1])
+            self.lines += [indent + line for line in _with_imm(op, a, b, args[2])]
         elif kind is ArgKind.REG_REG_OFFSET:
             cond = _condition(op, self.reg(args[0]), self.reg(args[1]))
             emit(f"{indent}if {cond}:")
@@ -227,8 +251,8 @@ class _BlockWriter:
             emit(f"{indent}{self.reg(args[0], True)} = {args[2]}")
             self.djump(indent, ins, "b")
         else:
-            a, b, d = self.reg(args[0]), self.reg(args[1]), self.reg(args[2])
-            emit(f"{indent}{self.reg(args[2], True)} = {_three(op, a, b, d)}")
+            a, b, d = self.reg(args[0]), self.reg(args[1]), self.reg(args[2], True)
+            self.lines += [indent + line for line in _three(op, a, b, d)]
 
     def source(self) -> str:
         """The complete function definition."""
