@@ -10,7 +10,8 @@ stale anchor can be told apart from one the chain never had.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from shielded.pow.errors import MalformedProof, StaleAnchor, UnknownAnchor
 from shielded.pow.work import HASH_BYTES
@@ -31,6 +32,7 @@ class RecentAnchors:
         "_retired",
         "_retired_positions",
         "_next_position",
+        "_view",
     )
 
     def __init__(
@@ -47,6 +49,7 @@ class RecentAnchors:
         self.retired_capacity = capacity if retired_capacity is None else retired_capacity
         self._window: deque[tuple[bytes, int]] = deque()
         self._positions: dict[bytes, int] = {}
+        self._view = MappingProxyType(self._positions)
         self._retired: deque[tuple[bytes, int]] = deque()
         self._retired_positions: dict[bytes, int] = {}
         self._next_position = first_position
@@ -76,6 +79,10 @@ class RecentAnchors:
             old_hash, old_position = self._retired.popleft()
             if self._retired_positions.get(old_hash) == old_position:
                 del self._retired_positions[old_hash]
+
+    def live_positions(self) -> Mapping[bytes, int]:
+        """A live read-only view anchor -> position of the window (for hot-path lookups)."""
+        return self._view
 
     def __contains__(self, anchor: object) -> bool:
         return anchor in self._positions
@@ -119,6 +126,7 @@ class RecentAnchors:
         clone = RecentAnchors(self.capacity, retired_capacity=self.retired_capacity)
         clone._window = deque(self._window)
         clone._positions = dict(self._positions)
+        clone._view = MappingProxyType(clone._positions)
         clone._retired = deque(self._retired)
         clone._retired_positions = dict(self._retired_positions)
         clone._next_position = self._next_position

@@ -11,6 +11,8 @@ K x block capacity entries.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from shielded.pow.errors import ReplayedProof
 
@@ -18,11 +20,16 @@ from shielded.pow.errors import ReplayedProof
 class UsedProofs:
     """Transaction ids that already spent a spam proof, indexed by their anchor's position."""
 
-    __slots__ = ("_anchor_position", "_by_position")
+    __slots__ = ("_anchor_position", "_by_position", "_view")
 
     def __init__(self) -> None:
         self._anchor_position: dict[bytes, int] = {}
         self._by_position: defaultdict[int, list[bytes]] = defaultdict(list)
+        self._view = MappingProxyType(self._anchor_position)
+
+    def live_view(self) -> Mapping[bytes, int]:
+        """A live read-only view tx id -> anchor position (for hot-path lookups)."""
+        return self._view
 
     def __contains__(self, tx_id: object) -> bool:
         return tx_id in self._anchor_position
@@ -57,6 +64,7 @@ class UsedProofs:
         """An independent registry equal to this one (to follow a fork)."""
         clone = UsedProofs()
         clone._anchor_position = dict(self._anchor_position)
+        clone._view = MappingProxyType(clone._anchor_position)
         for position, tx_ids in self._by_position.items():
             clone._by_position[position] = list(tx_ids)
         return clone
