@@ -16,8 +16,10 @@ graypaper's "Generator Polynomial" subsection; for `full` (k = 342, m = 512) tha
 reads as degree < 342 evaluated at 342..1022, which the w3f `full` vectors contradict, so
 this module follows the transform the vectors (and every interoperating node) use.
 
-Coding is linear: a parity matrix (and, per set of surviving shards, a recovery matrix) is
-computed once with `galois` and cached, and each call is one matrix product.
+Both directions run on the additive FFT (`jamcore.erasure_fft`), O(n log n) per word:
+encoding is one inverse transform over the m message points and one forward transform per
+coset of parity points; recovery is Leopard-style erasure decoding with the error locator
+polynomial and a formal derivative.
 """
 
 from __future__ import annotations
@@ -26,11 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-import galois
 import numpy as np
 import numpy.typing as npt
 
-from jamcore.erasure_field import field_to_words, lagrange_matrix, points, words_to_field
+from jamcore.erasure_fft import ORDER, fft, formal_derivative, ifft, locator_logs, multiply
 from jamcore.spec import ChainSpec
 
 SEGMENT_SIZE = 4104
@@ -79,6 +80,11 @@ class ErasureCode:
         return 1 << (self.data_shards - 1).bit_length()
 
     @property
+    def domain_size(self) -> int:
+        """The power of two covering every point index in use, m + n - k of them."""
+        return 1 << (self.parity_base + self.total_shards - self.data_shards - 1).bit_length()
+
+    @property
     def piece_size(self) -> int:
         """W_E = 2k: octets of data per word of every shard (684 for `full`)."""
         return WORD_SIZE * self.data_shards
@@ -109,26 +115,52 @@ def erasure_code(spec: ChainSpec) -> ErasureCode:
     return ErasureCode(piece_size // WORD_SIZE, spec.validators_count)
 
 
-@lru_cache(maxsize=8)
-def _parity_matrix(code: ErasureCode) -> galois.FieldArray:
-    """(n-k) x k: parity words from message words (the zero-padded points drop out)."""
+Words = npt.NDArray[np.uint16]
+
+
+def _parity(code: ErasureCode, message: Words) -> Words:
+    """The parity words (rows k..n-1) of the code words whose message words are the rows.
+
+    The inverse FFT over W_d (points 0..m-1, message then zeros) gives the novel-basis
+    coefficients of the code polynomial; a forward FFT per coset m*c + W_d evaluates it.
+    """
     k, m = code.data_shards, code.parity_base
-    sources = points(np.arange(m))
-    targets = points(np.arange(m, m + code.total_shards - k))
-    return lagrange_matrix(sources, targets)[:, :k]
+    padded = np.zeros((m, message.shape[1]), dtype=np.uint16)
+    padded[:k] = message
+    coefficients = ifft(padded, 0)
+    parity_count = code.total_shards - k
+    cosets = [
+        fft(coefficients, start, min(m, m + parity_count - start))
+        for start in range(m, m + parity_count, m)
+    ]
+    return np.concatenate(cosets)
 
 
 @lru_cache(maxsize=64)
-def _recovery_matrix(code: ErasureCode, chosen: tuple[int, ...]) -> galois.FieldArray:
-    """missing x k: the missing message words from the k `chosen` shards' words.
+def _locator(code: ErasureCode, chosen: tuple[int, ...]) -> npt.NDArray[np.int64]:
+    """Locator logs (see `locator_logs`) when only the chosen shards and padding are known."""
+    erased = np.ones(code.domain_size, dtype=np.bool_)
+    erased[[code.point_index(shard) for shard in chosen]] = False
+    erased[code.data_shards : code.parity_base] = False  # the padding points are known zeros
+    return locator_logs(erased)
 
-    The code polynomial has degree below m and vanishes at the padding points k..m-1, so
-    the k chosen points plus those m - k known zeros determine it; the zeros' columns drop.
+
+def _restore(code: ErasureCode, chosen: tuple[int, ...], words: Words) -> Words:
+    """The missing message words (rows, ascending index) from the chosen shards' words.
+
+    With l the erasure locator, q = p * l is known at every point (zero where erased) and
+    has degree below the domain size, so one inverse FFT gives it; at an erased point
+    q'(e~) = p(e~) l'(e~), so p(e~) = q'(e~) / l'(e~) (Lin-Chung-Han, Leopard-RS).
     """
-    k, m = code.data_shards, code.parity_base
-    missing = sorted(set(range(k)) - set(chosen))
-    known = [code.point_index(shard) for shard in chosen] + list(range(k, m))
-    return lagrange_matrix(points(known), points(missing))[:, :k]
+    k = code.data_shards
+    logs = _locator(code, chosen)
+    indices = np.array(chosen)
+    known = np.where(indices < k, indices, indices + code.parity_base - k)
+    product = np.zeros((code.domain_size, words.shape[1]), dtype=np.uint16)
+    product[known] = multiply(words, logs[known][:, None])
+    derivative = fft(formal_derivative(ifft(product, 0)), 0, k)
+    missing = np.setdiff1d(np.arange(k), known)
+    return multiply(derivative[missing], ((ORDER - logs[missing]) % ORDER)[:, None])
 
 
 def _words(blob: bytes, rows: int) -> npt.NDArray[np.uint16]:
@@ -152,34 +184,35 @@ def encode(data: bytes, spec: ChainSpec) -> list[bytes]:
     data_shards = [padded[i * size : (i + 1) * size] for i in range(code.data_shards)]
     if size == 0:
         return data_shards + [b""] * (code.total_shards - code.data_shards)
-    message = words_to_field(_words(padded, code.data_shards))
-    parity = field_to_words(_parity_matrix(code) @ message).astype("<u2")
+    parity = _parity(code, _words(padded, code.data_shards)).astype("<u2")
     return data_shards + [row.tobytes() for row in parity]
 
 
-def _collect(shards: Shards, code: ErasureCode) -> dict[int, bytes]:
-    """Validated shards by index: distinct in-range integer indices, bytes values."""
+def _collect(shards: Shards, code: ErasureCode, size: int) -> dict[int, bytes]:
+    """Validated shards by index: distinct in-range int indices, `size`-octet byte strings.
+
+    (Plain `if`s rather than `_ensure`: this runs per shard, and the messages are only
+    formatted when a check fails.)
+    """
     pairs = shards.items() if isinstance(shards, Mapping) else shards
     collected: dict[int, bytes] = {}
     for entry in pairs:
-        _ensure(
-            isinstance(entry, tuple) and len(entry) == 2,
-            f"shards must be (index, shard) pairs, got {entry!r}",
-        )
+        if not (isinstance(entry, tuple) and len(entry) == 2):
+            raise ErasureError(f"shards must be (index, shard) pairs, got {entry!r}")
         index, shard = entry
-        _ensure(
-            isinstance(index, int) and not isinstance(index, bool),
-            f"shard index must be an int, got {index!r}",
-        )
-        _ensure(
-            0 <= index < code.total_shards,
-            f"shard index {index} out of range 0..{code.total_shards - 1}",
-        )
-        _ensure(index not in collected, f"shard index {index} given twice")
-        _ensure(
-            isinstance(shard, bytes | bytearray | memoryview),
-            f"shard {index} must be bytes, got {type(shard).__name__}",
-        )
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ErasureError(f"shard index must be an int, got {index!r}")
+        if not 0 <= index < code.total_shards:
+            raise ErasureError(f"shard index {index} out of range 0..{code.total_shards - 1}")
+        if index in collected:
+            raise ErasureError(f"shard index {index} given twice")
+        if not isinstance(shard, bytes | bytearray | memoryview):
+            raise ErasureError(f"shard {index} must be bytes, got {type(shard).__name__}")
+        if len(shard) != size:
+            raise ErasureError(
+                f"shard {index} has {len(shard)} octets, expected {size} "
+                f"({size // WORD_SIZE} words) for this blob"
+            )
         collected[index] = bytes(shard)
     return collected
 
@@ -196,25 +229,16 @@ def recover(shards: Shards, original_length: int, spec: ChainSpec) -> bytes:
         isinstance(original_length, int) and original_length >= 0,
         f"original length must be a non-negative int, got {original_length!r}",
     )
-    collected = _collect(shards, code)
-    k = code.data_shards
-    _ensure(
-        len(collected) >= k,
-        f"recovery needs {k} distinct shards, got {len(collected)}",
-    )
     size = code.shard_size(original_length)
-    for index, shard in collected.items():
-        _ensure(
-            len(shard) == size,
-            f"shard {index} has {len(shard)} octets, expected {size} for a "
-            f"{original_length}-octet blob",
-        )
+    collected = _collect(shards, code, size)
+    k = code.data_shards
+    _ensure(len(collected) >= k, f"recovery needs {k} distinct shards, got {len(collected)}")
     chosen = tuple(sorted(collected)[:k])
     if chosen[-1] >= k and size > 0:
-        words = np.stack([_words(collected[index], 1)[0] for index in chosen])
-        restored = field_to_words(_recovery_matrix(code, chosen) @ words_to_field(words))
+        words = _words(b"".join(collected[index] for index in chosen), k)
+        restored = _restore(code, chosen, words).astype("<u2")
         missing = sorted(set(range(k)) - set(chosen))
-        for index, row in zip(missing, restored.astype("<u2"), strict=True):
+        for index, row in zip(missing, restored, strict=True):
             collected[index] = row.tobytes()
     blob = b"".join(collected.get(index, b"") for index in range(k))
     return blob[:original_length]

@@ -6,7 +6,7 @@ little endian) with bits m_0..m_15 stands for the field element sum_j m_j v_j, w
 v_0..v_15 is the Cantor basis tabled there; a point index i in 0..65535 stands for the
 element with the same expansion of i's bits. `galois` does the field arithmetic in the
 standard basis {1, alpha, ..., alpha^15}; the two lookup tables here translate words into
-that basis and back, so every byte on the wire keeps the graypaper's representation.
+that basis and back, so every word keeps the graypaper's representation.
 """
 
 from __future__ import annotations
@@ -60,37 +60,3 @@ def word_tables() -> tuple[Table, Table]:
     from_field = np.zeros(1 << 16, dtype=np.uint16)
     from_field[to_field] = words.astype(np.uint16)
     return to_field.astype(np.uint16), from_field
-
-
-def words_to_field(words: npt.NDArray[np.uint16]) -> galois.FieldArray:
-    """The field elements represented by little-endian words m_i (Appendix H)."""
-    to_field, _ = word_tables()
-    return to_field[words].astype(np.int64).view(GF)
-
-
-def field_to_words(elements: galois.FieldArray) -> npt.NDArray[np.uint16]:
-    """The words representing field elements: the inverse of `words_to_field`."""
-    _, from_field = word_tables()
-    return from_field[np.asarray(elements, dtype=np.int64)]
-
-
-def points(indices: npt.ArrayLike) -> galois.FieldArray:
-    """The field element i~ = sum_j i_j v_j standing for point index i (Appendix H)."""
-    return words_to_field(np.asarray(indices, dtype=np.uint16))
-
-
-def lagrange_matrix(sources: galois.FieldArray, targets: galois.FieldArray) -> galois.FieldArray:
-    """The matrix M with M[t, s] = L_s(targets[t]), L_s the Lagrange basis over `sources`.
-
-    So M @ values(sources) are the values at `targets` of the unique polynomial of degree
-    below len(sources) through those values. Sources must be distinct and disjoint from
-    the targets. In characteristic 2 subtraction is addition, and
-    L_s(y) = prod_{s' != s} (y + x_s') / prod_{s' != s} (x_s + x_s').
-    """
-    count = len(sources)
-    gaps = sources[:, None] + sources[None, :]
-    gaps[np.arange(count), np.arange(count)] = GF(1)
-    weights = np.multiply.reduce(gaps, axis=1)
-    offsets = targets[:, None] + sources[None, :]
-    vanishing = np.multiply.reduce(offsets, axis=1)
-    return vanishing[:, None] / (offsets * weights[None, :])

@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+import galois
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,7 +22,8 @@ from jamcore.erasure import (
     recover,
     recover_segment,
 )
-from jamcore.erasure_field import CANTOR_BASIS, GF, points, word_tables
+from jamcore.erasure_fft import ORDER, fft, formal_derivative, ifft, locator_logs, multiply
+from jamcore.erasure_field import CANTOR_BASIS, GF, word_tables
 from jamcore.spec import FULL, SPECS, TINY
 from tests.vectors import vector_params
 
@@ -45,8 +47,90 @@ def test_word_tables_are_inverse_linear_bijections() -> None:
     assert np.array_equal(to_field[a ^ b], to_field[a] ^ to_field[b])
 
 
+def _field(words: object) -> galois.FieldArray:
+    """Reference: the field elements (standard basis) that Cantor-basis words stand for."""
+    to_field, _ = word_tables()
+    return GF(to_field[np.asarray(words, dtype=np.int64)].astype(np.int64))
+
+
+def _words_of(elements: galois.FieldArray) -> np.ndarray:
+    _, from_field = word_tables()
+    return from_field[np.asarray(elements, dtype=np.int64)]
+
+
 def test_point_of_index_expands_bits_in_cantor_basis() -> None:
-    assert int(points([0b101])[0]) == CANTOR_BASIS[0] ^ CANTOR_BASIS[2]
+    assert int(_field([0b101])[0]) == CANTOR_BASIS[0] ^ CANTOR_BASIS[2]
+
+
+def test_multiply_by_log_matches_field_product() -> None:
+    rng = np.random.default_rng(11)
+    a = rng.integers(0, 1 << 16, 500, dtype=np.uint16)
+    b = rng.integers(0, 1 << 16, 500, dtype=np.uint16)
+    a[:5] = 0
+    b[5:10] = 0
+    product = _words_of(_field(a) * _field(b))
+    logs = np.array([int(np.log(_field([w]))[0]) if w else 2 * ORDER for w in b])
+    assert np.array_equal(multiply(a, logs), product)
+
+
+# -- the additive FFT against the novel polynomial basis, written out -----------------------
+
+
+def _novel_basis(depth: int) -> list[galois.Poly]:
+    """X_i = prod_j s_j^(i_j), with s_j = (x^2 + x) composed j times."""
+    x = galois.Poly([1, 0], field=GF)
+    vanishing = [x]
+    for _ in range(depth):
+        vanishing.append(vanishing[-1] ** 2 + vanishing[-1])
+    basis = []
+    for index in range(1 << depth):
+        poly = galois.Poly([1], field=GF)
+        for bit in range(depth):
+            if index >> bit & 1:
+                poly = poly * vanishing[bit]
+        basis.append(poly)
+    return basis
+
+
+def _polynomial(coefficients: np.ndarray, depth: int) -> galois.Poly:
+    poly = galois.Poly([0], field=GF)
+    for word, basis in zip(coefficients, _novel_basis(depth), strict=True):
+        poly = poly + basis * _field([word])[0]
+    return poly
+
+
+@pytest.mark.parametrize("shift", [0, 16, 48, 1024])
+def test_fft_evaluates_novel_basis_polynomial(shift: int) -> None:
+    depth = 4
+    coefficients = np.random.default_rng(shift).integers(0, 1 << 16, (16, 1), dtype=np.uint16)
+    poly = _polynomial(coefficients[:, 0], depth)
+    expected = _words_of(poly(_field(np.arange(16) ^ shift)))
+    assert np.array_equal(fft(coefficients, shift)[:, 0], expected)
+    assert np.array_equal(fft(coefficients, shift, 5)[:, 0], expected[:5])
+    assert np.array_equal(ifft(fft(coefficients, shift), shift), coefficients)
+
+
+def test_formal_derivative_matches_polynomial_derivative() -> None:
+    depth = 4
+    coefficients = np.random.default_rng(2).integers(0, 1 << 16, (16, 1), dtype=np.uint16)
+    derivative = _polynomial(coefficients[:, 0], depth).derivative()
+    points = _field(np.arange(16))
+    assert np.array_equal(
+        fft(formal_derivative(coefficients), 0)[:, 0], _words_of(derivative(points))
+    )
+
+
+def test_locator_logs_are_locator_and_derivative_values() -> None:
+    erased = np.zeros(16, dtype=np.bool_)
+    erased[[1, 4, 5, 11, 14]] = True
+    logs = locator_logs(erased)
+    points = _field(np.arange(16))
+    for i in range(16):
+        others = [points[e] + points[i] for e in np.flatnonzero(erased) if e != i]
+        product = GF(1)
+        for factor in others:
+            product = product * factor
+        assert int(np.log(product)) == logs[i]
 
 
 # -- conformance vectors -------------------------------------------------------------------
@@ -111,6 +195,30 @@ def test_full_blob_pads_with_zeros_and_recovers() -> None:
     assert recover({i: shards[i] for i in subset}, 1000, FULL) == data
 
 
+def _lagrange_matrix(sources: galois.FieldArray, targets: galois.FieldArray) -> galois.FieldArray:
+    """M[t, s] = L_s(targets[t]) for the Lagrange basis L_s over distinct `sources`."""
+    count = len(sources)
+    gaps = sources[:, None] + sources[None, :]
+    gaps[np.arange(count), np.arange(count)] = GF(1)
+    offsets = targets[:, None] + sources[None, :]
+    vanishing = np.multiply.reduce(offsets, axis=1)
+    return vanishing[:, None] / (offsets * np.multiply.reduce(gaps, axis=1)[None, :])
+
+
+@pytest.mark.parametrize("spec", [TINY, FULL], ids=lambda spec: spec.name)
+def test_encode_matches_interpolation(spec) -> None:
+    """Parity = values at m, m+1, ... of the polynomial of degree < m through the message
+    words at points 0..k-1 and zeros at k..m-1: the definition, by plain interpolation."""
+    code = erasure_code(spec)
+    k, n, m = code.data_shards, code.total_shards, code.parity_base
+    data = random.Random(9).randbytes(3 * code.piece_size)
+    shards = encode(data, spec)
+    message = np.frombuffer(data, dtype="<u2").reshape(k, 3)
+    matrix = _lagrange_matrix(_field(np.arange(m)), _field(np.arange(m, m + n - k)))[:, :k]
+    parity = _words_of(matrix @ _field(message))
+    assert [row.astype("<u2").tobytes() for row in parity] == shards[k:]
+
+
 def test_code_is_linear() -> None:
     """Shards of a XOR b are the XOR of the shards: the parity map is F_2-linear."""
     rng = random.Random(5)
@@ -170,7 +278,7 @@ def test_invalid_too_few_shards() -> None:
 
 def test_invalid_shard_size() -> None:
     data, shards = _tiny_shards()
-    with pytest.raises(ErasureError, match="shard 4 has 19 octets, expected 20"):
+    with pytest.raises(ErasureError, match=r"shard 4 has 19 octets, expected 20 \(10 words\)"):
         recover({0: shards[0], 4: shards[4][:-1]}, len(data), TINY)
     with pytest.raises(ErasureError, match="expected 22"):
         recover({0: shards[0], 4: shards[4]}, len(data) + 1, TINY)
