@@ -17,23 +17,48 @@ from shielded.pow.errors import MalformedProof, StaleAnchor, UnknownAnchor
 from shielded.pow.work import HASH_BYTES
 
 
+class _HashRing:
+    """The last `capacity` (hash, position) pairs, oldest first, with O(1) lookup by hash."""
+
+    __slots__ = ("capacity", "entries", "positions", "view")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.entries: deque[tuple[bytes, int]] = deque()
+        self.positions: dict[bytes, int] = {}
+        self.view = MappingProxyType(self.positions)
+
+    def add(self, block_hash: bytes, position: int) -> tuple[bytes, int] | None:
+        """Append a hash; returns the (hash, position) that fell out of the ring, if any."""
+        if self.capacity == 0:
+            return None
+        self.entries.append((block_hash, position))
+        self.positions[block_hash] = position
+        if len(self.entries) <= self.capacity:
+            return None
+        old_hash, old_position = self.entries.popleft()
+        if self.positions.get(old_hash) != old_position:
+            return None  # the same hash was pushed again later and is still present
+        del self.positions[old_hash]
+        return old_hash, old_position
+
+    def copy(self) -> _HashRing:
+        clone = _HashRing(self.capacity)
+        clone.entries.extend(self.entries)
+        clone.positions.update(self.positions)
+        return clone
+
+
 class RecentAnchors:
     """The last `capacity` block hashes of one chain, oldest first, each with its position.
 
-    Positions count pushed hashes from 0 (block number when the window starts at genesis).
-    A node keeps one window per head it builds or imports on; `copy()` branches it at a fork.
+    Positions count pushed hashes from `first_position` (the block number when the window
+    starts at genesis). A node keeps one window per head it builds or imports on; `copy()`
+    branches it at a fork. Hashes that left the window are remembered for `retired_capacity`
+    more blocks (default K) only to report them as stale rather than unknown.
     """
 
-    __slots__ = (
-        "capacity",
-        "retired_capacity",
-        "_window",
-        "_positions",
-        "_retired",
-        "_retired_positions",
-        "_next_position",
-        "_view",
-    )
+    __slots__ = ("_window", "_retired", "_next_position")
 
     def __init__(
         self,
@@ -43,60 +68,49 @@ class RecentAnchors:
         retired_capacity: int | None = None,
         first_position: int = 0,
     ) -> None:
-        if capacity < 1:
-            raise MalformedProof(f"anchor window capacity {capacity}: expected >= 1")
-        self.capacity = capacity
-        self.retired_capacity = capacity if retired_capacity is None else retired_capacity
-        self._window: deque[tuple[bytes, int]] = deque()
-        self._positions: dict[bytes, int] = {}
-        self._view = MappingProxyType(self._positions)
-        self._retired: deque[tuple[bytes, int]] = deque()
-        self._retired_positions: dict[bytes, int] = {}
+        if not (isinstance(capacity, int) and capacity >= 1):
+            raise MalformedProof(f"anchor window capacity {capacity!r}: expected >= 1")
+        retired = capacity if retired_capacity is None else retired_capacity
+        if not (isinstance(retired, int) and retired >= 0):
+            raise MalformedProof(f"retired_capacity {retired!r}: expected >= 0")
+        self._window = _HashRing(capacity)
+        self._retired = _HashRing(retired)
         self._next_position = first_position
         for block_hash in hashes:
             self.push(block_hash)
+
+    @property
+    def capacity(self) -> int:
+        """K: how many recent block hashes are valid anchors."""
+        return self._window.capacity
 
     def push(self, block_hash: bytes) -> None:
         """Record the hash of the newest imported block, retiring the oldest beyond K."""
         if not (isinstance(block_hash, bytes) and len(block_hash) == HASH_BYTES):
             raise MalformedProof(f"block hash {block_hash!r}: expected 32 bytes")
-        position = self._next_position
+        evicted = self._window.add(block_hash, self._next_position)
         self._next_position += 1
-        self._window.append((block_hash, position))
-        self._positions[block_hash] = position
-        if len(self._window) > self.capacity:
-            old_hash, old_position = self._window.popleft()
-            if self._positions.get(old_hash) == old_position:
-                del self._positions[old_hash]
-                self._retire(old_hash, old_position)
-
-    def _retire(self, block_hash: bytes, position: int) -> None:
-        if self.retired_capacity == 0:
-            return
-        self._retired.append((block_hash, position))
-        self._retired_positions[block_hash] = position
-        if len(self._retired) > self.retired_capacity:
-            old_hash, old_position = self._retired.popleft()
-            if self._retired_positions.get(old_hash) == old_position:
-                del self._retired_positions[old_hash]
+        if evicted is not None:
+            self._retired.add(*evicted)
 
     def live_positions(self) -> Mapping[bytes, int]:
         """A live read-only view anchor -> position of the window (for hot-path lookups)."""
-        return self._view
+        return self._window.view
 
     def __contains__(self, anchor: object) -> bool:
-        return anchor in self._positions
+        return anchor in self._window.positions
 
     def __len__(self) -> int:
-        return len(self._window)
+        return len(self._window.entries)
 
     def position(self, anchor: bytes) -> int:
         """Position of `anchor` in the chain; StaleAnchor/UnknownAnchor unless it is recent."""
-        position = self._positions.get(anchor)
+        position = self._window.positions.get(anchor)
         if position is not None:
             return position
-        if anchor in self._retired_positions:
-            age = self._next_position - 1 - self._retired_positions[anchor]
+        retired_at = self._retired.positions.get(anchor)
+        if retired_at is not None:
+            age = self._next_position - 1 - retired_at
             raise StaleAnchor(
                 f"anchor {anchor.hex()} is {age} blocks old: only the last {self.capacity} "
                 "block hashes are accepted, solve again on a recent one"
@@ -108,26 +122,24 @@ class RecentAnchors:
     @property
     def oldest_position(self) -> int:
         """Position of the oldest hash still in the window (the next position if empty)."""
-        return self._window[0][1] if self._window else self._next_position
+        entries = self._window.entries
+        return entries[0][1] if entries else self._next_position
 
     @property
     def newest(self) -> bytes:
         """The most recently pushed block hash (the chain head's hash)."""
-        if not self._window:
+        if not self._window.entries:
             raise UnknownAnchor("the anchor window is empty: no block imported yet")
-        return self._window[-1][0]
+        return self._window.entries[-1][0]
 
     def hashes(self) -> tuple[bytes, ...]:
         """The window, oldest first."""
-        return tuple(block_hash for block_hash, _ in self._window)
+        return tuple(block_hash for block_hash, _ in self._window.entries)
 
     def copy(self) -> RecentAnchors:
         """An independent window equal to this one (to follow a fork)."""
-        clone = RecentAnchors(self.capacity, retired_capacity=self.retired_capacity)
-        clone._window = deque(self._window)
-        clone._positions = dict(self._positions)
-        clone._view = MappingProxyType(clone._positions)
-        clone._retired = deque(self._retired)
-        clone._retired_positions = dict(self._retired_positions)
+        clone = RecentAnchors(self.capacity, retired_capacity=self._retired.capacity)
+        clone._window = self._window.copy()
+        clone._retired = self._retired.copy()
         clone._next_position = self._next_position
         return clone

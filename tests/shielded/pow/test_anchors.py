@@ -65,3 +65,15 @@ def test_registry_rejects_a_second_use_and_prunes_with_the_window():
     clone = used.copy()
     clone.record(tx_id(3), anchor_position=8)
     assert tx_id(3) not in used and len(clone) == 2
+
+
+def test_positions_can_start_at_a_block_number():
+    window = RecentAnchors(2, [block_hash(0), block_hash(1)], first_position=100)
+    assert window.position(block_hash(1)) == 101
+    assert window.oldest_position == 100
+
+
+def test_without_retired_memory_a_stale_anchor_reads_as_unknown():
+    window = RecentAnchors(2, map(block_hash, range(3)), retired_capacity=0)
+    with pytest.raises(UnknownAnchor):
+        window.position(block_hash(0))
