@@ -15,10 +15,9 @@ from jamcore.crypto.bandersnatch import Ring, public_from_secret, secret_from_se
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.crypto.srs import generate_srs, zcash_srs
 from jamcore.safrole.authoring import claim_slot
+from jamcore.safrole.genesis import genesis_state
 from jamcore.safrole.sealing import make_entropy_source, make_seal, slot_sealer, verify_seal
-from jamcore.safrole.sequencing import fallback_keys
 from jamcore.safrole.state import (
-    FallbackSeries,
     SafroleInput,
     SafroleState,
     TicketEnvelope,
@@ -33,18 +32,8 @@ def _full_state(secrets: list[bytes]) -> SafroleState:
     validators = tuple(
         ValidatorKey(public_from_secret(s), blake2b_256(s), bytes(144), bytes(128)) for s in secrets
     )
-    entropy = tuple(blake2b_256(b"bench" + bytes([i])) for i in range(4))
-    return SafroleState(
-        slot=1,
-        entropy=entropy,  # type: ignore[arg-type]
-        previous_validators=validators,
-        active_validators=validators,
-        pending_validators=validators,
-        staged_validators=validators,
-        ticket_accumulator=(),
-        sealing_keys=FallbackSeries(fallback_keys(entropy[2], validators, FULL)),
-        epoch_root=Ring.of([v.bandersnatch for v in validators]).commitment,
-    )
+    entropy = [blake2b_256(b"bench" + bytes([i])) for i in range(4)]
+    return genesis_state(validators, entropy, FULL, slot=1)
 
 
 def figures() -> Iterator[Figure]:

@@ -59,28 +59,32 @@ def _sqrt(value: int) -> int | None:
     return root
 
 
+_Extended = tuple[int, int, int, int]
+
+
+def _add(p: _Extended, q: _Extended) -> _Extended:
+    """Twisted Edwards point addition in extended coordinates (X, Y, Z, T), complete."""
+    x1, y1, z1, t1 = p
+    x2, y2, z2, t2 = q
+    a = x1 * x2 % FIELD
+    b = y1 * y2 % FIELD
+    c = EDWARDS_D * t1 % FIELD * t2 % FIELD
+    d = z1 * z2 % FIELD
+    e = ((x1 + y1) * (x2 + y2) - a - b) % FIELD
+    f = (d - c) % FIELD
+    g = (d + c) % FIELD
+    h = (b - EDWARDS_A * a) % FIELD
+    return (e * f % FIELD, g * h % FIELD, f * g % FIELD, e * h % FIELD)
+
+
 def _in_prime_subgroup(x: int, y: int) -> bool:
-    """[ORDER](x, y) is the identity, computed in extended twisted Edwards coordinates."""
-    acc = (0, 1, 1, 0)
-    point = (x, y, 1, x * y % FIELD)
-
-    def add(p: tuple[int, int, int, int], q: tuple[int, int, int, int]) -> tuple[int, ...]:
-        x1, y1, z1, t1 = p
-        x2, y2, z2, t2 = q
-        a_ = x1 * x2 % FIELD
-        b_ = y1 * y2 % FIELD
-        c_ = EDWARDS_D * t1 % FIELD * t2 % FIELD
-        d_ = z1 * z2 % FIELD
-        e_ = ((x1 + y1) * (x2 + y2) - a_ - b_) % FIELD
-        f_ = (d_ - c_) % FIELD
-        g_ = (d_ + c_) % FIELD
-        h_ = (b_ - EDWARDS_A * a_) % FIELD
-        return (e_ * f_ % FIELD, g_ * h_ % FIELD, f_ * g_ % FIELD, e_ * h_ % FIELD)
-
+    """[ORDER](x, y) is the identity (x = 0, y = z), by double-and-add."""
+    acc: _Extended = (0, 1, 1, 0)
+    point: _Extended = (x, y, 1, x * y % FIELD)
     for bit in bin(ORDER)[2:]:
-        acc = add(acc, acc)  # type: ignore[assignment]
+        acc = _add(acc, acc)
         if bit == "1":
-            acc = add(acc, point)  # type: ignore[assignment]
+            acc = _add(acc, point)
     return acc[0] == 0 and acc[1] == acc[2]
 
 

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 from jamcore.crypto.bandersnatch import public_from_secret, vrf_output
 from jamcore.crypto.srs import Srs
-from jamcore.safrole.epochs import epoch_and_phase, posterior_history, rotated_validators
+from jamcore.safrole.epochs import (
+    epoch_and_phase,
+    is_new_epoch,
+    posterior_history,
+    rotated_validators,
+)
 from jamcore.safrole.errors import BadSlot, NotSlotAuthor, UnexpectedTicket, ensure
 from jamcore.safrole.sealing import SlotSealer, slot_sealer
 from jamcore.safrole.state import SafroleState, TicketBody, TicketEnvelope
@@ -52,7 +57,7 @@ def produce_tickets(
     `state`: ring proofs against gamma'_k on X_T ++ eta'_2 ++ attempt (eq. 6.29), sorted by
     id. Empty if the validator is not in gamma'_k; UnexpectedTicket once the contest closed."""
     ensure(slot > state.slot, BadSlot(f"slot {slot} does not come after {state.slot}"))
-    new_epoch = slot // spec.epoch_length > state.slot // spec.epoch_length
+    new_epoch = is_new_epoch(state.slot, slot, spec)
     _, phase = epoch_and_phase(slot, spec)
     ensure(
         phase < spec.contest_duration,

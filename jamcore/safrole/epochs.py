@@ -64,4 +64,6 @@ def rotated_entropy(entropy: Entropy, new_epoch: bool, vrf_output: bytes) -> Ent
 
 def posterior_history(entropy: Entropy, new_epoch: bool) -> tuple[bytes, bytes, bytes]:
     """(eta'_1, eta'_2, eta'_3), which do not depend on the block's own VRF output."""
-    return (entropy[0], entropy[1], entropy[2]) if new_epoch else entropy[1:]  # type: ignore[return-value]
+    if new_epoch:
+        return (entropy[0], entropy[1], entropy[2])
+    return (entropy[1], entropy[2], entropy[3])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jamcore.safrole.epochs import epoch_and_phase
+from jamcore.safrole.epochs import epoch_and_phase, is_new_epoch
 from jamcore.safrole.sequencing import outside_in
 from jamcore.safrole.state import (
     EpochMark,
@@ -18,7 +18,7 @@ def epoch_mark(
     state: SafroleState, slot: int, pending: tuple[ValidatorKey, ...], spec: ChainSpec
 ) -> EpochMark | None:
     """H_e: on a new epoch (eta_0, eta_1, [(k_b, k_e) | k <- gamma'_k]), else none (eq. 6.27)."""
-    if slot // spec.epoch_length <= state.slot // spec.epoch_length:
+    if not is_new_epoch(state.slot, slot, spec):
         return None
     return EpochMark(
         entropy=state.entropy[0],

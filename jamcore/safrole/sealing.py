@@ -19,7 +19,7 @@ from jamcore.crypto.bandersnatch import (
     ietf_verify,
     vrf_output,
 )
-from jamcore.safrole.epochs import posterior_history, rotated_validators
+from jamcore.safrole.epochs import is_new_epoch, posterior_history, rotated_validators
 from jamcore.safrole.errors import BadSeal, BadSlot, MalformedKey, ensure
 from jamcore.safrole.sequencing import posterior_sealing_keys
 from jamcore.safrole.state import SafroleState, TicketBody, TicketSeries, ValidatorKey
@@ -70,7 +70,7 @@ def slot_sealer(state: SafroleState, slot: int, spec: ChainSpec) -> SlotSealer:
         slot > state.slot,
         BadSlot(f"slot {slot} does not come after the prior slot {state.slot}"),
     )
-    new_epoch = slot // spec.epoch_length > state.slot // spec.epoch_length
+    new_epoch = is_new_epoch(state.slot, slot, spec)
     series = posterior_sealing_keys(state, slot, spec)
     _, _, entropy3 = posterior_history(state.entropy, new_epoch)
     _, active, _ = rotated_validators(state, new_epoch, ())

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from jamcore.crypto.bandersnatch import public_from_secret, ring_commitment, secret_from_seed
+from jamcore.crypto.bandersnatch import public_from_secret, secret_from_seed
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.safrole.authoring import ProducedTicket, produce_tickets
-from jamcore.safrole.sequencing import fallback_keys
-from jamcore.safrole.state import FallbackSeries, SafroleState, ValidatorKey
+from jamcore.safrole.genesis import genesis_state
+from jamcore.safrole.state import SafroleState, ValidatorKey
 from jamcore.spec import TINY
 
 
@@ -38,19 +38,9 @@ def secrets() -> tuple[bytes, ...]:
 @pytest.fixture(scope="session")
 def genesis() -> SafroleState:
     """Slot 0 of a tiny chain: every validator set is the same six keys, fallback sealing."""
-    validators = tuple(validator_key(i) for i in range(TINY.validators_count))
-    entropy = tuple(blake2b_256(b"genesis-entropy" + bytes([i])) for i in range(4))
-    return SafroleState(
-        slot=0,
-        entropy=entropy,  # type: ignore[arg-type]
-        previous_validators=validators,
-        active_validators=validators,
-        pending_validators=validators,
-        staged_validators=validators,
-        ticket_accumulator=(),
-        sealing_keys=FallbackSeries(fallback_keys(entropy[2], validators, TINY)),
-        epoch_root=ring_commitment([v.bandersnatch for v in validators]),
-    )
+    validators = [validator_key(i) for i in range(TINY.validators_count)]
+    entropy = [blake2b_256(b"genesis-entropy" + bytes([i])) for i in range(4)]
+    return genesis_state(validators, entropy, TINY)
 
 
 @pytest.fixture(scope="session")
