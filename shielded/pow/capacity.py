@@ -12,6 +12,7 @@ with the reason; valid candidates that did not fit are returned as deferred.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shielded.pow.errors import MalformedProof, ReplayedProof, SpamProofError
@@ -56,7 +57,7 @@ class BlockFill:
     rejected: tuple[Rejection, ...]
 
 
-def fill_block(candidates: list[Candidate], verifier: SpamProofVerifier) -> BlockFill:
+def fill_block(candidates: Sequence[Candidate], verifier: SpamProofVerifier) -> BlockFill:
     """Choose a block's pool transactions from `candidates` (given in arrival order).
 
     Each tier's quota is filled in order of work (more leading zero bits first, ties by

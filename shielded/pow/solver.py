@@ -180,6 +180,7 @@ def solve_parallel(
     """Find a spam proof using `workers` processes (default: every core) (design §3).
 
     Chunks are striped across workers; the first nonce found is re-verified and returned.
+    With one worker the search runs in the calling process (same result as `solve`).
     Raises SolveCancelled when `cancel` is set. Workers are started with the `spawn` method
     by default, which is safe in threaded callers (wallet UIs); pass `context` to change it.
     """
@@ -187,6 +188,16 @@ def solve_parallel(
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise MalformedProof(f"workers {workers}: expected >= 1")
+    if workers == 1:  # one core: search in this process, no start-up cost
+        return solve(
+            anchor,
+            tx_id,
+            bits,
+            tier=tier,
+            progress=progress,
+            cancel=cancel,
+            progress_interval=progress_interval,
+        )
     ctx = context if context is not None else multiprocessing.get_context("spawn")
     counts = ctx.Array("Q", workers, lock=False)
     results = ctx.Queue()

@@ -97,3 +97,10 @@ def test_invalid_difficulty_is_rejected(bits):
 def test_invalid_worker_count_is_rejected():
     with pytest.raises(MalformedProof):
         solve_parallel(block_hash(1), tx_id(1), 4, workers=0)
+
+
+def test_parallel_solve_with_one_worker_matches_the_single_core_search():
+    reports: list[SolveProgress] = []
+    proof = solve_parallel(block_hash(6), tx_id(6), 10, tier=2, workers=1, progress=reports.append)
+    assert proof == solve(block_hash(6), tx_id(6), 10, tier=2)
+    assert reports[-1].hashes_done == proof.nonce + 1
