@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from jamcore.crypto.srs import ZCASH_SRS_SHA256, Srs, load_srs
 from jamcore.safrole.errors import SafroleError
 from jamcore.safrole.state import (
     input_from_json,
@@ -17,7 +18,7 @@ from jamcore.safrole.state import (
 )
 from jamcore.safrole.transition import transition
 from jamcore.spec import SPECS, ChainSpec
-from tests.vectors import vector_params
+from tests.vectors import VECTORS, vector_params
 
 
 def spec_of(path: Path) -> ChainSpec:
@@ -28,15 +29,22 @@ def spec_of(path: Path) -> ChainSpec:
     raise AssertionError(f"cannot tell the chain spec of {path}")
 
 
+@pytest.fixture(scope="module")
+def vectors_srs() -> Srs:
+    """The Zcash SRS shipped beside the vectors (hash-checked), else the packaged copy."""
+    path = VECTORS / "stf" / "safrole" / "zcash-srs-2-11-uncompressed.bin"
+    return load_srs(path, expected_sha256=ZCASH_SRS_SHA256) if path.exists() else load_srs()
+
+
 @pytest.mark.parametrize("path", vector_params("stf/safrole"))
-def test_safrole_vector(path: Path) -> None:
+def test_safrole_vector(path: Path, vectors_srs: Srs) -> None:
     case = json.loads(path.read_text())
     spec = spec_of(path)
     prior = state_from_json(case["pre_state"])
     offenders = offenders_from_json(case["pre_state"])
     block = input_from_json(case["input"])
     try:
-        posterior, output = transition(prior, block, offenders, spec)
+        posterior, output = transition(prior, block, offenders, spec, vectors_srs)
         result = output_to_json(output)
     except SafroleError as error:
         posterior, result = prior, output_to_json(error)

@@ -96,6 +96,15 @@ def test_generated_srs_is_powers_of_tau_and_proves_rings() -> None:
         other.verify(b"personhood", b"", proof)
 
 
+def test_fresh_srs_holds_rings_beyond_the_zcash_limit() -> None:
+    srs = generate_srs(12)
+    assert srs.max_ring_size == 4096 - 257
+    secrets = [secret_from_seed(i.to_bytes(32, "little")) for i in range(1800)]
+    ring = Ring.of([public_from_secret(s) for s in secrets], srs)
+    proof = ring.prove(1799, secrets[1799], b"personhood", b"epoch 7")
+    assert ring.verify(b"personhood", b"epoch 7", proof) == vrf_output(secrets[1799], b"personhood")
+
+
 def test_random_srs_differs_each_time() -> None:
     first, second = generate_srs(9), generate_srs(9)
     assert hashlib.sha256(first.data).digest() != hashlib.sha256(second.data).digest()
