@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from blake3 import blake3
 
 from shielded.pow.errors import MalformedProof, SolveCancelled, SpamProofError
-from shielded.pow.work import DOMAIN, HASH_BYTES, SpamProof, check_work, target_for
+from shielded.pow.work import DOMAIN, HASH_BYTES, MAX_TIER, SpamProof, check_work, target_for
 
 CHUNK_HIGHS = 64
 """High-seven-byte values per chunk; each covers 256 nonces (one per last byte)."""
@@ -84,7 +84,9 @@ def _search_chunk(base: blake3, target: bytes, chunk: int) -> int | None:
     return None
 
 
-def _checked_inputs(anchor: bytes, tx_id: bytes, bits: int) -> tuple[blake3, bytes]:
+def _checked_inputs(anchor: bytes, tx_id: bytes, bits: int, tier: int = 1) -> tuple[blake3, bytes]:
+    if not (isinstance(tier, int) and 1 <= tier <= MAX_TIER):
+        raise MalformedProof(f"tier {tier!r}: expected an integer in 1..{MAX_TIER}")
     for label, value in (("anchor", anchor), ("tx_id", tx_id)):
         if not (isinstance(value, bytes) and len(value) == HASH_BYTES):
             raise MalformedProof(f"{label} {value!r}: expected 32 bytes")
@@ -108,7 +110,7 @@ def solve(
 
     Searches chunks from `first_chunk` upward; raises SolveCancelled when `cancel` is set.
     """
-    base, target = _checked_inputs(anchor, tx_id, bits)
+    base, target = _checked_inputs(anchor, tx_id, bits, tier)
     started = time.perf_counter()
     last_report = started
     done = 0
@@ -184,7 +186,7 @@ def solve_parallel(
     Raises SolveCancelled when `cancel` is set. Workers are started with the `spawn` method
     by default, which is safe in threaded callers (wallet UIs); pass `context` to change it.
     """
-    _checked_inputs(anchor, tx_id, bits)
+    _checked_inputs(anchor, tx_id, bits, tier)
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise MalformedProof(f"workers {workers}: expected >= 1")
@@ -221,7 +223,7 @@ def solve_parallel(
                     f"solving tx {tx_id.hex()} cancelled after {sum(counts)} hashes"
                 )
             try:
-                nonce = results.get(timeout=progress_interval)
+                nonce = results.get(timeout=max(progress_interval, 0.01))
             except queue.Empty:
                 if not any(process.is_alive() for process in processes) and results.empty():
                     raise SpamProofError(

@@ -94,6 +94,14 @@ def test_invalid_difficulty_is_rejected(bits):
         solve_parallel(block_hash(1), tx_id(1), bits, workers=1)
 
 
+@pytest.mark.parametrize("tier", [0, 256])
+def test_invalid_tier_is_rejected_before_solving(tier):
+    with pytest.raises(MalformedProof, match="tier"):
+        solve(block_hash(1), tx_id(1), 60, tier=tier)
+    with pytest.raises(MalformedProof, match="tier"):
+        solve_parallel(block_hash(1), tx_id(1), 60, tier=tier, workers=2)
+
+
 def test_invalid_worker_count_is_rejected():
     with pytest.raises(MalformedProof):
         solve_parallel(block_hash(1), tx_id(1), 4, workers=0)
