@@ -268,14 +268,15 @@ class _BlockWriter:
         head += ["    ld = m.load", "    st = m.store", f"    ip = {self.entry}", "    it = 0"]
         head.append("    try:")
         if self.loop:
-            head.append(f"        for it in range(1, g // {self.cost} + 1):")
+            head.append(f"        n = g // {self.cost} if g > 0 else 0")
+            head.append("        for it in range(1, n + 1):")
         elif self.charged:
             head += [f"        if g < {self.cost}:",
                      f"            return ({K_OOG}, {self.entry}, g, 0)",
                      f"        g -= {self.cost}"]
         tail: list[str] = []
         if self.loop:
-            tail = [f"        it = g // {self.cost}",
+            tail = ["        it = n",
                     f"        {store}",
                     f"        return ({K_OOG}, {self.entry}, {self.gas}, 0)"]
         tail += ["    except MemoryFault as fault:",
