@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -18,6 +19,7 @@ from jamcore.erasure import (
     ErasureError,
     encode,
     encode_segment,
+    encode_segments,
     erasure_code,
     recover,
     recover_segment,
@@ -185,6 +187,14 @@ def test_segment_is_systematic_and_recoverable(spec) -> None:
         assert recover_segment({i: shards[i] for i in subset}, spec) == segment
 
 
+@pytest.mark.parametrize("spec", [TINY, FULL], ids=lambda spec: spec.name)
+def test_segments_coded_together_equal_one_by_one(spec) -> None:
+    rng = random.Random(21)
+    segments = [rng.randbytes(SEGMENT_SIZE) for _ in range(3)]
+    assert encode_segments(segments, spec) == [encode_segment(s, spec) for s in segments]
+    assert encode_segments([], spec) == []
+
+
 def test_full_blob_pads_with_zeros_and_recovers() -> None:
     rng = random.Random(3)
     data = rng.randbytes(1000)
@@ -262,6 +272,24 @@ def test_full_round_trip(data: bytes, seed: int) -> None:
     assert recover({i: shards[i] for i in chosen}, len(data), FULL) == data
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    k=st.sampled_from([1, 2, 3, 4, 6, 9, 12, 19, 27, 36]),
+    extra=st.integers(0, 80),
+    data=st.binary(max_size=200),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_generic_code_round_trip(k: int, extra: int, data: bytes, seed: int) -> None:
+    """Codes of other shapes (k not a power of two, several parity cosets) round-trip."""
+    spec = dataclasses.replace(
+        TINY, validators_count=k + extra, ec_pieces_per_segment=SEGMENT_SIZE // (2 * k)
+    )
+    shards = encode(data, spec)
+    assert len(shards) == k + extra
+    chosen = random.Random(seed).sample(range(k + extra), k)
+    assert recover({i: shards[i] for i in chosen}, len(data), spec) == data
+
+
 # -- bad input -----------------------------------------------------------------------------
 
 
@@ -318,6 +346,12 @@ def test_invalid_shard_and_data_types() -> None:
 def test_invalid_segment_size() -> None:
     with pytest.raises(ErasureError, match="a segment must be 4104 octets, got 4103"):
         encode_segment(bytes(SEGMENT_SIZE - 1), FULL)
+    with pytest.raises(ErasureError, match="a segment must be 4104 octets, got 4105"):
+        encode_segments([bytes(SEGMENT_SIZE), bytes(SEGMENT_SIZE + 1)], FULL)
+    with pytest.raises(ErasureError, match="a segment must be 4104 octets, got str"):
+        encode_segment("x" * SEGMENT_SIZE, FULL)  # type: ignore[arg-type]
+    with pytest.raises(ErasureError, match="expected 12"):
+        recover_segment({i: bytes(10) for i in range(342)}, FULL)
 
 
 def test_invalid_input_changes_nothing() -> None:
