@@ -33,7 +33,8 @@ def operands(ins: Instruction, name_of: dict[int, str]) -> list[str]:
         return [f"r{args[0]}", str(args[1])]
     if kind is ArgKind.REG_REG_REG:
         return [f"r{args[2]}", f"r{args[0]}", f"r{args[1]}"]
-    if kind in (ArgKind.REG_REG, ArgKind.REG_REG_IMM, ArgKind.REG_REG_IMM_IMM):
+    if kind in (ArgKind.REG_REG, ArgKind.REG_REG_IMM, ArgKind.REG_REG_IMM_IMM,
+                ArgKind.REG_REG_OFFSET):
         regs = 2
     elif kind in (ArgKind.REG_IMM, ArgKind.REG_IMM_IMM, ArgKind.REG_IMM_OFFSET):
         regs = 1

@@ -15,7 +15,15 @@ from typing import Literal
 
 from jamcore.pvm import fast, interpreter
 from jamcore.pvm.blob import standard_program
-from jamcore.pvm.exits import PANIC, Exit, ExitStatus, PvmBlobError, PvmError
+from jamcore.pvm.exits import (
+    PANIC,
+    Exit,
+    ExitStatus,
+    MemoryFault,
+    MemoryPanic,
+    PvmBlobError,
+    PvmError,
+)
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.program import Program
 
@@ -25,7 +33,8 @@ MODES: tuple[Mode, ...] = ("interpreter", "fast")
 HostCall = Callable[[int, MachineState], Exit | None]
 """A host-call handler f(h, state): reads and mutates gas, registers and RAM of `state`,
 then returns None to continue after the ecalli, or an Exit (halt, panic, out-of-gas, page
-fault) that ends the run."""
+fault) that ends the run. A `MemoryFault` or `MemoryPanic` raised by `state.memory.read` or
+`write` inside the handler ends the run as that page fault or panic."""
 
 
 def run(
@@ -52,7 +61,12 @@ def invoke(
         if exit_.status is not ExitStatus.HOST_CALL:
             return exit_
         ecalli_pc = state.pc
-        outcome = host_call(exit_.value, state)
+        try:
+            outcome = host_call(exit_.value, state)
+        except MemoryFault as fault:  # the handler touched inaccessible RAM
+            outcome = Exit(ExitStatus.PAGE_FAULT, fault.address)
+        except MemoryPanic:
+            outcome = PANIC
         if outcome is not None:
             if outcome.status is ExitStatus.HOST_CALL:
                 raise PvmError("a host-call handler cannot end a run with a host call")
