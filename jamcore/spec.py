@@ -51,8 +51,9 @@ class ChainSpec:
 
     @property
     def ec_data_shards(self) -> int:
-        """Data shards of the Reed-Solomon code: floor(V/3) (342 for full, 2 for tiny)."""
-        return self.validators_count // 3
+        """Data shards of the Reed-Solomon code: W_E/2 = 4104 / (2 W_P) (342 for full,
+        2 for tiny); the code has rate ec_data_shards : validators_count."""
+        return 4104 // (2 * self.ec_pieces_per_segment)
 
 
 TINY = ChainSpec(

@@ -23,6 +23,36 @@ def _not_built(feature: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _devnet(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from shielded.node import devnet
+    from shielded.node.genesis import GenesisError
+
+    directory = Path(args.dir)
+    try:
+        if args.action == "init":
+            config = devnet.init(directory, args.validators, args.slot_duration, args.base_port)
+            print(
+                f"devnet initialized in {directory}: {config.validators_count} validators, "
+                f"{config.slot_duration}s slots, chain id 0x{config.chain_id[:16]}..."
+            )
+        elif args.action == "up":
+            pids = devnet.up(directory, args.only)
+            print(f"devnet up: {len(pids)} validators running (logs in {directory}/validators)")
+        elif args.action == "down":
+            stopped = devnet.down(directory, args.only)
+            print(f"devnet down: stopped validators {stopped}")
+        else:
+            rows = devnet.status(directory)
+            print(json.dumps(rows, indent=2) if args.json else devnet.format_status(rows))
+    except GenesisError as error:
+        print(f"shielded devnet: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `shielded` subcommand."""
     parser = argparse.ArgumentParser(
@@ -35,8 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     devnet = commands.add_parser("devnet", help="run a private devnet of validator processes")
     devnet.add_argument("action", choices=["init", "up", "status", "down"])
     devnet.add_argument("--dir", default="devnet", help="devnet directory (default: ./devnet)")
-    devnet.add_argument("--validators", type=int, default=6, help="number of validators")
-    devnet.set_defaults(run=_not_built("the devnet"))
+    devnet.add_argument("--validators", type=int, default=6, help="validators (init; default 6)")
+    devnet.add_argument(
+        "--slot-duration", type=float, default=6.0, help="seconds per slot (init; default 6)"
+    )
+    devnet.add_argument(
+        "--base-port", type=int, default=30333, help="first localhost port (init; default 30333)"
+    )
+    devnet.add_argument(
+        "--only", type=int, action="append", help="act on this validator index only (repeatable)"
+    )
+    devnet.add_argument("--json", action="store_true", help="machine-readable status")
+    devnet.set_defaults(run=_devnet)
 
     demo = commands.add_parser(
         "demo", help="start a throwaway devnet and drive two wallets through the pool"

@@ -25,13 +25,12 @@ from nacl.signing import SigningKey
 from pydantic import BaseModel, ConfigDict, Field
 
 from jamcore.block import Block, DisputesExtrinsic, Extrinsic, Header, header_hash
-from jamcore.crypto.bandersnatch import public_from_secret, ring_commitment, secret_from_seed
+from jamcore.crypto.bandersnatch import public_from_secret, secret_from_seed
 from jamcore.crypto.hashing import blake2b_256
-from jamcore.safrole.sequencing import fallback_keys
+from jamcore.safrole.genesis import genesis_state
 from jamcore.safrole.state import (
     BLS_KEY_BYTES,
     METADATA_BYTES,
-    FallbackSeries,
     SafroleState,
     ValidatorKey,
     state_from_json,
@@ -113,25 +112,6 @@ def devnet_spec(validators: int) -> ChainSpec:
     return replace(TINY, name=f"tiny-{validators}", validators_count=validators)
 
 
-def genesis_safrole_state(
-    keys: list[ValidatorKey], entropy: bytes, spec: ChainSpec
-) -> SafroleState:
-    """Safrole at slot 0: every validator set is the genesis set, fallback sealing from
-    the genesis entropy, and the epoch root over the genesis keys (section 6)."""
-    bandersnatch_keys = [key.bandersnatch for key in keys]
-    return SafroleState(
-        slot=0,
-        entropy=(entropy, entropy, entropy, entropy),
-        previous_validators=tuple(keys),
-        active_validators=tuple(keys),
-        pending_validators=tuple(keys),
-        staged_validators=tuple(keys),
-        ticket_accumulator=(),
-        sealing_keys=FallbackSeries(fallback_keys(entropy, keys, spec)),
-        epoch_root=ring_commitment(bandersnatch_keys),
-    )
-
-
 def genesis_block(config: GenesisConfig) -> Block:
     """The genesis block: slot 0, no parent, empty extrinsic, committing to the chain id."""
     header = Header(
@@ -184,7 +164,7 @@ def create_devnet(
         for s in validator_secrets
     ]
     entropy = blake2b_256(b"jam-shielded/genesis-entropy" + chain_id)
-    state = genesis_safrole_state(keys, entropy, spec)
+    state = genesis_state(keys, (entropy,) * 4, spec)
     config = GenesisConfig(
         chain_id=chain_id.hex(),
         validators_count=validators,

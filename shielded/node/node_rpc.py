@@ -1,0 +1,108 @@
+"""The node's JSON-RPC methods (chain and system); the pool adds its own in `pool_rpc.py`.
+
+Every method validates its parameters with a pydantic model; hashes are 0x-prefixed hex.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator
+
+from jamcore.block import header_hash
+from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
+from shielded.node.storage import StoredBlock
+
+if TYPE_CHECKING:
+    from shielded.node.validator import ValidatorNode
+
+
+class BlockRef(Params):
+    """A block by hash (0x-prefixed hex) or by canonical height; neither means the head."""
+
+    hash: str | None = None
+    height: int | None = Field(default=None, ge=0)
+
+    @field_validator("hash")
+    @classmethod
+    def _hex32(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        text = value.removeprefix("0x")
+        if len(text) != 64:
+            raise ValueError("expected a 32-byte hash as 64 hex digits")
+        bytes.fromhex(text)
+        return text
+
+
+def block_summary(block: StoredBlock) -> dict[str, Any]:
+    return {
+        "hash": "0x" + block.hash.hex(),
+        "parent": "0x" + block.parent.hex(),
+        "height": block.height,
+        "slot": block.slot,
+    }
+
+
+def build_dispatcher(node: ValidatorNode) -> Dispatcher:
+    """The RPC methods of a validator node."""
+    dispatcher = Dispatcher()
+    chain = node.chain
+
+    def resolve(ref: BlockRef) -> StoredBlock:
+        if ref.hash is not None:
+            block = chain.store.block(bytes.fromhex(ref.hash))
+        elif ref.height is not None:
+            block_hash = chain.store.canonical_hash(ref.height)
+            block = chain.store.block(block_hash) if block_hash else None
+        else:
+            block = chain.head
+        if block is None:
+            raise RpcError(NOT_FOUND, "no such block")
+        return block
+
+    @dispatcher.method("system_status")
+    def system_status(_: Params) -> dict[str, Any]:
+        """Head, final block, peers and the slot clock of this validator."""
+        return {
+            "chain_id": "0x" + node.config.chain_id,
+            "validator": node.index,
+            "head": block_summary(chain.head),
+            "finalized": block_summary(chain.finalized),
+            "peers": len(node.network.peers),
+            "slot": chain.slot_at(time.time()),
+            "slot_duration": node.config.slot_duration,
+            "uptime_s": round(time.time() - node.started, 1),
+        }
+
+    @dispatcher.method("chain_getHead")
+    def get_head(_: Params) -> dict[str, Any]:
+        """The canonical head block's hash, parent, height and slot."""
+        return block_summary(chain.head)
+
+    @dispatcher.method("chain_getFinalized")
+    def get_finalized(_: Params) -> dict[str, Any]:
+        """The latest final block."""
+        return block_summary(chain.finalized)
+
+    @dispatcher.method("chain_getBlock", BlockRef)
+    def get_block(ref: BlockRef) -> dict[str, Any]:
+        """A block (JSON form of the JAM codec) by hash or height."""
+        stored = resolve(ref)
+        block = chain.decode(stored.block)
+        return {
+            **block_summary(stored),
+            "canonical": chain.store.is_canonical(stored.hash),
+            "block": chain.codecs.block.to_json(block),
+        }
+
+    @dispatcher.method("chain_getHeader", BlockRef)
+    def get_header(ref: BlockRef) -> dict[str, Any]:
+        """A block header by hash or height."""
+        stored = resolve(ref)
+        header = chain.decode(stored.block).header
+        assert header_hash(header, chain.spec) == stored.hash
+        return {**block_summary(stored), "header": chain.codecs.header.to_json(header)}
+
+    return dispatcher
