@@ -26,7 +26,7 @@ from shielded.finality.contribution import (
     Contribution,
     FinalityPayload,
     Vote,
-    challenge,
+    challenges,
     verify_contribution,
 )
 from shielded.finality.encoding import decode_strict, encode
@@ -145,13 +145,15 @@ def osst_exponents(
     mu_i = lambda_i * prod_{j != i} c_j = xi * C / (x_i * delta_i * c_i), with
     xi = prod x_j and delta_i = prod_{j != i} (x_j - x_i); one batch inversion serves all.
     """
-    challenges = [challenge(c.commitment, payload) for c in contributions]
+    challenge_values = challenges(tuple(c.commitment for c in contributions), payload)
     points = [evaluation_point(c.index) for c in contributions]
-    product = _product_mod_l(challenges)
+    product = _product_mod_l(challenge_values)
     xi = _product_mod_l(points)
     denominators = [
         x * delta % GROUP_ORDER * c % GROUP_ORDER
-        for x, delta, c in zip(points, difference_products(points), challenges, strict=True)
+        for x, delta, c in zip(
+            points, difference_products(points), challenge_values, strict=True
+        )
     ]
     scale = xi * product % GROUP_ORDER
     return [scale * inverse % GROUP_ORDER for inverse in batch_inverse(denominators)], product

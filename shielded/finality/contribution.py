@@ -79,9 +79,16 @@ def challenge(commitment: Point, payload: FinalityPayload) -> int:
     A zero challenge would cancel the share from eq. 3.3; it occurs with probability
     2^-252 and is rejected as an invalid contribution.
     """
-    c = hash_to_scalar(CHALLENGE_DOMAIN, commitment.encoded, payload.encode()).value
-    ensure(c != 0, InvalidContribution, f"zero challenge for commitment {commitment.encoded.hex()}")
-    return c
+    return challenges((commitment,), payload)[0]
+
+
+def challenges(commitments: tuple[Point, ...], payload: FinalityPayload) -> list[int]:
+    """c_i = H(u_i || payload) for several commitments to one payload (encoded once)."""
+    encoded = payload.encode()
+    result = [hash_to_scalar(CHALLENGE_DOMAIN, u.encoded, encoded).value for u in commitments]
+    for u, c in zip(commitments, result, strict=True):
+        ensure(c != 0, InvalidContribution, f"zero challenge for commitment {u.encoded.hex()}")
+    return result
 
 
 def contribute(share: KeyShare, payload: FinalityPayload) -> Contribution:

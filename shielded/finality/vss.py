@@ -10,7 +10,8 @@ and m random of degree <= n - t; all dealers are checked in one MSM.
 
 A recipient whose share fails complains; the dealer must answer by revealing that share,
 which everyone checks against V_j. A dealer is disqualified for a malformed dealing, a
-failed degree check, or a complaint left unanswered or answered with a wrong share.
+failed degree check, t or more complaints, or a complaint left unanswered or answered with
+a wrong share.
 """
 
 from __future__ import annotations
@@ -176,16 +177,31 @@ class SharingRound:
             self.disqualified[dealer] = f"commitments are not of degree < {self.threshold}"
 
     def complain(self, complaint: Complaint) -> None:
+        """Record a recipient's complaint (a repeated complaint counts once)."""
         ensure(
             complaint.dealer in self.dealings,
             UnknownIndex,
             f"complaint against dealer {complaint.dealer}, who did not deal",
         )
-        self.complaints.append(complaint)
+        ensure(
+            0 <= complaint.recipient < self.recipient_count,
+            UnknownIndex,
+            f"complaint by {complaint.recipient}, not in [0, {self.recipient_count})",
+        )
+        if complaint not in self.complaints:
+            self.complaints.append(complaint)
 
     def answer(self, answers: Iterable[ComplaintAnswer]) -> None:
         """Judge every complaint by the answers; disqualify dealers that fail one."""
         given = {(a.dealer, a.recipient): a.share for a in answers}
+        against: dict[int, int] = {}
+        for complaint in self.complaints:
+            against[complaint.dealer] = against.get(complaint.dealer, 0) + 1
+        for dealer, count in against.items():
+            # Answering t complaints would publish t shares and so the dealt secret; fewer
+            # than t recipients are faulty, so an honest dealer never gets that many.
+            if count >= self.threshold:
+                self.disqualified.setdefault(dealer, f"{count} complaints, threshold reached")
         for complaint in self.complaints:
             key = (complaint.dealer, complaint.recipient)
             share = given.get(key)
@@ -232,10 +248,6 @@ def _sum(points: Iterable[Point]) -> Point:
 def combined_secret(weighted_shares: Iterable[tuple[int, Scalar]]) -> Scalar:
     """sum_d w_d * share_d mod l: a recipient's new secret share."""
     return Scalar(sum(w * s.value for w, s in weighted_shares) % GROUP_ORDER)
-
-
-def count_at_least(values: Sequence[object], needed: int, what: str) -> None:
-    ensure(len(values) >= needed, SharingError, f"{len(values)} {what}, need {needed}")
 
 
 

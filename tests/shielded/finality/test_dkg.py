@@ -57,6 +57,12 @@ def test_dkg_disqualifies_silent_and_high_degree_dealers() -> None:
     assert_consistent(outcome)
 
 
+def test_dkg_disqualifies_a_dealer_with_t_complaints() -> None:
+    outcome = run_dkg(6, DealerFaults(wrong_shares={3: frozenset(range(5))}))
+    assert set(outcome.disqualified) == {3}
+    assert_consistent(outcome)
+
+
 def test_invalid_dkg_with_too_few_qualified_dealers_fails() -> None:
     with pytest.raises(SharingError):
         run_dkg(4, DealerFaults(high_degree=frozenset({0, 1})))
