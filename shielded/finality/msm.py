@@ -122,7 +122,8 @@ def _bucket_msm(scalars: Sequence[int], points: Sequence[Point]) -> Point:
             dd = 2 * z1
             e, h, f, g = (b - a) % p, (b + a) % p, dd - c, dd + c
             buckets[digit] = (e * f % p, g * h % p, f * g % p, e * h % p)
-        # sum_j j * bucket_j as running sums from the top bucket down.
+        # sum_j j * bucket_j as running sums from the top bucket down. The additions are
+        # written out rather than called: a call costs as much as the arithmetic here.
         rx, ry, rz, rt = _NEUTRAL
         tx, ty, tz, tt = _NEUTRAL
         for j in range(half, 0, -1):

@@ -14,10 +14,11 @@ old shares cannot be combined with new ones (proactive secret sharing, Herzberg 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from shielded.finality.dkg import KeyingOutcome
 from shielded.finality.errors import DuplicateIndex, SharingError, ensure
+from shielded.finality.group import Scalar
 from shielded.finality.keys import EpochKeys, KeyShare, evaluation_point, threshold_for
 from shielded.finality.lagrange import lagrange_at_zero
 from shielded.finality.vss import DealerFaults, SharingRound, combined_secret, simulate_round
@@ -45,6 +46,20 @@ def reshare_weights(sharing: SharingRound, old_threshold: int) -> dict[int, int]
     return dict(zip(qualified, lambdas, strict=True))
 
 
+def reshare_keys(sharing: SharingRound, old_keys: EpochKeys) -> EpochKeys:
+    """Y' = prod_i y_i^lambda_i (must equal Y) and y'_j = prod_i V_i,j+1 ^ lambda_i."""
+    group_key, public_shares = sharing.combine(reshare_weights(sharing, old_keys.threshold))
+    ensure(group_key == old_keys.group_key, SharingError, "resharing would change the group key Y")
+    return EpochKeys(group_key, public_shares)
+
+
+def reshare_share(
+    recipient: int, shares: Mapping[int, Scalar], weights: Mapping[int, int]
+) -> KeyShare:
+    """x'_j = sum_{i in QUAL} lambda_i f_i(j + 1) from the qualified old dealers' shares."""
+    return KeyShare(recipient, combined_secret((weights[d], s) for d, s in shares.items()))
+
+
 def run_reshare(
     old_keys: EpochKeys,
     old_shares: Sequence[KeyShare],
@@ -62,16 +77,7 @@ def run_reshare(
         dealt[share.index] = share.secret.value
     sharing = reshare_round(old_keys, new_count)
     received = simulate_round(sharing, dealt, faults)
+    keys = reshare_keys(sharing, old_keys)
     weights = reshare_weights(sharing, old_keys.threshold)
-    group_key, public_shares = sharing.combine(weights)
-    ensure(
-        group_key == old_keys.group_key,
-        SharingError,
-        "resharing would change the group key Y",
-    )
-    shares = tuple(
-        KeyShare(j, combined_secret((weights[d], s) for d, s in received[j].items()))
-        for j in range(new_count)
-    )
-    keys = EpochKeys(group_key, public_shares)
+    shares = tuple(reshare_share(j, received[j], weights) for j in range(new_count))
     return KeyingOutcome(keys, shares, sharing.qualified(), dict(sharing.disqualified))
