@@ -13,6 +13,7 @@ is cached on the `Program` and, by program contents, across `Program` objects.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +38,7 @@ CONTINUE, K_HALT, K_PANIC, K_OOG, K_FAULT, K_HOST = range(6)
 M64 = "0xFFFFFFFFFFFFFFFF"
 M32 = "0xFFFFFFFF"
 SIGN = 1 << 63
-_STORE = "<store>"
-"""Placeholder before a body `return`, replaced by the register write-back."""
+_FORMATS = ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))
 _CACHE_LIMIT = 64
 _cache: dict[tuple[bytes, tuple[bool, ...], tuple[int, ...]], CompiledProgram] = {}
 
@@ -147,6 +147,7 @@ class _BlockWriter:
         self.lines: list[str] = []
         self.used: set[int] = set()
         self.written: set[int] = set()
+        self.memory = False
 
     @staticmethod
     def _targets(ins: Instruction) -> int | None:
@@ -162,7 +163,7 @@ class _BlockWriter:
         return f"r{index}"
 
     def exit(self, indent: str, kind: int, pc: int | str, value: int | str = 0) -> None:
-        self.lines.append(f"{indent}{_STORE}return ({kind}, {pc}, {self.gas}, {value})")
+        self.lines.append(f"{indent}return ({kind}, {pc}, {self.gas}, {value})")
 
     def goto(self, indent: str, ins: Instruction, target: int) -> None:
         """Transfer to a static target: loop, continue at a block, or panic (A.17)."""
@@ -182,6 +183,30 @@ class _BlockWriter:
         self.exit(indent + "    ", K_PANIC, ins.pc)
         self.exit(indent, CONTINUE, "t")
 
+    def load(
+        self, indent: str, pc: int, address: str, width: int, is_signed: bool, dest: str
+    ) -> None:
+        """dest = the loaded value: in-page reads inline, others through Memory.load."""
+        self.memory = True
+        sign_fix = ""
+        if is_signed:
+            top = 1 << (8 * width - 1)
+            sign_fix = f"\n{indent}if {dest} >= {top}: {dest} += {(1 << 64) - 2 * top}"
+        self.lines.append(
+            f"{indent}ip = {pc}; a = {address}; o = a & 4095; p = RD.get(a >> 12)\n"
+            f"{indent}{dest} = UNPACK{width}(p, o)[0] if p is not None and o <= {4096 - width} "
+            f"else ld(a, {width}){sign_fix}"
+        )
+
+    def store(self, indent: str, pc: int, address: str, width: int, value: str) -> None:
+        """Store `value` (already reduced to the width): in-page writes inline."""
+        self.memory = True
+        self.lines.append(
+            f"{indent}ip = {pc}; a = {address}; o = a & 4095; p = WR.get(a >> 12)\n"
+            f"{indent}if p is not None and o <= {4096 - width}: PACK{width}(p, o, {value})\n"
+            f"{indent}else: st(a, {width}, {value})"
+        )
+
     def instruction(self, ins: Instruction, indent: str) -> None:
         """Append the statements for one instruction."""
         op, args, emit = ins.opcode.number, ins.args, self.lines.append
@@ -194,36 +219,33 @@ class _BlockWriter:
             self.exit(indent, K_HOST, ins.pc, args[0])
         elif op in (20, 51):
             emit(f"{indent}{self.reg(args[0], True)} = {args[1]}")
-        elif kind is ArgKind.IMM_IMM:
-            emit(f"{indent}ip = {ins.pc}")
-            width = sem.STORE_WIDTH[op]
-            emit(f"{indent}st({args[0] & 0xFFFFFFFF}, {width}, {args[1]})")
-        elif op == 40:
-            self.goto(indent, ins, args[0])
-        elif op == 50:
-            self.djump(indent, ins, f"({self.reg(args[0])} + {args[1]}) & {M32}")
         elif op in sem.LOAD_WIDTH:
-            emit(f"{indent}ip = {ins.pc}")
             width, is_signed = sem.LOAD_WIDTH[op]
             if len(args) == 2:
                 address = str(args[1] & 0xFFFFFFFF)
             else:
                 address = f"({self.reg(args[1])} + {args[2]}) & {M32}"
-            value = f"ld({address}, {width})"
-            if is_signed:
-                value = f"EXT({value}, {width}, True)"
-            emit(f"{indent}{self.reg(args[0], True)} = {value}")
+            self.load(indent, ins.pc, address, width, is_signed, self.reg(args[0], True))
         elif op in sem.STORE_WIDTH:
-            emit(f"{indent}ip = {ins.pc}")
             width = sem.STORE_WIDTH[op]
-            if kind is ArgKind.REG_IMM:
-                emit(f"{indent}st({args[1] & 0xFFFFFFFF}, {width}, {self.reg(args[0])})")
+            mask = (1 << 8 * width) - 1
+            if kind is ArgKind.IMM_IMM:
+                address, value = str(args[0] & 0xFFFFFFFF), str(args[1] & mask)
+            elif kind is ArgKind.REG_IMM:
+                address, value = str(args[1] & 0xFFFFFFFF), self.reg(args[0])
             elif kind is ArgKind.REG_IMM_IMM:
                 address = f"({self.reg(args[0])} + {args[1]}) & {M32}"
-                emit(f"{indent}st({address}, {width}, {args[2]})")
+                value = str(args[2] & mask)
             else:
                 address = f"({self.reg(args[1])} + {args[2]}) & {M32}"
-                emit(f"{indent}st({address}, {width}, {self.reg(args[0])})")
+                value = self.reg(args[0])
+            if value.startswith("r") and width < 8:
+                value = f"{value} & {mask}"
+            self.store(indent, ins.pc, address, width, value)
+        elif op == 40:
+            self.goto(indent, ins, args[0])
+        elif op == 50:
+            self.djump(indent, ins, f"({self.reg(args[0])} + {args[1]}) & {M32}")
         elif op == 80:
             emit(f"{indent}{self.reg(args[0], True)} = {args[1]}")
             self.goto(indent, ins, args[2])
@@ -260,12 +282,14 @@ class _BlockWriter:
         for ins in self.body:
             self.instruction(ins, indent)
         used, written = sorted(self.used), sorted(self.written)
-        store = "; ".join(f"r[{i}] = r{i}" for i in written) or "pass"
         head = [f"def {self.name}(r, g, m):"]
         if used:
-            head.append(f"    {', '.join(f'r{i}' for i in used)}, = "
-                        f"{', '.join(f'r[{i}]' for i in used)},")
-        head += ["    ld = m.load", "    st = m.store", f"    ip = {self.entry}", "    it = 0"]
+            names = ", ".join(f"r{i}" for i in used)
+            head.append(f"    {names}, = {', '.join(f'r[{i}]' for i in used)},")
+        if self.memory:
+            head.append("    ld = m.load; st = m.store; RD = m.readable; WR = m.writable")
+        if self.loop:
+            head.append("    it = 0")
         head.append("    try:")
         if self.loop:
             head.append(f"        n = g // {self.cost} if g > 0 else 0")
@@ -276,29 +300,23 @@ class _BlockWriter:
                      f"        g -= {self.cost}"]
         tail: list[str] = []
         if self.loop:
-            tail = ["        it = n",
-                    f"        {store}",
-                    f"        return ({K_OOG}, {self.entry}, {self.gas}, 0)"]
-        tail += ["    except MemoryFault as fault:",
-                 f"        {store}",
-                 f"        return ({K_FAULT}, ip, {self.gas}, fault.address)",
-                 "    except MemoryPanic:",
-                 f"        {store}",
-                 f"        return ({K_PANIC}, ip, {self.gas}, 0)"]
-        return _with_stores(head, self.lines, tail, store if written else "")
-
-
-def _with_stores(head: list[str], body: list[str], tail: list[str], store: str) -> str:
-    """Join the function, storing written registers back before each body `return`."""
-    prefix = f"{store}; " if store else ""
-    lines = head + [line.replace(_STORE, prefix) for line in body] + tail
-    return "\n".join(lines) + "\n"
+            tail = ["        it = n", f"        return ({K_OOG}, {self.entry}, {self.gas}, 0)"]
+        if self.memory:
+            tail += ["    except MemoryFault as fault:",
+                     f"        return ({K_FAULT}, ip, {self.gas}, fault.address)",
+                     "    except MemoryPanic:",
+                     f"        return ({K_PANIC}, ip, {self.gas}, 0)"]
+        # the finally clause writes the registers back on every way out of the block
+        tail += ["    finally:", "        " + ("; ".join(f"r[{i}] = r{i}" for i in written)
+                                               or "pass")]
+        return "\n".join(head + self.lines + tail) + "\n"
 
 
 def _namespace(program: Program) -> dict[str, Any]:
     namespace: dict[str, Any] = {
         "JT": program.jump_targets,
-        "EXT": sem.extend_loaded,
+        **{f"UNPACK{w}": struct.Struct(f"<{c}").unpack_from for w, c in _FORMATS},
+        **{f"PACK{w}": struct.Struct(f"<{c}").pack_into for w, c in _FORMATS},
         "MemoryFault": MemoryFault,
         "MemoryPanic": MemoryPanic,
     }

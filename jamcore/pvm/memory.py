@@ -10,6 +10,7 @@ below 2^16 (A.7); a faulting store changes nothing.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 from jamcore.pvm.exits import MemoryFault, MemoryPanic, PvmError
@@ -20,6 +21,11 @@ PAGE_BITS = 12
 ADDRESS_MASK = 0xFFFFFFFF
 LOW_ADDRESS_LIMIT = 1 << 16
 """Indices below this always panic when inaccessible (A.7)."""
+
+_FORMATS = ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))
+_UNPACK = {width: struct.Struct(f"<{code}").unpack_from for width, code in _FORMATS}
+_PACK = {width: struct.Struct(f"<{code}").pack_into for width, code in _FORMATS}
+_MASK = {w: (1 << 8 * w) - 1 for w in (1, 2, 4, 8)}
 
 
 class Memory:
@@ -67,7 +73,7 @@ class Memory:
         page = self.readable.get(address >> PAGE_BITS)
         offset = address & (PAGE_SIZE - 1)
         if page is not None and offset + width <= PAGE_SIZE:
-            return int.from_bytes(page[offset : offset + width], "little")
+            return _UNPACK[width](page, offset)[0]
         return int.from_bytes(self.read(address, width), "little")
 
     def store(self, address: int, width: int, value: int) -> None:
@@ -75,11 +81,9 @@ class Memory:
         page = self.writable.get(address >> PAGE_BITS)
         offset = address & (PAGE_SIZE - 1)
         if page is not None and offset + width <= PAGE_SIZE:
-            page[offset : offset + width] = (value & ((1 << 8 * width) - 1)).to_bytes(
-                width, "little"
-            )
+            _PACK[width](page, offset, value & _MASK[width])
             return
-        self.write(address, (value & ((1 << 8 * width) - 1)).to_bytes(width, "little"))
+        self.write(address, (value & _MASK[width]).to_bytes(width, "little"))
 
     def read(self, address: int, length: int) -> bytes:
         """The octets at indices (address + i) mod 2^32; MemoryFault/MemoryPanic at the
