@@ -123,6 +123,12 @@ def degree_failures(dealings: Sequence[Dealing], threshold: int) -> set[int]:
     if not dealings:
         return set()
     n = len(dealings[0].commitments) - 1
+    ensure(
+        all(len(d.commitments) == n + 1 for d in dealings),
+        SharingError,
+        f"dealings must all commit to {n + 1} values",
+    )
+    ensure(1 <= threshold <= n + 1, SharingError, f"threshold {threshold} not in [1, {n + 1}]")
     if threshold == n + 1:
         return set()  # every vector of n+1 values is a codeword
     word = dual_codeword(threshold, n)

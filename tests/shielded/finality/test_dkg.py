@@ -73,6 +73,8 @@ def test_degree_check_names_only_the_bad_dealer() -> None:
     bad, _ = deal(1, 5, 4, 6)
     assert degree_failures([good, bad], 3) == {1}
     assert degree_failures([good], 3) == set()
+    with pytest.raises(SharingError):
+        degree_failures([good, deal(2, 5, 3, 5)[0]], 3)
 
 
 def test_dealing_round_trips_and_rejects_bad_points() -> None:
