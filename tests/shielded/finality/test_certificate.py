@@ -29,7 +29,7 @@ from shielded.finality.errors import (
 from shielded.finality.group import GROUP_ORDER, Scalar, base_mul
 from shielded.finality.keys import KeyShare
 from shielded.finality.reshare import run_reshare
-from tests.shielded.finality.conftest import payload
+from tests.shielded.finality.blocks import payload
 
 
 def votes_for(shares: tuple[KeyShare, ...], slot: int, header: bytes = b"\x11") -> list[Vote]:

@@ -11,7 +11,7 @@ from shielded.finality.dkg import KeyingOutcome
 from shielded.finality.equivocation import EquivocationEvidence, offender_key, verify_equivocation
 from shielded.finality.errors import InvalidEvidence, UnknownIndex
 from shielded.finality.group import GROUP_ORDER, Scalar
-from tests.shielded.finality.conftest import payload
+from tests.shielded.finality.blocks import payload
 
 
 def vote(genesis: KeyingOutcome, index: int, slot: int, header: bytes) -> Vote:

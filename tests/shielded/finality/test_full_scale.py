@@ -22,7 +22,7 @@ from shielded.finality.group import GROUP_ORDER, Scalar
 from shielded.finality.keys import EpochKeys, KeyShare, threshold_for
 from shielded.finality.reshare import run_reshare
 from shielded.finality.vss import deal
-from tests.shielded.finality.conftest import payload
+from tests.shielded.finality.blocks import payload
 
 
 @pytest.fixture(scope="module")
