@@ -32,7 +32,8 @@ from jamcore.pvm.instructions import ArgKind
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.program import Instruction, Program
 
-BlockFn = Callable[[list[int], int, Any], tuple[int, int, int, int]]
+BlockFn = Callable[[list[int], int, Any, int], tuple[int, int, int, int]]
+"""f(registers, gas, memory, pc) -> (kind, pc, gas, value)."""
 
 CONTINUE, K_HALT, K_PANIC, K_OOG, K_FAULT, K_HOST = range(6)
 M64 = "0xFFFFFFFFFFFFFFFF"
@@ -134,15 +135,28 @@ def _condition(op: int, a: str, b: str | int) -> str:
 class _BlockWriter:
     """Generates the source of one entry function."""
 
-    def __init__(self, program: Program, entry: int, charged: bool, name: str) -> None:
+    def __init__(
+        self,
+        program: Program,
+        entry: int,
+        charged: bool,
+        name: str,
+        region: frozenset[int] = frozenset(),
+    ) -> None:
         self.program = program
         self.entry = entry
         self.charged = charged
         self.name = name
+        self.region = region
         self.body = program.block(entry)
         self.cost = len(self.body)
         last = self.body[-1]
-        self.loop = charged and entry in program.basic_blocks and self._targets(last) == entry
+        self.loop = (
+            not region
+            and charged
+            and entry in program.basic_blocks
+            and self._targets(last) == entry
+        )
         self.gas = f"g - it * {self.cost}" if self.loop else "g"
         self.lines: list[str] = []
         self.used: set[int] = set()
@@ -169,6 +183,15 @@ class _BlockWriter:
         """Transfer to a static target: loop, continue at a block, or panic (A.17)."""
         if target not in self.program.basic_blocks:
             self.exit(indent, K_PANIC, ins.pc)
+        else:
+            self.transfer(indent, target)
+
+    def transfer(self, indent: str, target: int) -> None:
+        """Continue at the block starting at `target`: inside this function when it is the
+        loop start or in the region, else back to the dispatcher."""
+        if target in self.region:
+            self.lines.append(f"{indent}pc = {target}")
+            self.lines.append(f"{indent}continue")
         elif self.loop and target == self.entry:
             self.lines.append(f"{indent}continue")
         else:
@@ -214,7 +237,7 @@ class _BlockWriter:
         if op == 0:
             self.exit(indent, K_PANIC, ins.pc)
         elif op == 1:
-            self.exit(indent, CONTINUE, ins.next_pc)
+            self.transfer(indent, ins.next_pc)
         elif op == 10:
             self.exit(indent, K_HOST, ins.pc, args[0])
         elif op in (20, 51):
@@ -252,7 +275,7 @@ class _BlockWriter:
         elif kind is ArgKind.REG_IMM_OFFSET:
             emit(f"{indent}if {_condition(op, self.reg(args[0]), args[1])}:")
             self.goto(indent + "    ", ins, args[2])
-            self.exit(indent, CONTINUE, ins.next_pc)
+            self.transfer(indent, ins.next_pc)
         elif op == 101:
             emit(f"{indent}{self.reg(args[0], True)} = m.sbrk({self.reg(args[1])})")
         elif kind is ArgKind.REG_REG:
@@ -266,7 +289,7 @@ class _BlockWriter:
             cond = _condition(op, self.reg(args[0]), self.reg(args[1]))
             emit(f"{indent}if {cond}:")
             self.goto(indent + "    ", ins, args[2])
-            self.exit(indent, CONTINUE, ins.next_pc)
+            self.transfer(indent, ins.next_pc)
         elif op == 180:
             address = f"({self.reg(args[1])} + {args[3]}) & {M32}"
             emit(f"{indent}b = {address}")
@@ -276,13 +299,24 @@ class _BlockWriter:
             a, b, d = self.reg(args[0]), self.reg(args[1]), self.reg(args[2], True)
             self.lines += [indent + line for line in _three(op, a, b, d)]
 
+    def region_lines(self, indent: str) -> list[str]:
+        """This block as a case of a region function: charge its gas, run it."""
+        self.lines = [
+            f"{indent}if g < {self.cost}:",
+            f"{indent}    return ({K_OOG}, {self.entry}, g, 0)",
+            f"{indent}g -= {self.cost}",
+        ]
+        for ins in self.body:
+            self.instruction(ins, indent)
+        return self.lines
+
     def source(self) -> str:
         """The complete function definition."""
         indent = "            " if self.loop else "        "
         for ins in self.body:
             self.instruction(ins, indent)
         used, written = sorted(self.used), sorted(self.written)
-        head = [f"def {self.name}(r, g, m):"]
+        head = [f"def {self.name}(r, g, m, pc):"]
         if used:
             names = ", ".join(f"r{i}" for i in used)
             head.append(f"    {names}, = {', '.join(f'r[{i}]' for i in used)},")
@@ -312,6 +346,108 @@ class _BlockWriter:
         return "\n".join(head + self.lines + tail) + "\n"
 
 
+def _dispatch(writers: list[_BlockWriter], indent: str) -> list[str]:
+    """A binary decision tree on `pc` selecting the writer's block."""
+    if len(writers) <= 3:
+        lines = []
+        for i, writer in enumerate(writers):
+            test = "if" if i == 0 else "elif" if i < len(writers) - 1 else "else"
+            lines.append(f"{indent}{test} pc == {writer.entry}:" if test != "else" else
+                         f"{indent}else:")
+            lines += writer.region_lines(indent + "    ")
+        return lines
+    middle = len(writers) // 2
+    return (
+        [f"{indent}if pc < {writers[middle].entry}:"]
+        + _dispatch(writers[:middle], indent + "    ")
+        + [f"{indent}else:"]
+        + _dispatch(writers[middle:], indent + "    ")
+    )
+
+
+def _region_source(program: Program, blocks: list[int], name: str) -> str:
+    """One function running a strongly connected set of blocks, moving between them
+    without returning to the dispatcher."""
+    region = frozenset(blocks)
+    writers = [_BlockWriter(program, pc, True, name, region) for pc in blocks]
+    body = _dispatch(writers, "            ")
+    used = sorted(set().union(*(w.used for w in writers)))
+    written = sorted(set().union(*(w.written for w in writers)))
+    memory = any(w.memory for w in writers)
+    head = [f"def {name}(r, g, m, pc):"]
+    if used:
+        head.append(f"    {', '.join(f'r{i}' for i in used)}, = "
+                    f"{', '.join(f'r[{i}]' for i in used)},")
+    if memory:
+        head.append("    ld = m.load; st = m.store; RD = m.readable; WR = m.writable; ip = 0")
+    head += ["    try:", "        while True:"]
+    tail = []
+    if memory:
+        tail += ["    except MemoryFault as fault:",
+                 f"        return ({K_FAULT}, ip, g, fault.address)",
+                 "    except MemoryPanic:",
+                 f"        return ({K_PANIC}, ip, g, 0)"]
+    tail += ["    finally:", "        " + ("; ".join(f"r[{i}] = r{i}" for i in written)
+                                           or "pass")]
+    return "\n".join(head + body + tail) + "\n"
+
+
+def regions(program: Program) -> list[list[int]]:
+    """The strongly connected components of the static control-flow graph over basic
+    blocks that contain more than one block (Tarjan's algorithm, iterative)."""
+    blocks = program.basic_blocks
+    successors: dict[int, list[int]] = {}
+    for pc in blocks:
+        last = program.block(pc)[-1]
+        number, kind = last.opcode.number, last.opcode.kind
+        targets = []
+        if number == 1 or kind in (ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET):
+            targets.append(last.next_pc)
+        if kind in (ArgKind.OFFSET, ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET):
+            targets.append(last.args[-1])
+        successors[pc] = [t for t in targets if t in blocks]
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    components: list[list[int]] = []
+    counter = 0
+    for root in sorted(blocks):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            children = successors[node]
+            if position < len(children):
+                work.append((node, position + 1))
+                child = children[position]
+                if child not in index:
+                    work.append((child, 0))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return components
+
+
 def _namespace(program: Program) -> dict[str, Any]:
     namespace: dict[str, Any] = {
         "JT": program.jump_targets,
@@ -333,12 +469,18 @@ class CompiledProgram:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.namespace = _namespace(program)
-        blocks = sorted(program.basic_blocks)
-        source = "".join(
-            _BlockWriter(program, pc, True, f"b{pc}").source() for pc in blocks
-        )
-        exec(compile(source, "<pvm blocks>", "exec"), self.namespace)
-        self.charged: dict[int, BlockFn] = {pc: self.namespace[f"b{pc}"] for pc in blocks}
+        function_of: dict[int, str] = {}
+        sources = []
+        for number, members in enumerate(regions(program)):
+            sources.append(_region_source(program, members, f"region{number}"))
+            function_of.update({pc: f"region{number}" for pc in members})
+        for pc in sorted(program.basic_blocks - function_of.keys()):
+            sources.append(_BlockWriter(program, pc, True, f"b{pc}").source())
+            function_of[pc] = f"b{pc}"
+        exec(compile("".join(sources), "<pvm blocks>", "exec"), self.namespace)
+        self.charged: dict[int, BlockFn] = {
+            pc: self.namespace[name] for pc, name in function_of.items()
+        }
         self.uncharged: dict[int, BlockFn] = {}
 
     def entry(self, pc: int, *, charged: bool) -> BlockFn:
@@ -377,13 +519,13 @@ def run(program: Program, state: MachineState, *, charge_entry: bool = True) -> 
     kind = CONTINUE
     value = 0
     if not charge_entry:
-        kind, pc, gas, value = compiled.entry(pc, charged=False)(registers, gas, memory)
+        kind, pc, gas, value = compiled.entry(pc, charged=False)(registers, gas, memory, pc)
     charged = compiled.charged
     while kind == CONTINUE:
         fn = charged.get(pc)
         if fn is None:
             fn = compiled.entry(pc, charged=True)
-        kind, pc, gas, value = fn(registers, gas, memory)
+        kind, pc, gas, value = fn(registers, gas, memory, pc)
     state.pc, state.gas = pc, gas
     if kind == K_HALT:
         return HALT
