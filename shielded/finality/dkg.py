@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from shielded.finality.errors import SharingError, ensure
 from shielded.finality.group import GROUP_ORDER, Scalar
 from shielded.finality.keys import EpochKeys, KeyShare, threshold_for
-from shielded.finality.vss import DealerFaults, SharingRound, combined_secret, simulate_round
+from shielded.finality.simulation import DealerFaults, simulate_round
+from shielded.finality.vss import SharingRound, combined_secret
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from shielded.finality.errors import DuplicateIndex, SharingError, ensure
 from shielded.finality.group import Scalar
 from shielded.finality.keys import EpochKeys, KeyShare, evaluation_point, threshold_for
 from shielded.finality.lagrange import lagrange_at_zero
-from shielded.finality.vss import DealerFaults, SharingRound, combined_secret, simulate_round
+from shielded.finality.simulation import DealerFaults, simulate_round
+from shielded.finality.vss import SharingRound, combined_secret
 
 
 def reshare_round(old_keys: EpochKeys, new_count: int) -> SharingRound:

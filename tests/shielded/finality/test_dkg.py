@@ -17,7 +17,8 @@ from shielded.finality.keys import EpochKeys, evaluation_point, threshold_for
 from shielded.finality.lagrange import lagrange_at_zero
 from shielded.finality.msm import msm
 from shielded.finality.reshare import run_reshare
-from shielded.finality.vss import DealerFaults, Dealing, SharingRound, deal, degree_failures
+from shielded.finality.simulation import DealerFaults
+from shielded.finality.vss import Dealing, SharingRound, deal, degree_failures
 
 
 def assert_consistent(outcome: KeyingOutcome) -> None:
