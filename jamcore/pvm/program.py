@@ -73,14 +73,22 @@ class Program:
 
     # -- skip and opcodes (A.3, A.17) --------------------------------------------------------
 
+    @cached_property
+    def _skips(self) -> list[int]:
+        """skip(i) for every i < |c|, in one backward pass over k ++ [1, 1, ...]."""
+        skips = [0] * len(self.bitmask)
+        next_opcode = len(self.bitmask)
+        for i in range(len(self.bitmask) - 1, -1, -1):
+            skips[i] = min(MAX_SKIP, next_opcode - i - 1)
+            if self.bitmask[i]:
+                next_opcode = i
+        return skips
+
     def skip(self, pc: int) -> int:
-        """skip(i): octets minus one to the next opcode per the bitmask, at most 24."""
-        mask = self.bitmask
-        for j in range(MAX_SKIP):
-            index = pc + 1 + j
-            if index >= len(mask) or mask[index]:
-                return j
-        return MAX_SKIP
+        """skip(i): octets minus one to the next opcode per the bitmask, at most 24 (A.3)."""
+        if 0 <= pc < len(self.bitmask):
+            return self._skips[pc]
+        return 0
 
     def opcode_at(self, pc: int) -> Opcode:
         """opcode(n): c_n if the bitmask marks it and it is valid, else trap (A.17)."""

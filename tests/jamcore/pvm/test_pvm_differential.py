@@ -62,3 +62,36 @@ def test_fast_path_matches_interpreter_on_arbitrary_code(
     code: ProgramCode, state: MachineState
 ) -> None:
     _compare_modes(code, state)
+
+
+COLLATZ = """
+    load_imm r1, 27
+    load_imm r4, 50
+    fallthrough
+loop:
+    and_imm r5, r1, 1
+    branch_eq_imm r5, 0, even
+    mul_imm_64 r1, r1, 3
+    add_imm_64 r1, r1, 1
+    store_ind_u64 r1, r9, 0
+    jump next
+even:
+    shlo_r_imm_64 r1, r1, 1
+    fallthrough
+next:
+    add_imm_64 r4, r4, -1
+    branch_ne_imm r4, 0, loop
+    jump_ind r0, 0
+"""
+
+
+def test_multi_block_loop_matches_interpreter_at_every_gas_limit() -> None:
+    """Gas runs out in every block of a compiled multi-block region, and the page fault
+    inside it, at the same state as in the interpreter."""
+    code = Program.from_blob(assemble(COLLATZ))
+    program_code = ProgramCode(code.code, code.bitmask, code.jump_table)
+    for gas in range(0, 120):
+        for r9 in (0x20000, 0x50000):  # writable page, then unmapped: page fault
+            state = MachineState(0, gas, [2**32 - 2**16] + [0] * 8 + [r9] + [0] * 3)
+            state.memory.map(0x20000, 4096, writable=True)
+            _compare_modes(program_code, state)
