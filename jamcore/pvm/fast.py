@@ -1,14 +1,21 @@
-"""The fast path: each basic block is translated once into a Python function with the
-registers as locals, then run by a small dispatch loop.
+"""The fast path: basic blocks translated once into Python functions with the registers
+as locals, run by a small dispatch loop.
 
-Translation follows the same instruction semantics as `jamcore.pvm.interpreter` (common
-operations are inlined with their 64-bit masks folded into constants, the rest call
-`jamcore.pvm.semantics`), and gas is charged per block exactly as the interpreter does.
-A block whose terminator jumps back to its own start becomes a `for` loop over the number
-of iterations the gas pays for, so a hot loop runs without any dispatch.
+Translation follows the same instruction semantics as `jamcore.pvm.interpreter`: common
+operations are inlined with 64-bit wrap-around folded into cheap comparisons (no mask on
+the common path), in-page memory accesses are inlined with `struct`, the rest call
+`jamcore.pvm.semantics`. Gas is charged per block exactly as the interpreter does.
 
-All blocks of a program are generated as one module source and `exec`-ed once; the result
-is cached on the `Program` and, by program contents, across `Program` objects.
+- A block whose terminator jumps back to its own start becomes a `for` loop over the
+  number of iterations the gas pays for, so a hot single-block loop runs without dispatch.
+- Blocks forming a strongly connected region of the static control-flow graph (a loop
+  with branches inside) share one function that moves between them on a local `pc`.
+- Everything else is one function per block; the dispatcher goes from block to block.
+
+All functions of a program are generated as one module source and `exec`-ed once; the
+result is cached on the `Program` and, by program contents, across `Program` objects.
+Registers are written back in a `finally` clause, so every exit leaves the machine state
+exactly as the interpreter would.
 """
 
 from __future__ import annotations
@@ -36,15 +43,14 @@ BlockFn = Callable[[list[int], int, Any, int], tuple[int, int, int, int]]
 """f(registers, gas, memory, pc) -> (kind, pc, gas, value)."""
 
 CONTINUE, K_HALT, K_PANIC, K_OOG, K_FAULT, K_HOST = range(6)
+"""How a generated function ended: continue at `pc`, or one of the exit reasons."""
 M64 = "0xFFFFFFFFFFFFFFFF"
 M32 = "0xFFFFFFFF"
 SIGN = 1 << 63
+TWO64 = 1 << 64
 _FORMATS = ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))
 _CACHE_LIMIT = 64
 _cache: dict[tuple[bytes, tuple[bool, ...], tuple[int, ...]], CompiledProgram] = {}
-
-
-TWO64 = 1 << 64
 
 
 def _sx32(dest: str, expr: str) -> list[str]:
