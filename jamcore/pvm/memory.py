@@ -3,9 +3,10 @@ read-only or writable.
 
 Pages are stored sparsely: `readable` maps a page number to its bytearray and `writable`
 holds the same bytearray objects for the writable subset, so the common in-page access is
-one dict lookup and one slice. An access that touches an inaccessible index raises
-`MemoryFault` with the lowest faulting page address, or `MemoryPanic` when that index is
-below 2^16 (A.7); a faulting store changes nothing.
+one dict lookup and one `struct` call. Large regions are mapped lazily (see EAGER_PAGES).
+An access that touches an inaccessible index raises `MemoryFault` with the lowest
+faulting page address, or `MemoryPanic` when that index is below 2^16 (A.7); a faulting
+store changes nothing.
 """
 
 from __future__ import annotations
@@ -28,15 +29,27 @@ _PACK = {width: struct.Struct(f"<{code}").pack_into for width, code in _FORMATS}
 _MASK = {w: (1 << 8 * w) - 1 for w in (1, 2, 4, 8)}
 
 
-class Memory:
-    """Sparse paged RAM with per-page access rights and the sbrk heap pointer."""
+EAGER_PAGES = 16
+"""Regions up to this many pages get their bytearrays at once; larger ones (a big heap,
+stack or sbrk) are mapped lazily and materialised page by page on first write, so a
+program cannot make the host allocate gigabytes by asking for them."""
+_ZERO_PAGE = bytes(PAGE_SIZE)
+NO_ACCESS, READ, WRITE = 0, 1, 2
 
-    __slots__ = ("readable", "writable", "heap_pointer")
+
+class Memory:
+    """Sparse paged RAM with per-page access rights and the sbrk heap pointer.
+
+    A page's rights come from the materialised dicts when it is in `readable`, else from
+    the newest lazily mapped zero region covering it."""
+
+    __slots__ = ("readable", "writable", "heap_pointer", "_zero_regions")
 
     def __init__(self) -> None:
         self.readable: dict[int, bytearray] = {}
         self.writable: dict[int, bytearray] = {}
         self.heap_pointer = 0
+        self._zero_regions: list[tuple[int, int, bool]] = []
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -47,24 +60,69 @@ class Memory:
             raise PvmError(f"region {address:#x}+{length:#x} is outside the 32-bit space")
         if length == 0:
             return
-        for page in range(address >> PAGE_BITS, (address + length - 1 >> PAGE_BITS) + 1):
+        first, end = address >> PAGE_BITS, ((address + length - 1) >> PAGE_BITS) + 1
+        if end - first > EAGER_PAGES:
+            for page in [p for p in self.readable if first <= p < end]:
+                self._set_rights(page, self.readable[page], writable)
+            self._zero_regions.append((first, end, writable))
+            return
+        for page in range(first, end):
             data = self.readable.get(page)
             if data is None:
-                data = bytearray(PAGE_SIZE)
+                data = bytearray(PAGE_SIZE)  # a lazily mapped page is still all zeros
                 self.readable[page] = data
-            if writable:
+            self._set_rights(page, data, writable)
+
+    def _set_rights(self, page: int, data: bytearray, writable: bool) -> None:
+        if writable:
+            self.writable[page] = data
+        else:
+            self.writable.pop(page, None)
+
+    def _access(self, page: int) -> int:
+        """NO_ACCESS, READ or WRITE for one page."""
+        if page in self.writable:
+            return WRITE
+        if page in self.readable:
+            return READ
+        return self._access_lazy(page)
+
+    def _materialise(self, page: int) -> bytearray:
+        """The bytearray of an accessible page, creating it for a lazily mapped one."""
+        data = self.readable.get(page)
+        if data is None:
+            data = bytearray(PAGE_SIZE)
+            self.readable[page] = data
+            if self._access_lazy(page) == WRITE:
                 self.writable[page] = data
-            else:
-                self.writable.pop(page, None)
+        return data
+
+    def _access_lazy(self, page: int) -> int:
+        """The rights the newest lazily mapped region covering `page` grants."""
+        for first, end, writable in reversed(self._zero_regions):
+            if first <= page < end:
+                return WRITE if writable else READ
+        return NO_ACCESS
 
     def poke(self, address: int, data: bytes) -> None:
         """Set initial contents of already mapped pages, ignoring write protection."""
-        for i, byte in enumerate(data):
-            index = (address + i) & ADDRESS_MASK
-            page = self.readable.get(index >> PAGE_BITS)
-            if page is None:
-                raise PvmError(f"cannot initialise unmapped address {index:#x}")
-            page[index & (PAGE_SIZE - 1)] = byte
+        try:
+            self._check(address, len(data), READ)
+        except (MemoryFault, MemoryPanic):
+            raise PvmError(
+                f"cannot initialise {len(data)} octets at {address:#x}: not all mapped"
+            ) from None
+        self._copy_in(address, data)
+
+    def _copy_in(self, address: int, data: bytes) -> None:
+        done = 0
+        while done < len(data):
+            index = (address + done) & ADDRESS_MASK
+            offset = index & (PAGE_SIZE - 1)
+            chunk = min(PAGE_SIZE - offset, len(data) - done)
+            page = self._materialise(index >> PAGE_BITS)
+            page[offset : offset + chunk] = data[done : done + chunk]
+            done += chunk
 
     # -- access by the machine (A.7) --------------------------------------------------------
 
@@ -88,20 +146,22 @@ class Memory:
     def read(self, address: int, length: int) -> bytes:
         """The octets at indices (address + i) mod 2^32; MemoryFault/MemoryPanic at the
         lowest unreadable one."""
-        self._check(address, length, self.readable)
-        return bytes(
-            self.readable[(address + i & ADDRESS_MASK) >> PAGE_BITS][
-                address + i & (PAGE_SIZE - 1)
-            ]
-            for i in range(length)
-        )
+        self._check(address, length, READ)
+        parts = []
+        done = 0
+        while done < length:
+            index = (address + done) & ADDRESS_MASK
+            offset = index & (PAGE_SIZE - 1)
+            chunk = min(PAGE_SIZE - offset, length - done)
+            page = self.readable.get(index >> PAGE_BITS, _ZERO_PAGE)
+            parts.append(bytes(page[offset : offset + chunk]))
+            done += chunk
+        return b"".join(parts)
 
     def write(self, address: int, data: bytes) -> None:
         """Store `data` at indices (address + i) mod 2^32, all or nothing."""
-        self._check(address, len(data), self.writable)
-        for i, byte in enumerate(data):
-            index = address + i & ADDRESS_MASK
-            self.writable[index >> PAGE_BITS][index & (PAGE_SIZE - 1)] = byte
+        self._check(address, len(data), WRITE)
+        self._copy_in(address, data)
 
     def is_readable(self, address: int, length: int) -> bool:
         """Whether every index of [address, address + length) is readable (no wrap)."""
@@ -110,15 +170,14 @@ class Memory:
         if length == 0:
             return True
         first, last = address >> PAGE_BITS, (address + length - 1) >> PAGE_BITS
-        return all(page in self.readable for page in range(first, last + 1))
+        return all(self._access(page) != NO_ACCESS for page in range(first, last + 1))
 
-    @staticmethod
-    def _check(address: int, length: int, pages: dict[int, bytearray]) -> None:
+    def _check(self, address: int, length: int, needed: int) -> None:
         """Raise for the lowest inaccessible index among the `length` accessed ones."""
         i = 0
         while i < length:
             index = (address + i) & ADDRESS_MASK
-            if (index >> PAGE_BITS) not in pages:
+            if self._access(index >> PAGE_BITS) < needed:
                 if index < LOW_ADDRESS_LIMIT:
                     raise MemoryPanic(index)
                 raise MemoryFault(index & ~(PAGE_SIZE - 1))
@@ -142,7 +201,8 @@ class Memory:
     # -- inspection -------------------------------------------------------------------------
 
     def pages(self) -> Iterator[tuple[int, bytes, bool]]:
-        """Every accessible page as (page address, contents, writable), in address order."""
+        """Every materialised page as (page address, contents, writable), in address
+        order; lazily mapped pages never written are zero and not listed."""
         for page in sorted(self.readable):
             yield page << PAGE_BITS, bytes(self.readable[page]), page in self.writable
 
@@ -155,6 +215,7 @@ class Memory:
             if page in self.writable:
                 clone.writable[page] = copied
         clone.heap_pointer = self.heap_pointer
+        clone._zero_regions = list(self._zero_regions)
         return clone
 
     def __eq__(self, other: object) -> bool:
@@ -164,6 +225,7 @@ class Memory:
             self.readable == other.readable
             and self.writable.keys() == other.writable.keys()
             and self.heap_pointer == other.heap_pointer
+            and self._zero_regions == other._zero_regions
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -93,3 +93,10 @@ def test_invalid_standard_program_is_rejected(blob: bytes, reason: str) -> None:
     with pytest.raises(PvmBlobError, match=reason):
         standard_program(blob, b"")
 
+
+
+def test_standard_program_with_a_huge_heap_allocates_lazily() -> None:
+    blob = StandardProgram(b"", b"", 0xFFFF, 0xFFFFFF, VALID).encode()
+    state = standard_program(blob, b"")
+    assert len(state.memory.readable) == 0
+    assert state.memory.is_readable(2 * ZONE_SIZE, 0xFFFF * PAGE_SIZE)
