@@ -50,6 +50,7 @@ from jamcore.safrole.transition import transition
 from jamcore.spec import ChainSpec
 from jamcore.state.keys import component_key
 from jamcore.state.merklization import state_root
+from jamcore.work.package import RefineContext
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets, genesis_block
 from shielded.node.storage import ChainStore, StorageError, StoredBlock
 
@@ -63,6 +64,8 @@ MAX_CLOCK_DRIFT = 1.0
 SAFROLE_KEY = component_key(4)
 RECENT_KEY = component_key(3)
 OFFENDERS_KEY = component_key(10)
+FINAL_KEY = component_key(200)
+"""The latest block certified final on chain (written by the finality layer)."""
 
 
 class InvalidBlock(Exception):
@@ -230,8 +233,10 @@ class Chain:
             raise InvalidBlock("epoch mark does not match the Safrole transition")
         if header.tickets_mark != markers.tickets_mark:
             raise InvalidBlock("tickets mark does not match the Safrole transition")
-        if set(header.offenders_mark) - state.offenders:
-            raise InvalidBlock("offenders mark names a validator with no evidence on chain")
+        # Verify every report is anchored in recent history (eq. 11.33).
+        for guarantee in block.extrinsic.guarantees:
+            if guarantee.report.context.anchor not in state.recent_hashes:
+                raise InvalidBlock("a work report's anchor is not a recent block")
         posterior = ChainState(
             safrole,
             (*state.recent_hashes, block_hash)[-RECENT_HASHES:],
@@ -242,7 +247,15 @@ class Chain:
             # Layers write their own service storage; the finality layer may also extend
             # the offenders (equivocation evidence), overriding OFFENDERS_KEY.
             changes.update(layer.apply_block(block, block_hash, posterior, self.store))
+        # Verify the offenders mark lists exactly the offenders this block proved (section 10).
+        offenders = changes[OFFENDERS_KEY] or b""
+        new_offenders = {offenders[i : i + 32] for i in range(0, len(offenders), 32)}
+        if tuple(sorted(new_offenders - state.offenders)) != tuple(sorted(header.offenders_mark)):
+            raise InvalidBlock("offenders mark does not match the evidence in the block")
         self.store.import_block(block_hash, header.parent, header.slot, encoded, changes)
+        final = changes.get(FINAL_KEY)
+        if final is not None:
+            self.finalize(final)
 
     def _consider_fork(self, block_hash: bytes) -> ImportOutcome:
         """Switch to the branch ending at `block_hash` if it is longer and keeps finality."""
@@ -276,6 +289,41 @@ class Chain:
             return ImportOutcome("fork", block_hash)
         return ImportOutcome("reorg", block_hash, tuple(reverted))
 
+    def finalize(self, block_hash: bytes) -> bool:
+        """Make a certified block final (switching to its branch if needed); False if it is
+        unknown or not beyond the current final block. Final blocks are never reverted."""
+        target = self.store.block(block_hash)
+        if target is None or target.height <= self.finalized.height:
+            return False
+        if not self.store.is_canonical(block_hash):
+            fork_point = self.store.fork_point(block_hash)
+            if fork_point.height < self.finalized.height:
+                return False  # conflicts with finality: can only happen beyond 1/3 faults
+            branch = []
+            cursor = target
+            while cursor.hash != fork_point.hash:
+                branch.append(cursor)
+                parent = self.store.block(cursor.parent)
+                assert parent is not None
+                cursor = parent
+            self._roll_back_to(fork_point.hash)
+            for stored in reversed(branch):
+                self._apply(self.decode(stored.block), stored.hash, stored.block)
+        self.store.finalize(block_hash)
+        return True
+
+    def refine_context(self) -> RefineContext:
+        """The context a guarantor refines against: the head as anchor (eq. 11.4)."""
+        head = self.head
+        return RefineContext(
+            anchor=head.hash,
+            state_root=self.head_state_root(),
+            beefy_root=bytes(32),
+            lookup_anchor=head.hash,
+            lookup_anchor_slot=head.slot,
+            prerequisites=(),
+        )
+
     def _roll_back_to(self, target: bytes) -> list[bytes]:
         reverted = []
         while self.store.head != target:
@@ -292,6 +340,7 @@ class Chain:
         validator: ValidatorSecrets,
         tickets: Sequence[TicketEnvelope] = (),
         extrinsic: Extrinsic | None = None,
+        offenders_mark: Sequence[bytes] = (),
     ) -> bytes | None:
         """A sealed block for `slot` on the head if `validator` may seal it, else None."""
         state = self.state()
@@ -319,7 +368,7 @@ class Chain:
             tickets_mark=markers.tickets_mark,
             author_index=claim.author_index,
             entropy_source=entropy_source,
-            offenders_mark=(),
+            offenders_mark=tuple(sorted(offenders_mark)),
             seal=bytes(96),
         )
         seal = make_seal(secret, claim.sealer, encode_unsigned_header(header, self.spec))

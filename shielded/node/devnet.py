@@ -61,8 +61,13 @@ def init(directory: Path, validators: int, slot_duration: float, base_port: int)
     )
 
 
-def up(directory: Path, only: list[int] | None = None) -> dict[int, int]:
-    """Start every validator (or those in `only`) that is not running; returns all pids."""
+def up(
+    directory: Path, only: list[int] | None = None, env: dict[str, str] | None = None
+) -> dict[int, int]:
+    """Start every validator (or those in `only`) that is not running; returns all pids.
+
+    `env` adds environment variables to the started processes (fault injection:
+    JAM_FAULT_EQUIVOCATE=1, JAM_FAULT_PARTITION_UNTIL=<slot>)."""
     config = load_genesis(directory)
     pids = running_pids(directory)
     for validator in config.validators:
@@ -84,6 +89,7 @@ def up(directory: Path, only: list[int] | None = None) -> dict[int, int]:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         log_file.close()
         pids[validator.index] = process.pid

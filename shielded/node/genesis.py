@@ -37,6 +37,9 @@ from jamcore.safrole.state import (
     state_to_json,
 )
 from jamcore.spec import TINY, ChainSpec
+from shielded.finality.dkg import run_dkg
+from shielded.finality.group import Scalar
+from shielded.finality.keys import EpochKeys, KeyShare
 
 MAX_DEVNET_VALIDATORS = 64
 BASE_PORT = 30333
@@ -76,6 +79,12 @@ class GenesisConfig(BaseModel):
     validators: list[ValidatorInfo]
     safrole: dict[str, Any]
     """The genesis Safrole state (w3f JSON form)."""
+    finality_keys: str
+    """Hex encoding of the OSST epoch keys from the genesis DKG: group key Y and public
+    shares y_i (design section 4)."""
+
+    def epoch_keys(self) -> EpochKeys:
+        return EpochKeys.decode(bytes.fromhex(self.finality_keys))
 
     def chain_spec(self) -> ChainSpec:
         """The tiny spec with this devnet's validator count and slot duration."""
@@ -90,11 +99,17 @@ class GenesisConfig(BaseModel):
 
 @dataclass(frozen=True)
 class ValidatorSecrets:
-    """A validator's dev-only secret seeds."""
+    """A validator's dev-only secret seeds and its OSST key share."""
 
     index: int
     ed25519_seed: bytes
     bandersnatch_seed: bytes
+    finality_share: bytes
+    """x_i, the validator's share of the group secret (32-byte canonical scalar)."""
+
+    @property
+    def key_share(self) -> KeyShare:
+        return KeyShare(self.index, Scalar.decode(self.finality_share))
 
     @property
     def signing_key(self) -> SigningKey:
@@ -150,8 +165,13 @@ def create_devnet(
         raise GenesisError(f"{directory} already holds a devnet (genesis.json exists)")
     spec = devnet_spec(validators)
     chain_id = secrets.token_bytes(32)
+    # The genesis DKG (Pedersen/Feldman VSS with complaints) runs here, in the process that
+    # creates the devnet, and hands each validator its share: a dev-only simplification.
+    dkg = run_dkg(validators)
     validator_secrets = [
-        ValidatorSecrets(i, secrets.token_bytes(32), secrets.token_bytes(32))
+        ValidatorSecrets(
+            i, secrets.token_bytes(32), secrets.token_bytes(32), dkg.shares[i].secret.encode()
+        )
         for i in range(validators)
     ]
     keys = [
@@ -181,6 +201,7 @@ def create_devnet(
             for s, key in zip(validator_secrets, keys, strict=True)
         ],
         safrole=state_to_json(state),
+        finality_keys=dkg.keys.encode().hex(),
     )
     directory.mkdir(parents=True, exist_ok=True)
     for validator in validator_secrets:
@@ -192,6 +213,7 @@ def create_devnet(
                 "index": validator.index,
                 "ed25519_seed": validator.ed25519_seed.hex(),
                 "bandersnatch_seed": validator.bandersnatch_seed.hex(),
+                "finality_share": validator.finality_share.hex(),
             },
         )
     (directory / "genesis.json").write_text(config.model_dump_json(indent=2))
@@ -216,6 +238,7 @@ def load_validator_secrets(directory: Path | str, index: int) -> ValidatorSecret
             int(data["index"]),
             bytes.fromhex(data["ed25519_seed"]),
             bytes.fromhex(data["bandersnatch_seed"]),
+            bytes.fromhex(data["finality_share"]),
         )
     except FileNotFoundError:
         raise GenesisError(f"no keys for validator {index} in {directory}") from None

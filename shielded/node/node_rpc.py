@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from jamcore.block import header_hash
+from jamcore.safrole.state import TicketSeries
 from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
 from shielded.node.storage import StoredBlock
 
@@ -64,7 +65,9 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
 
     @dispatcher.method("system_status")
     def system_status(_: Params) -> dict[str, Any]:
-        """Head, final block, peers and the slot clock of this validator."""
+        """Head, final block, peers, the slot clock and Safrole's mode at this validator."""
+        state = chain.state()
+        safrole = state.safrole
         return {
             "chain_id": "0x" + node.config.chain_id,
             "validator": node.index,
@@ -74,6 +77,10 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
             "slot": chain.slot_at(time.time()),
             "slot_duration": node.config.slot_duration,
             "uptime_s": round(time.time() - node.started, 1),
+            "epoch": safrole.slot // chain.spec.epoch_length,
+            "sealing": "tickets" if isinstance(safrole.sealing_keys, TicketSeries) else "fallback",
+            "ticket_accumulator": len(safrole.ticket_accumulator),
+            "offenders": ["0x" + key.hex() for key in sorted(state.offenders)],
         }
 
     @dispatcher.method("chain_getHead")

@@ -24,6 +24,7 @@ import signal
 import time
 from pathlib import Path
 
+from jamcore.block import DisputesExtrinsic, Extrinsic, header_hash
 from jamcore.codec import CodecError
 from jamcore.crypto.bandersnatch import BandersnatchError
 from jamcore.safrole.authoring import ProducedTicket, produce_tickets, select_tickets
@@ -34,11 +35,17 @@ from jamcore.safrole.epochs import (
     rotated_validators,
 )
 from jamcore.safrole.errors import SafroleError
-from jamcore.safrole.state import TicketBody, TicketEnvelope
+from jamcore.safrole.state import SafroleState, TicketBody, TicketEnvelope
 from jamcore.safrole.tickets import ticket_vrf_input
 from jamcore.safrole.transition import pending_ring
-from shielded.node.chain import Chain, InvalidBlock
+from shielded.finality.certificate import Certificate
+from shielded.finality.contribution import FinalityPayload, Vote, contribute
+from shielded.finality.equivocation import EquivocationEvidence
+from shielded.finality.errors import FinalityError
+from shielded.node.chain import FINAL_KEY, Chain, InvalidBlock
+from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, FinalityLayer, VoteTracker
 from shielded.node.genesis import GenesisConfig, load_genesis, load_validator_secrets
+from shielded.node.guarantees import FINALITY_SERVICE_ID, build_guarantee
 from shielded.node.messages import (
     MAX_BLOCKS_PER_BATCH,
     BlocksRequest,
@@ -66,7 +73,16 @@ class ValidatorNode:
         self.secrets = load_validator_secrets(directory, index)
         self.info = self.config.validators[index]
         self.store = ChainStore(directory / "validators" / str(index) / "chain.sqlite")
-        self.chain = Chain(self.config, self.store)
+        self.chain_id = bytes.fromhex(self.config.chain_id)
+        self.epoch_keys = self.config.epoch_keys()
+        self.finality = FinalityLayer(
+            self.chain_id, self.epoch_keys, self.config.validator_keys()
+        )
+        self.chain = Chain(self.config, self.store, layers=[self.finality])
+        self.votes = VoteTracker(self.chain_id, self.epoch_keys)
+        self.last_voted_slot = self.chain.head.slot
+        self.certificates: dict[bytes, Certificate] = {}
+        self.evidence: dict[int, EquivocationEvidence] = {}
         self.hub = SubscriptionHub(["heads", "finalized"])
         self.network = Network(
             self.chain.genesis_hash,
@@ -76,15 +92,20 @@ class ValidatorNode:
             self._on_connect,
         )
         self.rpc = RpcServer(build_dispatcher(self), self.hub, port=self.info.rpc_port)
-        self.ticket_pool: dict[bytes, ProducedTicket] = {}
+        self.ticket_pools: dict[int, dict[bytes, ProducedTicket]] = {}
         self.ticket_epoch = -1
+        self._tickets_task: asyncio.Task[None] | None = None
         self.partition_until = int(os.environ.get("JAM_FAULT_PARTITION_UNTIL", "0"))
+        self.equivocate = os.environ.get("JAM_FAULT_EQUIVOCATE") == "1"
         self.started = time.time()
         self._stop = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def run(self) -> None:
+        # Build the pending validators' ring once up front (it is cached), so the first
+        # epoch change or ticket does not stall a slot.
+        await asyncio.to_thread(pending_ring, self.chain.state().safrole.pending_validators)
         await self.network.listen("127.0.0.1", self.info.p2p_port)
         await self.rpc.start()
         log.info(
@@ -139,46 +160,179 @@ class ValidatorNode:
     async def _on_slot(self, slot: int) -> None:
         if slot <= self.chain.head.slot:
             return
-        await self._maybe_produce_tickets(slot)
+        if self._tickets_task is None or self._tickets_task.done():
+            self._tickets_task = asyncio.create_task(
+                self._maybe_produce_tickets(slot, self.chain.state().safrole)
+            )
         tickets = self._tickets_for(slot)
-        block = self.chain.author_block(slot, self.secrets, tickets=tickets)
+        extrinsic, offenders_mark = self._finality_extrinsic(slot)
+        try:
+            block = self.chain.author_block(
+                slot, self.secrets, tickets=tickets, extrinsic=extrinsic,
+                offenders_mark=offenders_mark,
+            )
+        except SafroleError as error:  # a pooled ticket went stale: author without tickets
+            log.warning("dropping pooled tickets: %s", error)
+            self.ticket_pools.clear()
+            block = self.chain.author_block(
+                slot, self.secrets, extrinsic=extrinsic, offenders_mark=offenders_mark
+            )
         if block is None:
             return
+        twin = self._twin(slot, extrinsic) if self.equivocate else None
         outcome = self.chain.import_block(block)
         log.info("authored slot %d #%d %s", slot, self.chain.head.height, outcome.hash.hex()[:12])
         self._publish_head()
-        if not self.partitioned:
+        await self._vote_for_head()
+        if self.partitioned:
+            return
+        if twin is not None:
+            await self._equivocate(slot, block, twin)
+        else:
             await self.network.broadcast(encode_message("block", block))
+
+    def _twin(self, slot: int, extrinsic: Extrinsic | None) -> bytes | None:
+        """Fault injection: another valid block for the same slot and parent (it differs
+        in its finality report, so it has another header hash)."""
+        if extrinsic is None:
+            empty = FINALITY_ITEMS.encode(FinalityItems((), ()))
+            guarantee = build_guarantee(
+                FINALITY_SERVICE_ID,
+                [empty],
+                self.chain.refine_context(),
+                slot,
+                self.index,
+                self.secrets.signing_key,
+            )
+            extrinsic = Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ()))
+        else:
+            extrinsic = None
+        return self.chain.author_block(slot, self.secrets, extrinsic=extrinsic)
+
+    async def _equivocate(self, slot: int, block: bytes, twin: bytes) -> None:
+        """Send `block` to half the peers and `twin` to the other half, voting for both."""
+        peers = sorted(self.network.peers.values(), key=lambda p: p.key)
+        for position, peer in enumerate(peers):
+            await peer.send(encode_message("block", block if position % 2 == 0 else twin))
+        twin_hash = header_hash(self.chain.decode(twin).header, self.chain.spec)
+        await self._vote(slot, twin_hash)
+        log.warning("FAULT: equivocated at slot %d", slot)
+
+    # --- finality -----------------------------------------------------------------------
+
+    def _finality_extrinsic(self, slot: int) -> tuple[Extrinsic | None, tuple[bytes, ...]]:
+        """The finality report this validator would carry: the best certificate of a
+        canonical block not yet final on chain, and evidence against new offenders."""
+        state = self.chain.state()
+        on_chain_final = self.store.get(FINAL_KEY)
+        final_height = 0
+        if on_chain_final is not None:
+            final_block = self.store.block(on_chain_final)
+            final_height = final_block.height if final_block else 0
+        best: Certificate | None = None
+        best_height = final_height
+        for block_hash, certificate in self.certificates.items():
+            target = self.store.block(block_hash)
+            if target and self.store.is_canonical(block_hash) and target.height > best_height:
+                best, best_height = certificate, target.height
+        evidence = []
+        offenders = []
+        for index, piece in self.evidence.items():
+            key = self.config.validator_keys()[index]
+            if key not in state.offenders:
+                evidence.append(piece.encode())
+                offenders.append(key)
+        if best is None and not evidence:
+            return None, ()
+        items = FinalityItems((best.encode(),) if best else (), tuple(evidence))
+        guarantee = build_guarantee(
+            FINALITY_SERVICE_ID,
+            [FINALITY_ITEMS.encode(items)],
+            self.chain.refine_context(),
+            slot,
+            self.index,
+            self.secrets.signing_key,
+        )
+        return Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ())), tuple(offenders)
+
+    async def _vote_for_head(self) -> None:
+        head = self.chain.head
+        if head.slot > self.last_voted_slot:
+            await self._vote(head.slot, head.hash)
+
+    async def _vote(self, slot: int, block_hash: bytes) -> None:
+        self.last_voted_slot = max(self.last_voted_slot, slot)
+        payload = FinalityPayload(self.chain_id, slot, block_hash)
+        vote = Vote(payload, contribute(self.secrets.key_share, payload))
+        self._receive_vote(vote)
+        if not self.partitioned:
+            await self.network.broadcast(encode_message("contribution", vote.encode()))
+
+    def _receive_vote(self, vote: Vote) -> None:
+        try:
+            certificate, evidence = self.votes.add(vote)
+        except (FinalityError, InvalidBlock) as error:
+            log.warning("rejected a finality vote: %s", error)
+            return
+        if evidence is not None:
+            index = evidence.first.contribution.index
+            log.warning("equivocation by validator %d at slot %d", index, vote.payload.slot)
+            self.evidence.setdefault(index, evidence)
+        if certificate is not None:
+            self.certificates[certificate.payload.header_hash] = certificate
+        self._try_finalize()
+
+    def _try_finalize(self) -> None:
+        for block_hash in sorted(
+            self.certificates, key=lambda h: self.certificates[h].payload.slot
+        ):
+            if self.chain.finalize(block_hash):
+                final = self.chain.finalized
+                log.info("final #%d %s", final.height, final.hash.hex()[:12])
+                self.hub.publish(
+                    "finalized",
+                    {"hash": final.hash.hex(), "height": final.height, "slot": final.slot},
+                )
+        final_slot = self.chain.finalized.slot
+        self.certificates = {
+            h: c for h, c in self.certificates.items() if c.payload.slot > final_slot
+        }
+        self.votes.prune(final_slot)
 
     # --- tickets ------------------------------------------------------------------------
 
-    async def _maybe_produce_tickets(self, slot: int) -> None:
+    async def _maybe_produce_tickets(self, slot: int, state: SafroleState) -> None:
+        """Make this validator's tickets for the contest of `slot`'s epoch (once per epoch)
+        against the state before `slot`, and gossip them."""
         epoch, phase = epoch_and_phase(slot, self.chain.spec)
-        if epoch == self.ticket_epoch or phase >= self.chain.spec.contest_duration:
+        if epoch <= self.ticket_epoch or phase >= self.chain.spec.contest_duration:
             return
         self.ticket_epoch = epoch
-        self.ticket_pool = {}
+        # Ring proofs take a while; the bindings release the GIL, so a thread keeps the slot
+        # clock and the network responsive meanwhile.
         try:
-            own = produce_tickets(
-                self.chain.state().safrole, slot, self.secrets.bandersnatch_secret, self.chain.spec
+            own = await asyncio.to_thread(
+                produce_tickets, state, slot, self.secrets.bandersnatch_secret, self.chain.spec
             )
         except (SafroleError, BandersnatchError) as error:
-            log.warning("no tickets this epoch: %s", error)
+            log.warning("no tickets for epoch %d: %s", epoch, error)
             return
+        pool = self.ticket_pools.setdefault(epoch, {})
         for ticket in own:
-            self.ticket_pool[ticket.body.id] = ticket
+            pool[ticket.body.id] = ticket
             if not self.partitioned:
                 await self.network.broadcast(encode_message("ticket", ticket.envelope))
 
     def _receive_ticket(self, envelope: TicketEnvelope) -> None:
-        """Verify a gossiped ticket against the pending ring and pool it by its id."""
+        """Verify a gossiped ticket for the contest of the current epoch (against that
+        epoch's pending ring and eta'_2, eq. 6.29) and pool it by its id."""
         chain_state = self.chain.state()
         state = chain_state.safrole
         if envelope.attempt >= self.chain.spec.tickets_per_validator:
             return
-        # The ticket is for the contest of the epoch of the next slot: against that epoch's
-        # pending ring and eta'_2 (eq. 6.29).
-        new_epoch = is_new_epoch(state.slot, self.chain.slot_at(time.time()), self.chain.spec)
+        slot = max(self.chain.slot_at(time.time()), state.slot + 1)
+        epoch, _ = epoch_and_phase(slot, self.chain.spec)
+        new_epoch = is_new_epoch(state.slot, slot, self.chain.spec)
         pending, _, _ = rotated_validators(state, new_epoch, chain_state.offenders)
         _, entropy2, _ = posterior_history(state.entropy, new_epoch)
         try:
@@ -188,14 +342,18 @@ class ValidatorNode:
         except (BandersnatchError, SafroleError):
             return
         body = TicketBody(ticket_id, envelope.attempt)
-        self.ticket_pool[ticket_id] = ProducedTicket(body, envelope)
+        self.ticket_pools.setdefault(epoch, {})[ticket_id] = ProducedTicket(body, envelope)
 
     def _tickets_for(self, slot: int) -> tuple[TicketEnvelope, ...]:
-        _, phase = epoch_and_phase(slot, self.chain.spec)
-        if phase >= self.chain.spec.contest_duration or not self.ticket_pool:
+        epoch, phase = epoch_and_phase(slot, self.chain.spec)
+        self.ticket_pools = {e: p for e, p in self.ticket_pools.items() if e >= epoch}
+        pool = self.ticket_pools.get(epoch)
+        if phase >= self.chain.spec.contest_duration or not pool:
             return ()
         accumulator = self.chain.state().safrole.ticket_accumulator
-        return select_tickets(list(self.ticket_pool.values()), accumulator, self.chain.spec)
+        if is_new_epoch(self.chain.head.slot, slot, self.chain.spec):
+            accumulator = ()
+        return select_tickets(list(pool.values()), accumulator, self.chain.spec)
 
     # --- network ------------------------------------------------------------------------
 
@@ -233,6 +391,13 @@ class ValidatorNode:
             await peer.send(encode_message("blocks", tuple(b.block for b in blocks)))
         elif kind == "ticket":
             self._receive_ticket(payload)
+        elif kind == "contribution":
+            try:
+                vote = Vote.decode(payload)
+            except FinalityError:
+                log.warning("malformed finality vote from a peer")
+                return
+            self._receive_vote(vote)
 
     async def _request_from(self, peer: Peer, height: int) -> None:
         await peer.send(
@@ -258,6 +423,8 @@ class ValidatorNode:
             self._publish_head()
             if relay:
                 await self.network.broadcast(encode_message("block", encoded), exclude=peer.key)
+            await self._vote_for_head()
+            self._try_finalize()
         return True
 
     def _publish_head(self) -> None:

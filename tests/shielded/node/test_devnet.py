@@ -65,6 +65,14 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
             60,
             "all validators to reach height 3",
         )
+        # Single-slot finality: every validator sees a recent block become final.
+        wait_for(
+            lambda: all(
+                row["finalized"]["height"] >= 2 for row in devnet.status(directory)
+            ),
+            30,
+            "finality on every validator",
+        )
         # Validators agree on the canonical chain (heads may differ by an in-flight block).
         agreed = wait_for(
             lambda: len({v for v in heads(directory).values()}) == 1 and heads(directory),
@@ -95,3 +103,36 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
     finally:
         devnet.down(directory)
     assert devnet.running_pids(directory) == {}
+
+
+@pytest.mark.slow
+def test_equivocating_validator_becomes_an_offender(tmp_path: Path) -> None:
+    directory = tmp_path / "devnet"
+    config = devnet.init(
+        directory, VALIDATORS, slot_duration=1.0, base_port=free_base_port(2 * VALIDATORS)
+    )
+    culprit = 1
+    culprit_key = "0x" + config.validators[culprit].ed25519
+    try:
+        devnet.up(directory, only=[i for i in range(VALIDATORS) if i != culprit])
+        devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"})
+        rows = wait_for(
+            lambda: [r for r in devnet.status(directory) if r["state"] == "up"]
+            if all(
+                r["state"] == "up" and culprit_key in r["offenders"]
+                for r in devnet.status(directory)
+            )
+            else None,
+            90,
+            "every validator to record the equivocation on chain",
+        )
+        final_before = min(r["finalized"]["height"] for r in rows)
+        # Finality goes on (5 honest validators of 6 exceed t = 5).
+        wait_for(
+            lambda: min(r["finalized"]["height"] for r in devnet.status(directory))
+            > final_before,
+            30,
+            "finality to continue after the equivocation",
+        )
+    finally:
+        devnet.down(directory)

@@ -1,0 +1,163 @@
+"""OSST finality in the node: gossiped votes, certificates, on-chain finality and evidence.
+
+Off chain, every validator votes for each block it makes canonical (`contribute` over
+(chain id, slot, header hash), design section 4) and gossips the vote. `VoteTracker`
+checks each vote against the voter's public share, aggregates t = floor(2V/3)+1 votes for
+one header into a certificate (verified with OSST eq. 3.3 against Y), and turns two votes
+by one validator for different headers at one slot into equivocation evidence.
+
+On chain, authors carry certificates and evidence in a work report of the finality
+service (see `guarantees.py`). `FinalityLayer.apply_block` verifies them: a certificate
+must verify against Y and certify an ancestor of the block, which then becomes final; a
+piece of evidence must prove an equivocation, and the offender's ed25519 key joins the
+offenders (Safrole replaces it with the null key at the next epoch, eq. 6.14).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jamcore.block import Block
+from jamcore.codec import BLOB, CodecError, Struct, seq
+from shielded.finality.certificate import Certificate, aggregate, verify_certificate
+from shielded.finality.contribution import FinalityPayload, Vote, verify_contribution
+from shielded.finality.equivocation import EquivocationEvidence, verify_equivocation
+from shielded.finality.errors import FinalityError
+from shielded.finality.keys import EpochKeys
+from shielded.node.chain import FINAL_KEY, OFFENDERS_KEY, ChainState, InvalidBlock
+from shielded.node.guarantees import FINALITY_SERVICE_ID, GuaranteeError, service_outputs
+from shielded.node.storage import ChainStore
+
+MAX_CERTIFICATES_PER_BLOCK = 4
+MAX_EVIDENCE_PER_BLOCK = 8
+
+
+@dataclass(frozen=True)
+class FinalityItems:
+    """What one block carries for the finality service."""
+
+    certificates: tuple[bytes, ...]
+    evidence: tuple[bytes, ...]
+
+
+FINALITY_ITEMS = Struct(
+    FinalityItems,
+    {
+        "certificates": seq(BLOB, max_length=MAX_CERTIFICATES_PER_BLOCK),
+        "evidence": seq(BLOB, max_length=MAX_EVIDENCE_PER_BLOCK),
+    },
+)
+
+
+class VoteTracker:
+    """Collects votes per header; yields certificates and equivocation evidence."""
+
+    def __init__(self, chain_id: bytes, keys: EpochKeys) -> None:
+        self.chain_id = chain_id
+        self.keys = keys
+        self.votes: dict[bytes, dict[int, Vote]] = {}
+        self.by_slot: dict[tuple[int, int], Vote] = {}
+        self.certified: set[bytes] = set()
+
+    def add(self, vote: Vote) -> tuple[Certificate | None, EquivocationEvidence | None]:
+        """Record a vote (FinalityError if invalid); returns a new certificate when this
+        vote completes t, and evidence when it contradicts an earlier vote."""
+        payload = vote.payload
+        if payload.chain_id != self.chain_id:
+            raise InvalidBlock("vote for another chain")
+        index = vote.contribution.index
+        verify_contribution(vote.contribution, payload, self.keys.public_share(index))
+        evidence = None
+        earlier = self.by_slot.get((index, payload.slot))
+        if earlier is not None and earlier.payload.header_hash != payload.header_hash:
+            evidence = EquivocationEvidence.of(earlier, vote)
+        else:
+            self.by_slot[(index, payload.slot)] = vote
+        votes = self.votes.setdefault(payload.header_hash, {})
+        votes.setdefault(index, vote)
+        certificate = None
+        if payload.header_hash not in self.certified and len(votes) >= self.keys.threshold:
+            certificate = aggregate(payload, votes.values(), self.keys.validator_count)
+            verify_certificate(certificate, self.keys.group_key, self.keys.validator_count)
+            self.certified.add(payload.header_hash)
+        return certificate, evidence
+
+    def prune(self, below_slot: int) -> None:
+        """Forget votes for slots below `below_slot` (they can no longer matter)."""
+        self.by_slot = {k: v for k, v in self.by_slot.items() if k[1] >= below_slot}
+        keep = {v.payload.header_hash for v in self.by_slot.values()}
+        self.votes = {h: v for h, v in self.votes.items() if h in keep}
+
+
+class FinalityLayer:
+    """The finality service's on-chain checks and state changes (a `ChainLayer`)."""
+
+    def __init__(self, chain_id: bytes, keys: EpochKeys, validator_keys: Sequence[bytes]) -> None:
+        self.chain_id = chain_id
+        self.keys = keys
+        self.validator_keys = list(validator_keys)
+
+    def apply_block(
+        self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
+    ) -> dict[bytes, bytes | None]:
+        header = block.header
+        try:
+            outputs = service_outputs(
+                block.extrinsic.guarantees,
+                FINALITY_SERVICE_ID,
+                header.author_index,
+                self.validator_keys[header.author_index],
+                header.slot,
+            )
+        except (GuaranteeError, IndexError) as error:
+            raise InvalidBlock(f"finality report: {error}") from error
+        changes: dict[bytes, bytes | None] = {}
+        offenders = set(state.offenders)
+        best_final: tuple[int, bytes] | None = None
+        for output in outputs:
+            try:
+                items = FINALITY_ITEMS.decode(output)
+                certificates = [Certificate.decode(c) for c in items.certificates]
+                evidence = [EquivocationEvidence.decode(e) for e in items.evidence]
+            except (CodecError, FinalityError) as error:
+                raise InvalidBlock(f"malformed finality item: {error}") from error
+            for certificate in certificates:
+                target = self._check_certificate(certificate, header.parent, store)
+                if best_final is None or target[0] > best_final[0]:
+                    best_final = target
+            for piece in evidence:
+                try:
+                    index = verify_equivocation(piece, self.keys)
+                except FinalityError as error:
+                    raise InvalidBlock(f"invalid equivocation evidence: {error}") from error
+                offenders.add(self.validator_keys[index])
+        if best_final is not None:
+            changes[FINAL_KEY] = best_final[1]
+        if offenders != state.offenders:
+            changes[OFFENDERS_KEY] = b"".join(sorted(offenders))
+        return changes
+
+    def _check_certificate(
+        self, certificate: Certificate, parent: bytes, store: ChainStore
+    ) -> tuple[int, bytes]:
+        payload = certificate.payload
+        if payload.chain_id != self.chain_id:
+            raise InvalidBlock("certificate for another chain")
+        try:
+            verify_certificate(certificate, self.keys.group_key, self.keys.validator_count)
+        except FinalityError as error:
+            raise InvalidBlock(f"invalid finality certificate: {error}") from error
+        target = store.block(payload.header_hash)
+        if target is None or target.slot != payload.slot:
+            raise InvalidBlock("certificate for an unknown block")
+        cursor = store.block(parent)
+        while cursor is not None and cursor.height > target.height:
+            cursor = store.block(cursor.parent)
+        if cursor is None or cursor.hash != target.hash:
+            raise InvalidBlock("certificate for a block that is not an ancestor")
+        return target.height, target.hash
+
+
+def vote_payload(chain_id: bytes, slot: int, header_hash: bytes) -> FinalityPayload:
+    return FinalityPayload(chain_id, slot, header_hash)
