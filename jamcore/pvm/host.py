@@ -24,7 +24,7 @@ from jamcore.pvm.exits import (
     PvmBlobError,
     PvmError,
 )
-from jamcore.pvm.machine import MachineState
+from jamcore.pvm.machine import MAX_REGISTER, MachineState
 from jamcore.pvm.program import Program
 
 Mode = Literal["interpreter", "fast"]
@@ -72,6 +72,9 @@ def invoke(
                 raise PvmError("a host-call handler cannot end a run with a host call")
             state.pc = ecalli_pc
             return outcome
+        for i, value in enumerate(state.registers):
+            if not 0 <= value <= MAX_REGISTER:
+                raise PvmError(f"host call {exit_.value} left r{i} = {value}, not below 2^64")
         if state.gas < 0:
             return Exit(ExitStatus.OUT_OF_GAS)
         state.pc = program.instruction(ecalli_pc).next_pc

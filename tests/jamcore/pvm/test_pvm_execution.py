@@ -7,7 +7,7 @@ import pytest
 
 from jamcore.pvm.assembler import assemble
 from jamcore.pvm.blob import HALT_ADDRESS, INPUT_SIZE, ZONE_SIZE, ProgramCode, StandardProgram
-from jamcore.pvm.exits import PANIC, Exit, ExitStatus
+from jamcore.pvm.exits import PANIC, Exit, ExitStatus, PvmError
 from jamcore.pvm.host import MODES, Mode, invoke, invoke_standard, run
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.memory import Memory
@@ -174,6 +174,29 @@ def test_host_call_exit_stops_at_the_ecalli(mode: Mode) -> None:
     assert run(program, state, mode=mode) == Exit(ExitStatus.HOST_CALL, 9)
     assert (state.pc, state.registers[1]) == (3, 1)
     assert invoke(program, _state(), lambda index, s: PANIC, mode=mode) == PANIC
+
+
+def test_host_call_leaving_a_bad_register_is_a_host_error(mode: Mode) -> None:
+    program = Program.from_blob(assemble("ecalli 1\ntrap"))
+
+    def broken(index: int, state: MachineState) -> Exit | None:
+        state.registers[3] = -1
+        return None
+
+    with pytest.raises(PvmError, match="r3 = -1"):
+        invoke(program, _state(), broken, mode=mode)
+
+
+def test_host_call_touching_unmapped_memory_is_a_page_fault(mode: Mode) -> None:
+    program = Program.from_blob(assemble("ecalli 1\ntrap"))
+
+    def reader(index: int, state: MachineState) -> Exit | None:
+        state.memory.read(0x50000, 4)
+        return None
+
+    state = _state()
+    assert invoke(program, state, reader, mode=mode) == Exit(ExitStatus.PAGE_FAULT, 0x50000)
+    assert state.pc == 0
 
 
 def test_host_call_running_out_of_gas(mode: Mode) -> None:
