@@ -28,17 +28,20 @@ from dataclasses import dataclass, field
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from jamcore.codec import BOOL, U64, CodecError, FixedBytes, Struct, seq
 from jamcore.crypto.bandersnatch import BandersnatchError, Ring
 from shielded import fees
 from shielded.circuits.errors import CircuitError
 from shielded.circuits.spend import SpendVerifier
+from shielded.notes.errors import NotesError
 from shielded.notes.note import Tier
-from shielded.notes.tree import CommitmentTrees
+from shielded.notes.tree import CommitmentTrees, LiveTree
 from shielded.nullifiers.errors import NullifierError
 from shielded.nullifiers.nullifier_set import NullifierSet, RevealedNullifier
 from shielded.pow import SpamProof, SpamProofError, SpamProofVerifier
 from shielded.spec import DEVNET, PoolSpec
 from shielded.transaction import (
+    FIELD,
     Kind,
     Transaction,
     TransactionError,
@@ -300,6 +303,137 @@ class PoolState:
         for number in (self.epoch, self.pool_value, self.locked_collateral, self.fee_ledger.burned):
             hasher.update(number.to_bytes(16, "big"))
         return hasher.digest()
+
+
+@dataclass(frozen=True)
+class _EpochSubtree:
+    epoch: int
+    leaves: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _AnchorRecord:
+    anchor: int
+    pool_value: int
+    live_notes: int
+
+
+@dataclass(frozen=True)
+class _Balance:
+    account: bytes
+    amount: int
+
+
+@dataclass(frozen=True)
+class _PersonhoodUse:
+    epoch: int
+    alias: bytes
+    outputs: int
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    epoch: int
+    live: tuple[_EpochSubtree, ...]
+    permanent: tuple[int, ...]
+    recent_anchors: tuple[_AnchorRecord, ...]
+    nullifiers: tuple[RevealedNullifier, ...]
+    balances: tuple[_Balance, ...]
+    pool_value: int
+    locked_collateral: int
+    fee_ledger: fees.FeeLedger
+    personhood_used: tuple[_PersonhoodUse, ...]
+
+
+_SNAPSHOT = Struct(
+    _Snapshot,
+    {
+        "epoch": U64,
+        "live": seq(Struct(_EpochSubtree, {"epoch": U64, "leaves": seq(FIELD)})),
+        "permanent": seq(FIELD),
+        "recent_anchors": seq(
+            Struct(_AnchorRecord, {"anchor": FIELD, "pool_value": U64, "live_notes": U64})
+        ),
+        "nullifiers": seq(
+            Struct(RevealedNullifier, {"nullifier": FIELD, "epoch": U64, "permanent": BOOL})
+        ),
+        "balances": seq(Struct(_Balance, {"account": FixedBytes(32), "amount": U64})),
+        "pool_value": U64,
+        "locked_collateral": U64,
+        "fee_ledger": Struct(
+            fees.FeeLedger,
+            {
+                "burned": U64,
+                "burned_by_transfers": U64,
+                "burned_by_withdrawals": U64,
+                "fee_paying_transactions": U64,
+            },
+        ),
+        "personhood_used": seq(
+            Struct(_PersonhoodUse, {"epoch": U64, "alias": FixedBytes(32), "outputs": U64})
+        ),
+    },
+)
+"""The canonical snapshot of a `PoolState` (config excluded: it comes from the genesis)."""
+
+
+def encode_state(state: PoolState) -> bytes:
+    """The pool state as canonical bytes (leaves only; inner tree nodes are recomputed)."""
+    return _SNAPSHOT.encode(
+        _Snapshot(
+            epoch=state.epoch,
+            live=tuple(_EpochSubtree(e, leaves) for e, leaves in state.trees.live.subtrees()),
+            permanent=state.trees.permanent.leaves(),
+            recent_anchors=tuple(
+                _AnchorRecord(anchor, stats.pool_value, stats.live_notes)
+                for anchor, stats in (
+                    (a, state.anchor_statistics[a]) for a in state.trees.recent_anchors()
+                )
+            ),
+            nullifiers=tuple(state.nullifiers.entries()),
+            balances=tuple(_Balance(a, v) for a, v in sorted(state.balances.items())),
+            pool_value=state.pool_value,
+            locked_collateral=state.locked_collateral,
+            fee_ledger=state.fee_ledger,
+            personhood_used=tuple(
+                _PersonhoodUse(epoch, alias, used)
+                for (epoch, alias), used in sorted(state.personhood_used.items())
+            ),
+        )
+    )
+
+
+def decode_state(config: PoolConfig, data: bytes) -> PoolState:
+    """Rebuild a `PoolState` from `encode_state` bytes; TransactionError if malformed."""
+    try:
+        snapshot = _SNAPSHOT.decode(data)
+        live = LiveTree.restore(
+            config.lifetime, snapshot.epoch, ((s.epoch, s.leaves) for s in snapshot.live)
+        )
+        trees = CommitmentTrees.restore(
+            live,
+            snapshot.permanent,
+            config.anchor_window,
+            [record.anchor for record in snapshot.recent_anchors],
+        )
+        nullifiers = NullifierSet(config.lifetime)
+        nullifiers.insert(snapshot.nullifiers)
+    except (CodecError, NotesError, NullifierError) as error:
+        raise TransactionError(f"malformed pool state snapshot: {error}") from error
+    return PoolState(
+        config=config,
+        trees=trees,
+        nullifiers=nullifiers,
+        epoch=snapshot.epoch,
+        balances={entry.account: entry.amount for entry in snapshot.balances},
+        pool_value=snapshot.pool_value,
+        locked_collateral=snapshot.locked_collateral,
+        fee_ledger=snapshot.fee_ledger,
+        personhood_used={(u.epoch, u.alias): u.outputs for u in snapshot.personhood_used},
+        anchor_statistics={
+            r.anchor: PoolStatistics(r.pool_value, r.live_notes) for r in snapshot.recent_anchors
+        },
+    )
 
 
 @dataclass(frozen=True)

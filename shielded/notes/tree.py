@@ -129,6 +129,10 @@ class MerkleTree:
         ensure(0 <= position < len(self), f"no leaf at position {position}")
         return self._levels[0][position]
 
+    def leaves(self) -> tuple[int, ...]:
+        """Every leaf in order: all a snapshot needs (inner nodes are recomputed)."""
+        return tuple(self._levels[0])
+
     def path(self, position: int) -> list[int]:
         """The sibling of the leaf and of each ancestor, bottom-up (a wallet's witness)."""
         ensure(0 <= position < len(self), f"no leaf at position {position} (size {len(self)})")
@@ -219,6 +223,32 @@ class LiveTree:
     def leaf_count(self) -> int:
         return sum(len(subtree) for subtree in self._subtrees)
 
+    def subtrees(self) -> list[tuple[int, tuple[int, ...]]]:
+        """(epoch, leaves) of every held subtree, oldest first (for snapshots)."""
+        held = [
+            (epoch, self._subtrees[slot].leaves())
+            for slot, epoch in enumerate(self._slot_epoch)
+            if epoch is not None
+        ]
+        return sorted(held)
+
+    @classmethod
+    def restore(
+        cls, lifetime: int, epoch: int, subtrees: Iterable[tuple[int, Sequence[int]]]
+    ) -> LiveTree:
+        """Rebuild a live tree at `epoch` from `subtrees()` output."""
+        live = cls(lifetime, epoch)
+        for held, leaves in subtrees:
+            ensure(
+                epoch - lifetime <= held <= epoch,
+                f"subtree of epoch {held} is outside the live window at epoch {epoch}",
+            )
+            slot = live._claim_slot(held)
+            ensure(len(live._subtrees[slot]) == 0, f"two subtrees for epoch {held}")
+            live._subtrees[slot].append(leaves)
+            live._set_top_leaf(slot, live._subtrees[slot].root)
+        return live
+
     def node_count(self) -> int:
         return sum(subtree.node_count() for subtree in self._subtrees) + self._top.node_count()
 
@@ -247,6 +277,26 @@ class CommitmentTrees:
         self.anchor_window = anchor_window
         self._recent: deque[int] = deque(maxlen=anchor_window)
         self._recent.append(self.anchor)
+
+    @classmethod
+    def restore(
+        cls,
+        live: LiveTree,
+        permanent_leaves: Sequence[int],
+        anchor_window: int,
+        recent_anchors: Sequence[int],
+    ) -> CommitmentTrees:
+        """Rebuild the trees and the anchor window from a snapshot."""
+        ensure(
+            1 <= len(recent_anchors) <= anchor_window,
+            f"{len(recent_anchors)} recent anchors do not fit a window of {anchor_window}",
+        )
+        trees = cls(live.lifetime, anchor_window, live.epoch)
+        trees.live = live
+        trees.permanent.append(permanent_leaves)
+        trees._recent.clear()
+        trees._recent.extend(recent_anchors)
+        return trees
 
     @property
     def anchor(self) -> int:

@@ -19,6 +19,8 @@ from shielded.notes.encryption import CIPHERTEXT_BYTES, trial_decrypt
 from shielded.notes.errors import NotesError
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Note, Tier
+from shielded.notes.tree import SUBTREE_DEPTH
+from shielded.nullifiers.nullifier_set import RevealedNullifier
 from shielded.service import (
     BlockOutcome,
     PoolConfig,
@@ -27,6 +29,8 @@ from shielded.service import (
     RefineContext,
     Rejected,
     ShieldedPool,
+    decode_state,
+    encode_state,
     personhood_input,
     quote,
     refine,
@@ -398,3 +402,32 @@ def test_quote_prices_permanent_outputs_higher() -> None:
     assert quote(CONFIG, Kind.DEPOSIT, statistics, amount=5) == 0
     context = make_pool().context()
     assert isinstance(context, RefineContext) and context.epoch == 0
+
+
+def test_state_snapshot_round_trip() -> None:
+    state = PoolState.genesis(CONFIG, {b"a" * 32: 7})
+    for epoch in range(4):
+        state.trees.begin_epoch(epoch)
+        state.nullifiers.prune(epoch)
+        state.epoch = epoch
+        state.trees.live.append(range(10 * epoch + 1, 10 * epoch + 6))
+        state.trees.permanent.append([1000 + epoch])
+        state.nullifiers.insert(
+            [RevealedNullifier(100 + epoch, epoch), RevealedNullifier(200 + epoch, epoch, True)]
+        )
+        anchor = state.trees.record_anchor()
+        state.anchor_statistics[anchor] = state.statistics()
+    state.personhood_used[(3, b"p" * 32)] = 1
+    state.pool_value, state.locked_collateral = 55, 100
+    encoded = encode_state(state)
+    restored = decode_state(CONFIG, encoded)
+    assert restored.digest() == state.digest()
+    assert encode_state(restored) == encoded
+    assert restored.trees.recent_anchors() == state.trees.recent_anchors()
+    assert restored.trees.live.epochs() == [1, 2, 3]
+    position = (3 % (LIFETIME + 1)) << SUBTREE_DEPTH
+    assert restored.trees.witness(position, False) == state.trees.witness(position, False)
+    assert restored.nullifiers.entries() == state.nullifiers.entries()
+    for bad in (encoded[:-1], encoded + b"\x00", b""):
+        with pytest.raises(TransactionError, match="snapshot"):
+            decode_state(CONFIG, bad)

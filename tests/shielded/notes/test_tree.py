@@ -112,3 +112,18 @@ def test_recent_anchor_window() -> None:
     assert trees.recent_anchors() == [one, two]
     with pytest.raises(NotesError, match="window"):
         CommitmentTrees(lifetime=1, anchor_window=0)
+
+
+def test_live_tree_restores_from_its_subtrees() -> None:
+    live = LiveTree(lifetime=2, epoch=0)
+    for epoch in range(4):
+        live.begin_epoch(epoch)
+        live.append([epoch * 10 + 1, epoch * 10 + 2])
+    restored = LiveTree.restore(2, 3, live.subtrees())
+    assert restored.root == live.root and restored.epochs() == [1, 2, 3]
+    with pytest.raises(NotesError, match="outside the live window"):
+        LiveTree.restore(2, 3, [(0, [1])])
+    trees = CommitmentTrees(lifetime=2, anchor_window=2)
+    with pytest.raises(NotesError, match="window"):
+        CommitmentTrees.restore(live, [], 2, [1, 2, 3])
+    assert CommitmentTrees.restore(live, [5], 2, [trees.anchor]).permanent.leaves() == (5,)
