@@ -197,6 +197,7 @@ def run(program: Program, state: MachineState, *, charge_entry: bool = True) -> 
     regs, memory = state.registers, state.memory
     pc, gas = state.pc, state.gas
     enter = charge_entry
+    decoded: dict[int, tuple[Instruction, Handler, bool]] = {}
     while True:
         if enter:
             cost = program.block_cost(pc)
@@ -204,16 +205,20 @@ def run(program: Program, state: MachineState, *, charge_entry: bool = True) -> 
                 state.pc, state.gas = pc, gas
                 return OUT_OF_GAS
             gas -= cost
-        ins = program.instruction(pc)
-        number = ins.opcode.number
+        entry = decoded.get(pc)
+        if entry is None:
+            ins = program.instruction(pc)
+            number = ins.opcode.number
+            entry = decoded[pc] = (ins, HANDLERS[number], number in TERMINATORS)
+        ins, handler, terminator = entry
         try:
-            step = HANDLERS[number](program, ins, regs, memory)
+            step = handler(program, ins, regs, memory)
         except MemoryFault as fault:
             step = Exit(ExitStatus.PAGE_FAULT, fault.address)
         except MemoryPanic:
             step = PANIC
-        if isinstance(step, Exit):
+        if type(step) is Exit:
             state.pc, state.gas = pc, gas
             return step
-        enter = number in TERMINATORS
+        enter = terminator
         pc = step
