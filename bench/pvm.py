@@ -3,7 +3,8 @@ compile a 10k-instruction program.
 
 Figures: pvm.interp.instructions_per_s and pvm.fast.instructions_per_s (arithmetic loop),
 pvm.{interp,fast}.memory.instructions_per_s (memory-heavy loop), pvm.fast.speedup (fast
-over interpreter on the arithmetic loop) and pvm.fast.compile_ms (decoding plus
+over interpreter on the arithmetic loop), pvm.fast.branchy.instructions_per_s (a loop of
+four basic blocks, run as one compiled region) and pvm.fast.compile_ms (decoding plus
 translating every block of a 10k-instruction program). Every loop runs for at least 10M
 instructions in both modes.
 """
@@ -61,6 +62,27 @@ loop:                               ; 10 instructions per iteration, 4 memory ac
     jump_ind r0, 0
 """
 MEMORY_BODY = 10
+
+
+BRANCHY_LOOP = """
+    load_imm r1, 27
+    load_imm r4, {iterations}
+    fallthrough
+loop:                               ; a Collatz walk: 5 or 7 instructions per iteration
+    and_imm r5, r1, 1
+    branch_eq_imm r5, 0, even
+    mul_imm_64 r1, r1, 3
+    add_imm_64 r1, r1, 1
+    jump next
+even:
+    shlo_r_imm_64 r1, r1, 1
+    fallthrough
+next:
+    add_imm_64 r4, r4, -1
+    branch_ne_imm r4, 0, loop
+    jump_ind r0, 0
+"""
+BRANCHY_BODY = 5
 
 
 def _loop_program(source: str, body: int, instructions: int) -> Program:
@@ -121,6 +143,12 @@ def figures() -> Iterator[Figure]:
         "instructions/s",
     )
     yield Figure("pvm.fast.speedup", fast / interp, "x")
+    branchy = _loop_program(BRANCHY_LOOP, BRANCHY_BODY, FAST_INSTRUCTIONS)
+    yield Figure(
+        "pvm.fast.branchy.instructions_per_s",
+        max(_rate(branchy, "fast") for _ in range(3)),
+        "instructions/s",
+    )
 
     blob = assemble(_compile_program_source(10_000))
     assert sum(Program.from_blob(blob).bitmask) >= 10_000
