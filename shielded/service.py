@@ -17,6 +17,10 @@ revealed more than N epochs ago and forgets old personhood usage.
 Hooks: `fee_rule(action, fee)` (default `shielded.fees.check`) and the spam-proof verifier
 (`shielded.pow.SpamProofVerifier`: `verify` in refine, `accept` in accumulate) are plugged
 in, so the pool service does not fix those policies itself.
+
+`ShieldedPool` drives one in-memory state block by block; `PoolService` puts it behind
+jamcore's `Service` protocol (work-item payloads in, metered, storage changes out);
+`encode_state`/`decode_state` give the canonical snapshot a node persists.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from nacl.signing import VerifyKey
 
 from jamcore.codec import BOOL, U64, CodecError, FixedBytes, Struct, seq
 from jamcore.crypto.bandersnatch import BandersnatchError, Ring
+from jamcore.work.service import AccumulateOperand, GasMeter, ServicePanic, ServiceStorage
 from shielded import fees
 from shielded.circuits.errors import CircuitError
 from shielded.circuits.spend import SpendVerifier
@@ -624,3 +629,77 @@ class ShieldedPool:
         }
         state.epoch = epoch
         return freed, pruned
+
+
+# --------------------------------------------------------------------------------------
+# The pool behind jamcore's Service protocol (work items in, storage changes out)
+# --------------------------------------------------------------------------------------
+
+REFINE_GAS_PER_TRANSACTION = 5_000_000
+"""Refine's charge per transaction: about its cost in ns on the dev machine (spend proof
+~2.3 ms, personhood ring proof ~5 ms when present, the rest well under 0.1 ms)."""
+ACCUMULATE_GAS_PER_TRANSACTION = 200_000
+"""Accumulate's charge per transaction (nullifier checks, appends, ~0.2 ms)."""
+POOL_CODE_HASH = hashlib.blake2b(b"jam-shielded/pool-service/v1", digest_size=32).digest()
+DIGEST_KEY = b"pool/state-digest"
+ANCHOR_KEY = b"pool/anchor"
+
+
+class PoolService:
+    """`jamcore.work.service.Service` over a `ShieldedPool`.
+
+    refine: the work item's payload is one encoded transaction; it is refined against the
+    pool's current snapshot and the output is (alias flag, alias) || transaction.
+    accumulate: decodes the outputs of `ok` results and accumulates them as one block; the
+    gas for all of them is charged before any state changes, so running out of gas changes
+    nothing. The pool's digest and anchor are written to service storage, so the JAM state
+    root commits to the pool state.
+    """
+
+    def __init__(self, pool: ShieldedPool, service_id: int) -> None:
+        self.pool = pool
+        self.service_id = service_id
+        self.code_hash = POOL_CODE_HASH
+
+    def refine(self, payload: bytes, context: object, gas: GasMeter) -> bytes:
+        """Refine one transaction; ServicePanic (result `panic`) if any check fails."""
+        gas.charge(REFINE_GAS_PER_TRANSACTION)
+        try:
+            refined = refine(payload, self.pool.context())
+        except TransactionError as error:
+            raise ServicePanic(str(error)) from error
+        alias = refined.personhood_alias
+        prefix = b"\x00" if alias is None else b"\x01" + alias
+        return prefix + bytes(payload)
+
+    def accumulate(
+        self,
+        slot: int,
+        operands: Sequence[AccumulateOperand],
+        storage: ServiceStorage,
+        gas: GasMeter,
+    ) -> None:
+        """Apply the refined transactions of one block to the pool (slot is informational)."""
+        outputs = [op.result.value for op in operands if op.result.tag == "ok"]
+        gas.charge(ACCUMULATE_GAS_PER_TRANSACTION * len(outputs))
+        state = self.pool.state
+        refined: list[RefinedTransaction] = []
+        for output in outputs:
+            try:
+                refined.append(self._refined(output, state))
+            except (TransactionError, SpamProofError, fees.FeeError):
+                continue  # its anchor left the window since refine: nothing to apply
+        outcome = accumulate(state, refined, self.pool.spam)
+        storage.set(DIGEST_KEY, state.digest())
+        storage.set(ANCHOR_KEY, outcome.anchor.to_bytes(32, "big"))
+
+    def _refined(self, output: bytes, state: PoolState) -> RefinedTransaction:
+        has_alias = output[:1] == b"\x01"
+        alias = output[1:33] if has_alias else None
+        transaction = Transaction.decode(output[33:] if has_alias else output[1:])
+        statistics = state.anchor_statistics.get(transaction.anchor)
+        _reject_unless(statistics is not None, "anchor is no longer recent")
+        assert statistics is not None
+        spam = SpamProof.decode(transaction.spam_proof) if transaction.spam_proof else None
+        action = fee_action(transaction, statistics, state.config.lifetime)
+        return RefinedTransaction(transaction, transaction.tx_id, action, spam, alias)

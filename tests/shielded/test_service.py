@@ -14,6 +14,9 @@ import pytest
 from nacl.signing import SigningKey
 
 from jamcore.crypto.bandersnatch import Ring, public_from_secret, secret_from_seed
+from jamcore.work.package import RefineContext as JamRefineContext
+from jamcore.work.package import WorkItem
+from jamcore.work.service import AccumulateOperand, accumulate_results, refine_item
 from shielded.circuits.spend import SpendInput, SpendVerifier
 from shielded.notes.encryption import CIPHERTEXT_BYTES, trial_decrypt
 from shielded.notes.errors import NotesError
@@ -22,8 +25,10 @@ from shielded.notes.note import Note, Tier
 from shielded.notes.tree import SUBTREE_DEPTH
 from shielded.nullifiers.nullifier_set import RevealedNullifier
 from shielded.service import (
+    POOL_CODE_HASH,
     BlockOutcome,
     PoolConfig,
+    PoolService,
     PoolState,
     PoolStatistics,
     RefineContext,
@@ -431,3 +436,41 @@ def test_state_snapshot_round_trip() -> None:
     for bad in (encoded[:-1], encoded + b"\x00", b""):
         with pytest.raises(TransactionError, match="snapshot"):
             decode_state(CONFIG, bad)
+
+
+@pytest.mark.slow
+def test_pool_runs_behind_the_jam_service_protocol() -> None:
+    pool = make_pool()
+    service = PoolService(pool, service_id=7)
+    deposit = build_transaction(
+        spend_keys(),
+        plan(
+            pool,
+            ALICE,
+            payments=(Payment(ALICE.address, 40),),
+            deposit_from=ALICE_ACCOUNT,
+            deposit_amount=40,
+        ),
+    )
+    context = JamRefineContext(bytes(32), bytes(32), bytes(32), bytes(32), 0, ())
+
+    def item(payload: bytes) -> WorkItem:
+        return WorkItem(7, POOL_CODE_HASH, 10**8, 10**7, 0, payload, (), ())
+
+    good = refine_item(service, item(deposit.encode()), context)
+    bad = refine_item(service, item(b"\x01\x02"), context)
+    starved = refine_item(
+        service, dataclasses.replace(item(deposit.encode()), refine_gas_limit=10), context
+    )
+    assert good.result.tag == "ok" and bad.result.tag == "panic"
+    assert starved.result.tag == "out_of_gas"
+    operands = [
+        AccumulateOperand(bytes(32), result.payload_hash, 10**6, result.result)
+        for result in (good, bad)
+    ]
+    before = pool.state.digest()
+    assert accumulate_results(service, 1, operands, {}, gas_limit=10) == {}
+    assert pool.state.digest() == before  # out of gas: nothing applied
+    changes = accumulate_results(service, 1, operands, {}, gas_limit=10**7)
+    assert pool.state.balances[bytes(ALICE_ACCOUNT.verify_key)] == 10_000 - 40
+    assert pool.state.digest() in changes.values()
