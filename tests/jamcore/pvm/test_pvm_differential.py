@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from jamcore.pvm.assembler import assemble
 from jamcore.pvm.blob import ProgramCode
 from jamcore.pvm.exits import Exit
+from jamcore.pvm.fast import regions
 from jamcore.pvm.host import invoke, run
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.program import Program
@@ -95,3 +96,11 @@ def test_multi_block_loop_matches_interpreter_at_every_gas_limit() -> None:
             state = MachineState(0, gas, [2**32 - 2**16] + [0] * 8 + [r9] + [0] * 3)
             state.memory.map(0x20000, 4096, writable=True)
             _compare_modes(program_code, state)
+
+
+def test_regions_are_the_multi_block_strongly_connected_components() -> None:
+    program = Program.from_blob(assemble(COLLATZ))
+    loop_blocks = sorted(program.basic_blocks - {0, max(program.basic_blocks)})
+    assert regions(program) == [loop_blocks]
+    self_loop = Program.from_blob(assemble("fallthrough\nl:\nadd_imm_64 r1, r1, 1\njump l"))
+    assert regions(self_loop) == []
