@@ -13,18 +13,36 @@ Each scalar is blake2b-512 of a domain label and the seed, reduced mod r (bias <
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from mnemonic import Mnemonic
 from nacl.bindings import crypto_scalarmult_base
 
 from shielded.notes.address import ShieldedAddress
-from shielded.notes.errors import ensure
+from shielded.notes.errors import NotesError, ensure
 from shielded.notes.poseidon import FIELD_MODULUS, poseidon
 
-_WORDLIST = Mnemonic("english")
+if TYPE_CHECKING:
+    from mnemonic import Mnemonic
+
+
+@functools.cache
+def _bip39() -> Mnemonic:
+    """The BIP-39 English wordlist and seed function of the `mnemonic` package.
+
+    Imported on first use so that keys from seeds work without it; a missing package is a
+    clear NotesError instead of an import failure of the whole notes package.
+    """
+    try:
+        from mnemonic import Mnemonic
+    except ImportError as error:
+        raise NotesError(
+            "BIP-39 mnemonics need the `mnemonic` package (pip install mnemonic)"
+        ) from error
+    return Mnemonic("english")
 
 
 def _derive_scalar(seed: bytes, label: bytes) -> int:
@@ -34,7 +52,7 @@ def _derive_scalar(seed: bytes, label: bytes) -> int:
 
 def generate_mnemonic(strength_bits: int = 256) -> str:
     """A fresh BIP-39 mnemonic (24 words for 256 bits of entropy)."""
-    return _WORDLIST.generate(strength_bits)
+    return _bip39().generate(strength_bits)
 
 
 def owner_key(ak: int, nk: int) -> int:
@@ -119,8 +137,9 @@ class SpendingKey:
     def from_mnemonic(cls, mnemonic: str, passphrase: str = "") -> SpendingKey:
         """BIP-39: check the mnemonic's words and checksum, stretch it to a seed, derive keys."""
         words = " ".join(mnemonic.split())
-        ensure(_WORDLIST.check(words), "mnemonic is not a valid BIP-39 English phrase")
-        return cls.from_seed(Mnemonic.to_seed(words, passphrase))
+        bip39 = _bip39()
+        ensure(bip39.check(words), "mnemonic is not a valid BIP-39 English phrase")
+        return cls.from_seed(bip39.to_seed(words, passphrase))
 
     @cached_property
     def ak(self) -> int:
