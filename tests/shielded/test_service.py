@@ -24,6 +24,7 @@ from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Note, Tier
 from shielded.notes.tree import SUBTREE_DEPTH
 from shielded.nullifiers.nullifier_set import RevealedNullifier
+from shielded.pow import RecentAnchors, SpamProofVerifier, solve
 from shielded.service import (
     POOL_CODE_HASH,
     BlockOutcome,
@@ -40,7 +41,7 @@ from shielded.service import (
     quote,
     refine,
 )
-from shielded.spec import FeeSchedule, PoolSpec
+from shielded.spec import FeeSchedule, PoolSpec, SpamTier
 from shielded.transaction import (
     DepositSource,
     Kind,
@@ -474,3 +475,44 @@ def test_pool_runs_behind_the_jam_service_protocol() -> None:
     changes = accumulate_results(service, 1, operands, {}, gas_limit=10**7)
     assert pool.state.balances[bytes(ALICE_ACCOUNT.verify_key)] == 10_000 - 40
     assert pool.state.digest() in changes.values()
+
+
+@pytest.mark.slow
+def test_spam_proof_pays_for_a_transfer_and_cannot_be_replayed() -> None:
+    spec = dataclasses.replace(SPEC, tiers=(SpamTier("easy", 6, 5_000),))
+    config = dataclasses.replace(CONFIG, spec=spec)
+    block_hash = b"\x42" * 32
+    verifier = SpamProofVerifier(spec, RecentAnchors(4, [block_hash]))
+    state = PoolState.genesis(config, {bytes(ALICE_ACCOUNT.verify_key): 100})
+    pool = ShieldedPool(state, SpendVerifier(spend_keys().verifying), spam=verifier)
+    alice = Wallet(ALICE)
+    deposit = build_transaction(
+        spend_keys(),
+        plan(
+            pool,
+            ALICE,
+            payments=(Payment(ALICE.address, 100),),
+            deposit_from=ALICE_ACCOUNT,
+            deposit_amount=100,
+        ),
+    )
+    apply(pool, [alice], deposit)
+    assert quote(config, Kind.TRANSFER, state.statistics(), spam_proof=True) == 0
+    assert quote(config, Kind.TRANSFER, state.statistics()) > 0
+
+    def spam(tx_id: bytes) -> bytes:
+        return solve(block_hash, tx_id, 6).encode()
+
+    spend = alice.take(100, pool)
+    to_bob = (Payment(BOB.address, 100),)
+    transfer = build_transaction(spend_keys(), plan(pool, ALICE, spends=(spend,), payments=to_bob))
+    assert "fee rule" in pool.apply_block([transfer]).rejected[0][1]  # no work and no fee
+    with_work = build_transaction(
+        spend_keys(), plan(pool, ALICE, spends=(spend,), payments=to_bob, spam=spam)
+    )
+    assert with_work.spam_proof is not None
+    assert pool.apply_block([with_work]).accepted == (with_work.tx_id,)
+    assert with_work.tx_id in verifier.used
+    # The spam proof is bound to its transaction: carried by another one it is refused.
+    forged = dataclasses.replace(transfer, spam_proof=with_work.spam_proof)
+    assert "spam proof" in pool.apply_block([forged]).rejected[0][1]
