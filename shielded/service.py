@@ -39,7 +39,7 @@ from shielded import fees
 from shielded.circuits.errors import CircuitError
 from shielded.circuits.spend import SpendVerifier
 from shielded.notes.errors import NotesError
-from shielded.notes.note import Tier
+from shielded.notes.note import MAX_VALUE, Tier
 from shielded.notes.tree import CommitmentTrees, LiveTree
 from shielded.nullifiers.errors import NullifierError
 from shielded.nullifiers.nullifier_set import NullifierSet, RevealedNullifier
@@ -298,15 +298,32 @@ class PoolState:
         return 32 * nodes + 40 * len(self.nullifiers)
 
     def digest(self) -> bytes:
-        """A hash of the whole state, for checking that replicas agree."""
+        """A hash of the pool's contents, for checking that replicas agree.
+
+        Covers the trees (through the anchor), nullifiers, balances, value, collateral, fees
+        and personhood usage; not the recent-anchor window, which every block advances
+        whether or not its transactions were accepted.
+        """
         hasher = hashlib.blake2b(digest_size=32)
         hasher.update(self.trees.anchor.to_bytes(32, "big"))
         for entry in self.nullifiers.entries():
-            hasher.update(entry.nullifier.to_bytes(32, "big") + entry.epoch.to_bytes(8, "big"))
+            tag = entry.epoch.to_bytes(8, "big") + bytes((entry.permanent,))
+            hasher.update(entry.nullifier.to_bytes(32, "big") + tag)
         for account, balance in sorted(self.balances.items()):
-            hasher.update(account + balance.to_bytes(16, "big"))
-        for number in (self.epoch, self.pool_value, self.locked_collateral, self.fee_ledger.burned):
-            hasher.update(number.to_bytes(16, "big"))
+            hasher.update(account + balance.to_bytes(8, "big"))
+        for (epoch, alias), used in sorted(self.personhood_used.items()):
+            hasher.update(epoch.to_bytes(8, "big") + alias + used.to_bytes(8, "big"))
+        ledger = self.fee_ledger
+        for number in (
+            self.epoch,
+            self.pool_value,
+            self.locked_collateral,
+            ledger.burned,
+            ledger.burned_by_transfers,
+            ledger.burned_by_withdrawals,
+            ledger.fee_paying_transactions,
+        ):
+            hasher.update(number.to_bytes(8, "big"))
         return hasher.digest()
 
 
@@ -479,6 +496,13 @@ def _check_and_record(
         _reject_unless(
             balance >= transaction.deposit.amount,
             f"deposit of {transaction.deposit.amount} exceeds the account balance {balance}",
+        )
+    # Verify the withdrawal recipient's balance stays a u64.
+    if transaction.withdrawal is not None:
+        balance = state.balances.get(transaction.withdrawal.recipient, 0)
+        _reject_unless(
+            balance + transaction.withdrawal.amount <= MAX_VALUE,
+            "withdrawal would overflow the recipient's 64-bit balance",
         )
     # Verify the personhood alias has quota left this epoch.
     if refined.personhood_alias is not None:
