@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cached_property
 
 from nacl.signing import SigningKey
 
@@ -187,7 +188,7 @@ class Transaction:
         )
         return TRANSACTION.encode(blanked)
 
-    @property
+    @cached_property
     def tx_id(self) -> bytes:
         """blake2b-256("jam-shielded/tx" || body): what spam proofs and signatures commit to."""
         return hashlib.blake2b(b"jam-shielded/tx" + self.body(), digest_size=32).digest()
@@ -205,9 +206,7 @@ class Transaction:
         """Strictly decode a transaction; TransactionError on any malformed input."""
         try:
             return TRANSACTION.decode(data)
-        except CodecError as error:
-            raise TransactionError(f"malformed transaction: {error}") from error
-        except (TransactionError, ValueError) as error:
+        except (CodecError, ValueError) as error:  # TransactionError is a ValueError
             raise TransactionError(f"malformed transaction: {error}") from error
 
     def __post_init__(self) -> None:
@@ -216,6 +215,8 @@ class Transaction:
         ensure(len(self.nullifiers) == ARITY, f"a transaction reveals {ARITY} nullifiers")
         ensure(len(self.input_tiers) == ARITY, f"a transaction has {ARITY} input tiers")
         ensure(len(self.outputs) == ARITY, f"a transaction creates {ARITY} outputs")
+        for value in (*self.nullifiers, *(output.commitment for output in self.outputs)):
+            ensure(0 <= value < FIELD_MODULUS, f"{value} is not a BN254 field element")
         ensure(0 <= self.fee <= MAX_VALUE, f"fee {self.fee} out of u64 range")
         ensure(
             self.deposit is None or self.withdrawal is None,
