@@ -62,9 +62,9 @@ class FeeSchedule:
     """Flat fee of a transaction that pays instead of carrying a spam proof: it buys capacity."""
     output_epoch_fee: int = 10
     """Price of keeping one output in validator state for one epoch."""
-    free_output_epochs: int = 64
+    free_output_epochs: int = 32
     """Ephemeral output-epochs a transaction carrying a spam proof adds for free (two outputs
-    living the default 32 epochs): casual ephemeral transfers pay with work, not money."""
+    living the default N = 16 epochs): casual ephemeral transfers pay with work, not money."""
     permanent_lifetime_epochs: int = 4_096
     """A permanent output is priced as an ephemeral one living this many epochs; must be at
     least the note lifetime so that making an output permanent never costs less."""
@@ -109,8 +109,9 @@ class PoolSpec:
     """Label of the parameter set."""
     recent_anchors: int = 32
     """K: a spam proof's anchor must be one of the last K block hashes of the importing chain."""
-    note_lifetime_epochs: int = 32
-    """N: the longest lifetime, in epochs, of an ephemeral output."""
+    note_lifetime_epochs: int = 16
+    """N: the longest lifetime, in epochs, of an ephemeral output. The live tree keeps N + 1
+    per-epoch subtrees in a ring of 2^RING_BITS = 32 slots, so N <= 31."""
     block_capacity: int = 64
     """Most pool transactions in one block (spam-proof tiers and fee payers together)."""
     tiers: tuple[SpamTier, ...] = field(default_factory=_default_tiers)
@@ -121,8 +122,9 @@ class PoolSpec:
     def __post_init__(self) -> None:
         _ensure(self.recent_anchors >= 1, f"recent_anchors {self.recent_anchors} must be >= 1")
         _ensure(
-            self.note_lifetime_epochs >= 1,
-            f"note_lifetime_epochs {self.note_lifetime_epochs} must be >= 1",
+            1 <= self.note_lifetime_epochs <= 31,
+            f"note_lifetime_epochs {self.note_lifetime_epochs} must be in 1..31 "
+            "(the live tree's ring holds N + 1 <= 32 epoch subtrees)",
         )
         _ensure(self.block_capacity >= 1, f"block_capacity {self.block_capacity} must be >= 1")
         _ensure(len(self.tiers) >= 1, "a pool spec needs at least one spam-proof tier")

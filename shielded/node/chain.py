@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from jamcore.block import (
@@ -114,14 +114,27 @@ class ChainState:
         )
 
 
+@dataclass(frozen=True)
+class LayerOutcome:
+    """A layer's effects of one block: consensus state changes (merklized) and node-local
+    data (snapshots, indexes) stored with the block in the same transaction."""
+
+    changes: dict[bytes, bytes | None]
+    local: dict[str, bytes] = field(default_factory=dict)
+
+
 class ChainLayer(Protocol):
     """An application layer (shielded pool, finality) whose state advances with blocks."""
 
+    def genesis(self, genesis_hash: bytes) -> LayerOutcome:
+        """The layer's genesis state."""
+        ...
+
     def apply_block(
         self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
-    ) -> dict[bytes, bytes | None]:
-        """Check the layer's part of `block` (raise InvalidBlock) and return its state
-        changes. Reads go through `store`, which holds the parent's state."""
+    ) -> LayerOutcome:
+        """Check the layer's part of `block` (raise InvalidBlock) and return its effects.
+        Reads go through `store`, which holds the parent's state."""
         ...
 
 
@@ -139,7 +152,15 @@ class Chain:
         genesis = genesis_block(config)
         self.genesis_hash = header_hash(genesis.header, self.spec)
         state = ChainState(config.safrole_state(), (self.genesis_hash,), frozenset())
-        store.init_genesis(self.genesis_hash, 0, self.codecs.block.encode(genesis), state.changes())
+        changes = state.changes()
+        local: dict[str, bytes] = {}
+        for layer in self.layers:
+            outcome = layer.genesis(self.genesis_hash)
+            changes.update(outcome.changes)
+            local.update(outcome.local)
+        store.init_genesis(
+            self.genesis_hash, 0, self.codecs.block.encode(genesis), changes, local
+        )
         self._root_cache: dict[bytes, bytes] = {}
 
     # --- queries ------------------------------------------------------------------------
@@ -243,16 +264,19 @@ class Chain:
             state.offenders,
         )
         changes = posterior.changes()
+        local: dict[str, bytes] = {}
         for layer in self.layers:
             # Layers write their own service storage; the finality layer may also extend
             # the offenders (equivocation evidence), overriding OFFENDERS_KEY.
-            changes.update(layer.apply_block(block, block_hash, posterior, self.store))
+            outcome = layer.apply_block(block, block_hash, posterior, self.store)
+            changes.update(outcome.changes)
+            local.update(outcome.local)
         # Verify the offenders mark lists exactly the offenders this block proved (section 10).
         offenders = changes[OFFENDERS_KEY] or b""
         new_offenders = {offenders[i : i + 32] for i in range(0, len(offenders), 32)}
         if tuple(sorted(new_offenders - state.offenders)) != tuple(sorted(header.offenders_mark)):
             raise InvalidBlock("offenders mark does not match the evidence in the block")
-        self.store.import_block(block_hash, header.parent, header.slot, encoded, changes)
+        self.store.import_block(block_hash, header.parent, header.slot, encoded, changes, local)
         final = changes.get(FINAL_KEY)
         if final is not None:
             self.finalize(final)

@@ -25,7 +25,13 @@ from shielded.finality.contribution import FinalityPayload, Vote, verify_contrib
 from shielded.finality.equivocation import EquivocationEvidence, verify_equivocation
 from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys
-from shielded.node.chain import FINAL_KEY, OFFENDERS_KEY, ChainState, InvalidBlock
+from shielded.node.chain import (
+    FINAL_KEY,
+    OFFENDERS_KEY,
+    ChainState,
+    InvalidBlock,
+    LayerOutcome,
+)
 from shielded.node.guarantees import FINALITY_SERVICE_ID, GuaranteeError, service_outputs
 from shielded.node.storage import ChainStore
 
@@ -98,9 +104,12 @@ class FinalityLayer:
         self.keys = keys
         self.validator_keys = list(validator_keys)
 
+    def genesis(self, genesis_hash: bytes) -> LayerOutcome:
+        return LayerOutcome({})
+
     def apply_block(
         self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
-    ) -> dict[bytes, bytes | None]:
+    ) -> LayerOutcome:
         header = block.header
         try:
             outputs = service_outputs(
@@ -136,7 +145,7 @@ class FinalityLayer:
             changes[FINAL_KEY] = best_final[1]
         if offenders != state.offenders:
             changes[OFFENDERS_KEY] = b"".join(sorted(offenders))
-        return changes
+        return LayerOutcome(changes)
 
     def _check_certificate(
         self, certificate: Certificate, parent: bytes, store: ChainStore

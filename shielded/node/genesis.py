@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +38,7 @@ from jamcore.safrole.state import (
     state_to_json,
 )
 from jamcore.spec import TINY, ChainSpec
+from shielded.circuits.artifacts import default_directory, ensure_artifacts
 from shielded.finality.dkg import run_dkg
 from shielded.finality.group import Scalar
 from shielded.finality.keys import EpochKeys, KeyShare
@@ -82,6 +84,16 @@ class GenesisConfig(BaseModel):
     finality_keys: str
     """Hex encoding of the OSST epoch keys from the genesis DKG: group key Y and public
     shares y_i (design section 4)."""
+    vk_hash: str
+    """blake2b-256 of the spend circuit's verifying key (`circuit/verifying.key`): nodes and
+    wallets refuse any other key."""
+    accounts: dict[str, int]
+    """Transparent accounts funded at genesis: hex ed25519 public key -> balance."""
+    faucet_account: str
+    """The funded account the devnet faucet pays from (its key is in accounts/faucet.json)."""
+
+    def balances(self) -> dict[bytes, int]:
+        return {bytes.fromhex(k): v for k, v in self.accounts.items()}
 
     def epoch_keys(self) -> EpochKeys:
         return EpochKeys.decode(bytes.fromhex(self.finality_keys))
@@ -149,6 +161,11 @@ def genesis_hash(config: GenesisConfig) -> bytes:
     return header_hash(genesis_block(config).header, config.chain_spec())
 
 
+DEMO_ACCOUNTS = ("faucet", "alice", "bob")
+FAUCET_BALANCE = 10**15
+DEMO_BALANCE = 10**9
+
+
 def create_devnet(
     directory: Path | str,
     validators: int = 6,
@@ -156,8 +173,11 @@ def create_devnet(
     base_port: int = BASE_PORT,
     genesis_delay: float = 3.0,
 ) -> GenesisConfig:
-    """Write a new devnet's genesis and validator keys into `directory` (which must not
-    already hold a devnet)."""
+    """Write a new devnet's genesis, validator keys, funded demo accounts and the spend
+    circuit's keys into `directory` (which must not already hold a devnet).
+
+    The circuit keys come from the dev-only single-party setup, cached per circuit version
+    (`shielded.circuits.artifacts.ensure_artifacts`) and copied to `circuit/`."""
     directory = Path(directory)
     if not 1 <= validators <= MAX_DEVNET_VALIDATORS:
         raise GenesisError(f"--validators must be in 1..{MAX_DEVNET_VALIDATORS}, got {validators}")
@@ -184,6 +204,11 @@ def create_devnet(
         for s in validator_secrets
     ]
     entropy = blake2b_256(b"jam-shielded/genesis-entropy" + chain_id)
+    circuit_keys = ensure_artifacts()
+    account_seeds = {name: secrets.token_bytes(32) for name in DEMO_ACCOUNTS}
+    account_keys = {
+        name: bytes(SigningKey(seed).verify_key).hex() for name, seed in account_seeds.items()
+    }
     state = genesis_state(keys, (entropy,) * 4, spec)
     config = GenesisConfig(
         chain_id=chain_id.hex(),
@@ -202,8 +227,21 @@ def create_devnet(
         ],
         safrole=state_to_json(state),
         finality_keys=dkg.keys.encode().hex(),
+        vk_hash=circuit_keys.verifying.vk_hash,
+        accounts={
+            key: FAUCET_BALANCE if name == "faucet" else DEMO_BALANCE
+            for name, key in account_keys.items()
+        },
+        faucet_account=account_keys["faucet"],
     )
     directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(default_directory(), directory / "circuit", ignore=_lock_files)
+    (directory / "accounts").mkdir(exist_ok=True)
+    for name, seed in account_seeds.items():
+        _write_private(
+            directory / "accounts" / f"{name}.json",
+            {"name": name, "ed25519_seed": seed.hex(), "public": account_keys[name]},
+        )
     for validator in validator_secrets:
         validator_dir = directory / "validators" / str(validator.index)
         validator_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +282,21 @@ def load_validator_secrets(directory: Path | str, index: int) -> ValidatorSecret
         raise GenesisError(f"no keys for validator {index} in {directory}") from None
     except (ValueError, KeyError, TypeError) as error:
         raise GenesisError(f"{path} is not a valid validator key file") from error
+
+
+def _lock_files(_directory: str, names: list[str]) -> list[str]:
+    return [name for name in names if name.startswith(".")]
+
+
+def load_account_key(directory: Path | str, name: str) -> SigningKey:
+    """A demo account's ed25519 signing key from `accounts/<name>.json` (dev-only)."""
+    path = Path(directory) / "accounts" / f"{name}.json"
+    try:
+        return SigningKey(bytes.fromhex(json.loads(path.read_text())["ed25519_seed"]))
+    except FileNotFoundError:
+        raise GenesisError(f"no account {name!r} in {directory}/accounts") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise GenesisError(f"{path} is not a valid account key file") from error
 
 
 def _write_private(path: Path, document: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from jamcore.block import header_hash
 from jamcore.safrole.state import TicketSeries
 from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
+from shielded.node.pool_rpc import register_pool_methods
 from shielded.node.storage import StoredBlock
 
 if TYPE_CHECKING:
@@ -112,4 +113,5 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
         assert header_hash(header, chain.spec) == stored.hash
         return {**block_summary(stored), "header": chain.codecs.header.to_json(header)}
 
+    register_pool_methods(dispatcher, node)
     return dispatcher

@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS undo (
     previous BLOB,
     PRIMARY KEY (block, position)
 );
+CREATE TABLE IF NOT EXISTS local (
+    block BLOB NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (block, name)
+);
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -172,7 +178,30 @@ class ChainStore:
 
     # --- import, rollback, finality ------------------------------------------------------
 
-    def init_genesis(self, block_hash: bytes, slot: int, block: bytes, state: StateChanges) -> None:
+    def local(self, block_hash: bytes, name: str) -> bytes | None:
+        """Node-local data recorded with a block (see `import_block`)."""
+        row = self.db.execute(
+            "SELECT data FROM local WHERE block = ? AND name = ?", (block_hash, name)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def prune_local(self, name: str, below_height: int) -> int:
+        """Delete `name` entries of blocks below `below_height`; returns how many."""
+        cursor = self.db.execute(
+            "DELETE FROM local WHERE name = ? AND block IN "
+            "(SELECT hash FROM blocks WHERE height < ?)",
+            (name, below_height),
+        )
+        return int(cursor.rowcount)
+
+    def init_genesis(
+        self,
+        block_hash: bytes,
+        slot: int,
+        block: bytes,
+        state: StateChanges,
+        local: Mapping[str, bytes] | None = None,
+    ) -> None:
         """Store the genesis block and state; a no-op if this genesis is already stored."""
         existing = self.genesis
         if existing is not None:
@@ -190,6 +219,10 @@ class ChainStore:
                     db.execute("INSERT INTO state(key, value) VALUES(?, ?)", (key, value))
             for name in ("genesis", "head", "finalized"):
                 self._set_meta(name, block_hash)
+            for name, data in (local or {}).items():
+                db.execute(
+                    "INSERT INTO local(block, name, data) VALUES(?, ?, ?)", (block_hash, name, data)
+                )
 
     def add_block(self, block_hash: bytes, parent: bytes, slot: int, block: bytes) -> StoredBlock:
         """Record a block whose parent is known, without making it canonical (a fork)."""
@@ -206,13 +239,28 @@ class ChainStore:
         return stored
 
     def import_block(
-        self, block_hash: bytes, parent: bytes, slot: int, block: bytes, changes: StateChanges
+        self,
+        block_hash: bytes,
+        parent: bytes,
+        slot: int,
+        block: bytes,
+        changes: StateChanges,
+        local: Mapping[str, bytes] | None = None,
     ) -> StoredBlock:
-        """Append a block on the canonical head with its state changes, atomically."""
+        """Append a block on the canonical head with its state changes, atomically.
+
+        `local` is node-local data derived from the block (snapshots, wallet indexes) that
+        is not part of the consensus state; it commits in the same transaction.
+        """
         if parent != self.head:
             raise StorageError("import_block extends the canonical head only; roll back first")
         with self._transaction() as db:
             stored = self.add_block(block_hash, parent, slot, block)
+            for name, data in (local or {}).items():
+                db.execute(
+                    "INSERT OR REPLACE INTO local(block, name, data) VALUES(?, ?, ?)",
+                    (block_hash, name, data),
+                )
             db.execute(
                 "INSERT INTO canonical(height, hash) VALUES(?, ?)", (stored.height, block_hash)
             )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from pathlib import Path
 from jamcore.block import DisputesExtrinsic, Extrinsic, header_hash
 from jamcore.codec import CodecError
 from jamcore.crypto.bandersnatch import BandersnatchError
+from jamcore.crypto.hashing import blake2b_256
 from jamcore.safrole.authoring import ProducedTicket, produce_tickets, select_tickets
 from jamcore.safrole.epochs import (
     epoch_and_phase,
@@ -38,14 +40,22 @@ from jamcore.safrole.errors import SafroleError
 from jamcore.safrole.state import SafroleState, TicketBody, TicketEnvelope
 from jamcore.safrole.tickets import ticket_vrf_input
 from jamcore.safrole.transition import pending_ring
+from jamcore.work.guarantee import ReportGuarantee
+from shielded.circuits.artifacts import ProvingArtifacts, load_proving, load_verifying
+from shielded.circuits.spend import SpendVerifier
 from shielded.finality.certificate import Certificate
 from shielded.finality.contribution import FinalityPayload, Vote, contribute
 from shielded.finality.equivocation import EquivocationEvidence
 from shielded.finality.errors import FinalityError
 from shielded.node.chain import FINAL_KEY, Chain, InvalidBlock
 from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, FinalityLayer, VoteTracker
-from shielded.node.genesis import GenesisConfig, load_genesis, load_validator_secrets
-from shielded.node.guarantees import FINALITY_SERVICE_ID, build_guarantee
+from shielded.node.genesis import (
+    GenesisConfig,
+    load_account_key,
+    load_genesis,
+    load_validator_secrets,
+)
+from shielded.node.guarantees import FINALITY_SERVICE_ID, POOL_SERVICE_ID, build_guarantee
 from shielded.node.messages import (
     MAX_BLOCKS_PER_BATCH,
     BlocksRequest,
@@ -55,12 +65,25 @@ from shielded.node.messages import (
 )
 from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
+from shielded.node.pool_layer import COMPACT, POOL_BATCH, SNAPSHOT, PoolLayer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore
+from shielded.notes.address import ShieldedAddress
+from shielded.notes.keys import SpendingKey
+from shielded.service import PoolConfig
+from shielded.transaction import (
+    Payment,
+    Transaction,
+    TransactionError,
+    TransactionPlan,
+    build_transaction,
+)
 
 log = logging.getLogger("shielded.validator")
 
 RECONNECT_SECONDS = 1.0
+PROVING_ESTIMATE_S = 3.0
+"""How long a Groth16 spend proof takes here, to aim a transaction at the right epoch."""
 
 
 class ValidatorNode:
@@ -78,7 +101,18 @@ class ValidatorNode:
         self.finality = FinalityLayer(
             self.chain_id, self.epoch_keys, self.config.validator_keys()
         )
-        self.chain = Chain(self.config, self.store, layers=[self.finality])
+        verifying = load_verifying(directory / "circuit", self.config.vk_hash)
+        self.pool = PoolLayer(
+            SpendVerifier(verifying),
+            PoolConfig(),
+            self.config.balances(),
+            self.config.validator_keys(),
+            self.config.chain_spec().epoch_length,
+        )
+        self.chain = Chain(self.config, self.store, layers=[self.pool, self.finality])
+        self.mempool: dict[bytes, bytes] = {}
+        self.tx_status: dict[bytes, dict[str, object]] = {}
+        self._proving: ProvingArtifacts | None = None
         self.votes = VoteTracker(self.chain_id, self.epoch_keys)
         self.last_voted_slot = self.chain.head.slot
         self.certificates: dict[bytes, Certificate] = {}
@@ -99,6 +133,7 @@ class ValidatorNode:
         self.equivocate = os.environ.get("JAM_FAULT_EQUIVOCATE") == "1"
         self.started = time.time()
         self._stop = asyncio.Event()
+        self._background: set[asyncio.Future[None]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -165,7 +200,7 @@ class ValidatorNode:
                 self._maybe_produce_tickets(slot, self.chain.state().safrole)
             )
         tickets = self._tickets_for(slot)
-        extrinsic, offenders_mark = self._finality_extrinsic(slot)
+        extrinsic, offenders_mark = self._extrinsic(slot)
         try:
             block = self.chain.author_block(
                 slot, self.secrets, tickets=tickets, extrinsic=extrinsic,
@@ -183,6 +218,7 @@ class ValidatorNode:
         outcome = self.chain.import_block(block)
         log.info("authored slot %d #%d %s", slot, self.chain.head.height, outcome.hash.hex()[:12])
         self._publish_head()
+        self._after_import()
         await self._vote_for_head()
         if self.partitioned:
             return
@@ -220,7 +256,36 @@ class ValidatorNode:
 
     # --- finality -----------------------------------------------------------------------
 
-    def _finality_extrinsic(self, slot: int) -> tuple[Extrinsic | None, tuple[bytes, ...]]:
+    def _extrinsic(self, slot: int) -> tuple[Extrinsic | None, tuple[bytes, ...]]:
+        """The guarantees of a block this validator authors at `slot`: the pool's batch of
+        mempool transactions (core 0) and the finality report (core 1)."""
+        guarantees = []
+        chosen, failed = self.pool.select(self.store, slot, list(self.mempool.values()))
+        for raw in failed:
+            tx_id = _tx_id(raw)
+            self.mempool.pop(tx_id, None)
+            self.tx_status[tx_id] = {"status": "rejected", "reason": failed[raw]}
+        if chosen:
+            guarantees.append(
+                build_guarantee(
+                    POOL_SERVICE_ID,
+                    [POOL_BATCH.encode(tuple(chosen))],
+                    self.chain.refine_context(),
+                    slot,
+                    self.index,
+                    self.secrets.signing_key,
+                )
+            )
+        finality, offenders = self._finality_guarantee(slot)
+        if finality is not None:
+            guarantees.append(finality)
+        if not guarantees:
+            return None, ()
+        return Extrinsic((), (), tuple(guarantees), (), DisputesExtrinsic((), (), ())), offenders
+
+    def _finality_guarantee(
+        self, slot: int
+    ) -> tuple[ReportGuarantee | None, tuple[bytes, ...]]:
         """The finality report this validator would carry: the best certificate of a
         canonical block not yet final on chain, and evidence against new offenders."""
         state = self.chain.state()
@@ -253,7 +318,7 @@ class ValidatorNode:
             self.index,
             self.secrets.signing_key,
         )
-        return Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ())), tuple(offenders)
+        return guarantee, tuple(offenders)
 
     async def _vote_for_head(self) -> None:
         head = self.chain.head
@@ -298,6 +363,107 @@ class ValidatorNode:
             h: c for h, c in self.certificates.items() if c.payload.slot > final_slot
         }
         self.votes.prune(final_slot)
+
+    # --- pool transactions --------------------------------------------------------------
+
+    def submit_transaction(
+        self, raw: bytes, relay_from: bytes | None = None
+    ) -> tuple[bytes, str | None]:
+        """Refine a transaction against the head and queue and gossip it if it passes;
+        returns (tx_id, None) or (tx_id, why it was refused)."""
+        tx_id = _tx_id(raw)
+        if tx_id in self.mempool:
+            return tx_id, None
+        # Refine for the first coming slot in the transaction's epoch: a wallet may prove
+        # near an epoch boundary for the next epoch; the mempool holds it until then.
+        next_slot = max(self.chain.slot_at(time.time()), self.chain.head.slot) + 1
+        slot = next_slot
+        try:
+            epoch = Transaction.decode(raw).epoch
+        except TransactionError as error:
+            return tx_id, str(error)
+        epoch_length = self.chain.spec.epoch_length
+        if epoch == next_slot // epoch_length + 1:
+            slot = epoch * epoch_length
+        _, failed = self.pool.select(self.store, slot, [raw])
+        if raw in failed:
+            return tx_id, failed[raw]
+        self.mempool[tx_id] = raw
+        self.tx_status[tx_id] = {"status": "pending"}
+        if not self.partitioned:
+            message = encode_message("transaction", raw)
+            task = asyncio.ensure_future(self.network.broadcast(message, exclude=relay_from))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return tx_id, None
+
+    def transaction_status(self, tx_id: bytes) -> dict[str, object]:
+        status = dict(self.tx_status.get(tx_id, {"status": "unknown"}))
+        height = status.get("height")
+        if status.get("status") == "included" and isinstance(height, int):
+            status["final"] = height <= self.chain.finalized.height
+            status["canonical"] = self.store.canonical_hash(height) == bytes.fromhex(
+                str(status["block"])
+            )
+        return status
+
+    def _after_import(self) -> None:
+        """Mark the head block's transactions included and drop them from the mempool."""
+        head = self.chain.head
+        data = self.store.local(head.hash, COMPACT)
+        if data is None:
+            return
+        compact = json.loads(data)
+        for tx_hex in compact["transactions"]:
+            tx_id = bytes.fromhex(tx_hex)
+            self.mempool.pop(tx_id, None)
+            self.tx_status[tx_id] = {
+                "status": "included",
+                "height": head.height,
+                "block": head.hash.hex(),
+            }
+        for tx_hex, reason in compact["rejected"].items():
+            tx_id = bytes.fromhex(tx_hex)
+            self.mempool.pop(tx_id, None)
+            self.tx_status[tx_id] = {"status": "rejected", "reason": reason}
+        self.store.prune_local(SNAPSHOT, self.chain.finalized.height)
+
+    @property
+    def faucet_available(self) -> bool:
+        return (self.directory / "accounts" / "faucet.json").exists()
+
+    async def faucet(self, address: ShieldedAddress, amount: int) -> tuple[bytes, str | None]:
+        """Deposit `amount` from the faucet account to `address` (proved in a thread)."""
+        if self._proving is None:
+            self._proving = await asyncio.to_thread(
+                load_proving, self.directory / "circuit", self.config.vk_hash
+            )
+        faucet_key = load_account_key(self.directory, "faucet")
+        change = SpendingKey.from_seed(b"jam-shielded/faucet-change" + self.chain_id)
+        error: str | None = "not attempted"
+        tx_id = bytes(32)
+        for _attempt in range(3):  # an epoch may turn while proving: retry for the new one
+            state = self.pool.head_snapshot(self.store).state
+            ready = time.time() + PROVING_ESTIMATE_S + self.config.slot_duration
+            epoch = self.chain.slot_at(ready) // self.chain.spec.epoch_length
+            plan = TransactionPlan(
+                anchor=state.trees.anchor,
+                epoch=epoch,
+                lifetime=state.config.lifetime,
+                change_key=change,
+                payments=(Payment(address, amount),),
+                fee=0,
+                deposit_from=faucet_key,
+                deposit_amount=amount,
+            )
+            try:
+                transaction = await asyncio.to_thread(build_transaction, self._proving, plan)
+            except TransactionError as failure:
+                return bytes(32), str(failure)
+            tx_id, error = self.submit_transaction(transaction.encode())
+            if error is None:
+                break
+        return tx_id, error
 
     # --- tickets ------------------------------------------------------------------------
 
@@ -391,6 +557,8 @@ class ValidatorNode:
             await peer.send(encode_message("blocks", tuple(b.block for b in blocks)))
         elif kind == "ticket":
             self._receive_ticket(payload)
+        elif kind == "transaction":
+            self.submit_transaction(payload, relay_from=peer.key)
         elif kind == "contribution":
             try:
                 vote = Vote.decode(payload)
@@ -425,6 +593,7 @@ class ValidatorNode:
                 await self.network.broadcast(encode_message("block", encoded), exclude=peer.key)
             await self._vote_for_head()
             self._try_finalize()
+            self._after_import()
         return True
 
     def _publish_head(self) -> None:
@@ -432,6 +601,14 @@ class ValidatorNode:
         self.hub.publish(
             "heads", {"hash": head.hash.hex(), "height": head.height, "slot": head.slot}
         )
+
+
+def _tx_id(raw: bytes) -> bytes:
+    """The transaction id of an encoded transaction, or the hash of undecodable bytes."""
+    try:
+        return Transaction.decode(raw).tx_id
+    except TransactionError:
+        return blake2b_256(raw)
 
 
 def main() -> None:

@@ -33,7 +33,8 @@ def test_quotas_round_down():
         lambda: PoolSpec(tiers=()),
         lambda: PoolSpec(recent_anchors=0),
         lambda: PoolSpec(block_capacity=0),
-        lambda: PoolSpec(note_lifetime_epochs=64, fees=FeeSchedule(permanent_lifetime_epochs=32)),
+        lambda: PoolSpec(note_lifetime_epochs=30, fees=FeeSchedule(permanent_lifetime_epochs=20)),
+        lambda: PoolSpec(note_lifetime_epochs=32),
         lambda: FeeSchedule(inclusion_fee=-1),
     ],
 )

@@ -1,0 +1,267 @@
+"""The shielded pool in the node: its work reports, state snapshots and wallet index.
+
+Transactions reach a block as one work item of the pool service (see `guarantees.py`): the
+author refines the mempool's transactions and its report's output is the batch of their
+encodings. Every importer audits the batch by running refine again (each spend proof,
+spam proof, fee and signature is verified before any state changes), then accumulates the
+transactions that pass with `shielded.service`, exactly as the author did.
+
+State: the merklized chain state holds the pool's digest (so the header's state root
+commits to the whole pool); the full pool state is a node-local snapshot per block
+(pickled, trusted local data; snapshots below the final block are pruned), reloaded on
+restart or after a reorg. Each block also records a compact block for wallets: its
+outputs (commitment, position, tier tree, ciphertext), nullifiers and transaction ids.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jamcore.block import Block
+from jamcore.codec import BLOB, CodecError, seq
+from jamcore.state.keys import storage_key
+from shielded.circuits.spend import SpendVerifier
+from shielded.node.chain import ChainState, InvalidBlock, LayerOutcome
+from shielded.node.guarantees import POOL_SERVICE_ID, GuaranteeError, service_outputs
+from shielded.node.storage import ChainStore
+from shielded.pow import RecentAnchors, SpamProofVerifier, UsedProofs
+from shielded.service import (
+    PoolConfig,
+    PoolState,
+    RefineContext,
+    ShieldedPool,
+    refine,
+)
+from shielded.transaction import Transaction, TransactionError
+
+POOL_DIGEST_KEY = storage_key(POOL_SERVICE_ID, b"digest")
+SNAPSHOT = "pool"
+COMPACT = "compact"
+MAX_TRANSACTIONS_PER_BLOCK = 64
+POOL_BATCH = seq(BLOB, max_length=MAX_TRANSACTIONS_PER_BLOCK)
+
+
+@dataclass
+class PoolSnapshot:
+    """Everything the pool needs to continue from a block: its state and spam registry."""
+
+    state: PoolState
+    anchors: RecentAnchors
+    used: UsedProofs
+
+    def service(self, verifier: SpendVerifier) -> ShieldedPool:
+        spam = SpamProofVerifier(self.state.config.spec, self.anchors, self.used)
+        return ShieldedPool(self.state, verifier, spam=spam)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The spam-proof window and registry hold read-only views that do not pickle: keep
+        # their contents (hashes with positions; used tx ids with their anchor positions).
+        return {
+            "state": self.state,
+            "anchor_capacity": self.anchors.capacity,
+            "anchor_hashes": self.anchors.hashes(),
+            "first_position": self.anchors.oldest_position,
+            "used": [(tx_id, position) for tx_id, position in self.used.live_view().items()],
+        }
+
+    def __setstate__(self, data: dict[str, Any]) -> None:
+        self.state = data["state"]
+        self.anchors = RecentAnchors(
+            data["anchor_capacity"], data["anchor_hashes"], first_position=data["first_position"]
+        )
+        self.used = UsedProofs()
+        for tx_id, position in data["used"]:
+            self.used.record(tx_id, position)
+
+
+class PoolLayer:
+    """The pool service's part of block import (a `ChainLayer`)."""
+
+    def __init__(
+        self,
+        verifier: SpendVerifier,
+        config: PoolConfig,
+        balances: Mapping[bytes, int],
+        validator_keys: Sequence[bytes],
+        epoch_length: int,
+    ) -> None:
+        self.verifier = verifier
+        self.config = config
+        self.balances = dict(balances)
+        self.validator_keys = list(validator_keys)
+        self.epoch_length = epoch_length
+        self._cache: tuple[bytes, bytes] | None = None  # (block hash, snapshot bytes)
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def snapshot_bytes(self, store: ChainStore, block_hash: bytes) -> bytes:
+        if self._cache is not None and self._cache[0] == block_hash:
+            return self._cache[1]
+        data = store.local(block_hash, SNAPSHOT)
+        if data is None:
+            raise InvalidBlock(f"no pool snapshot for block {block_hash.hex()[:16]}")
+        self._cache = (block_hash, data)
+        return data
+
+    def snapshot(self, store: ChainStore, block_hash: bytes) -> PoolSnapshot:
+        """A private copy of the pool state after `block_hash` (safe to mutate)."""
+        snapshot = pickle.loads(self.snapshot_bytes(store, block_hash))
+        assert isinstance(snapshot, PoolSnapshot)
+        return snapshot
+
+    def head_snapshot(self, store: ChainStore) -> PoolSnapshot:
+        return self.snapshot(store, store.head or b"")
+
+    def refine_context(self, store: ChainStore, slot: int) -> tuple[RefineContext, PoolSnapshot]:
+        """What refine checks a transaction against for a block at `slot` on the head."""
+        snapshot = self.head_snapshot(store)
+        epoch = slot // self.epoch_length
+        pool = snapshot.service(self.verifier)
+        if epoch > snapshot.state.epoch:
+            pool.begin_epoch(epoch)
+        return pool.context(), snapshot
+
+    # --- ChainLayer ---------------------------------------------------------------------
+
+    def genesis(self, genesis_hash: bytes) -> LayerOutcome:
+        state = PoolState.genesis(self.config, self.balances, epoch=0)
+        anchors = RecentAnchors(self.config.spec.recent_anchors, (genesis_hash,))
+        snapshot = PoolSnapshot(state, anchors, UsedProofs())
+        compact = compact_block(0, genesis_hash, bytes(32), 0, 0, [], [], {})
+        return LayerOutcome(
+            {POOL_DIGEST_KEY: state.digest()},
+            {SNAPSHOT: pickle.dumps(snapshot), COMPACT: compact},
+        )
+
+    def apply_block(
+        self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
+    ) -> LayerOutcome:
+        header = block.header
+        try:
+            outputs = service_outputs(
+                block.extrinsic.guarantees,
+                POOL_SERVICE_ID,
+                header.author_index,
+                self.validator_keys[header.author_index],
+                header.slot,
+            )
+        except (GuaranteeError, IndexError) as error:
+            raise InvalidBlock(f"pool report: {error}") from error
+        transactions: list[bytes] = []
+        for output in outputs:
+            try:
+                transactions.extend(POOL_BATCH.decode(output))
+            except CodecError as error:
+                raise InvalidBlock(f"malformed pool batch: {error}") from error
+        snapshot = self.snapshot(store, header.parent)
+        pool = snapshot.service(self.verifier)
+        epoch = header.slot // self.epoch_length
+        if epoch > snapshot.state.epoch:
+            pool.begin_epoch(epoch)
+        outcome = pool.apply_block(transactions)
+        snapshot.anchors.push(block_hash)
+        snapshot.used.prune(snapshot.anchors.oldest_position)
+        parent = store.block(header.parent)
+        height = parent.height + 1 if parent else 0
+        accepted = set(outcome.accepted)
+        decoded = [_decode_or_none(raw) for raw in transactions]
+        spent = [
+            nullifier
+            for tx in decoded
+            if tx is not None and tx.tx_id in accepted
+            for nullifier in tx.nullifiers
+        ]
+        ciphertexts = {
+            output.commitment: output.ciphertext
+            for tx in decoded
+            if tx is not None and tx.tx_id in accepted
+            for output in tx.outputs
+        }
+        compact = compact_block(
+            height,
+            block_hash,
+            header.parent,
+            header.slot,
+            epoch,
+            [
+                {
+                    "commitment": hex(o.commitment),
+                    "position": o.position,
+                    "permanent": o.permanent,
+                    "ciphertext": ciphertexts[o.commitment].hex(),
+                }
+                for o in outcome.appended
+            ],
+            [hex(n) for n in spent],
+            {tx_id.hex(): reason for tx_id, reason in outcome.rejected},
+            accepted=[t.hex() for t in outcome.accepted],
+        )
+        data = pickle.dumps(snapshot)
+        self._cache = (block_hash, data)
+        return LayerOutcome(
+            {POOL_DIGEST_KEY: snapshot.state.digest()}, {SNAPSHOT: data, COMPACT: compact}
+        )
+
+    # --- the author's side ----------------------------------------------------------------
+
+    def select(
+        self, store: ChainStore, slot: int, candidates: Sequence[bytes]
+    ) -> tuple[list[bytes], dict[bytes, str]]:
+        """The candidates (encoded transactions) that pass refine now and do not reveal a
+        nullifier twice, in order, at most the block's capacity; and why others failed."""
+        context, _ = self.refine_context(store, slot)
+        chosen: list[bytes] = []
+        failed: dict[bytes, str] = {}
+        nullifiers: set[int] = set()
+        for raw in candidates:
+            if len(chosen) == MAX_TRANSACTIONS_PER_BLOCK:
+                break
+            try:
+                refined = refine(raw, context)
+            except TransactionError as error:
+                failed[raw] = str(error)
+                continue
+            if nullifiers.intersection(refined.transaction.nullifiers):
+                continue  # keep it for a later block; one of the two will be a double spend
+            nullifiers.update(refined.transaction.nullifiers)
+            chosen.append(raw)
+        return chosen, failed
+
+
+def _decode_or_none(raw: bytes) -> Transaction | None:
+    try:
+        return Transaction.decode(raw)
+    except TransactionError:
+        return None
+
+
+def compact_block(
+    height: int,
+    block_hash: bytes,
+    parent: bytes,
+    slot: int,
+    epoch: int,
+    outputs: list[dict[str, Any]],
+    nullifiers: list[str],
+    rejected: dict[str, str],
+    accepted: list[str] | None = None,
+) -> bytes:
+    """The wallet's view of a block (JSON): outputs, nullifiers and transaction outcomes."""
+    return json.dumps(
+        {
+            "height": height,
+            "hash": "0x" + block_hash.hex(),
+            "parent": "0x" + parent.hex(),
+            "slot": slot,
+            "epoch": epoch,
+            "outputs": outputs,
+            "nullifiers": nullifiers,
+            "transactions": accepted or [],
+            "rejected": rejected,
+        },
+        separators=(",", ":"),
+    ).encode()
