@@ -70,10 +70,10 @@ class FeeSchedule:
     least the note lifetime so that making an output permanent never costs less."""
     withdrawal_base_fee: int = 10_000
     """Flat part of a withdrawal's fee: every exit reveals an amount and a recipient."""
-    withdrawal_leak_fee: int = 100_000_000
+    withdrawal_leak_fee: int = 1_000_000
     """Price of withdrawing the whole pool from an infinitely large anonymity set; the fee grows
     linearly in the withdrawn share of the pool value."""
-    anonymity_reference: int = 1_024
+    anonymity_reference: int = 64
     """Live-note count at which the withdrawal leak price doubles: the leak part is multiplied
     by (anonymity_set + reference) / anonymity_set."""
 

@@ -71,6 +71,9 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
         safrole = state.safrole
         return {
             "chain_id": "0x" + node.config.chain_id,
+            "vk_hash": node.config.vk_hash,
+            "epoch_length": chain.spec.epoch_length,
+            "genesis_time": node.config.genesis_time,
             "validator": node.index,
             "head": block_summary(chain.head),
             "finalized": block_summary(chain.finalized),

@@ -131,7 +131,7 @@ class PoolLayer:
         state = PoolState.genesis(self.config, self.balances, epoch=0)
         anchors = RecentAnchors(self.config.spec.recent_anchors, (genesis_hash,))
         snapshot = PoolSnapshot(state, anchors, UsedProofs())
-        compact = compact_block(0, genesis_hash, bytes(32), 0, 0, [], [], {})
+        compact = compact_block(0, genesis_hash, bytes(32), 0, 0, [], {})
         return LayerOutcome(
             {POOL_DIGEST_KEY: state.digest()},
             {SNAPSHOT: pickle.dumps(snapshot), COMPACT: compact},
@@ -167,38 +167,40 @@ class PoolLayer:
         snapshot.used.prune(snapshot.anchors.oldest_position)
         parent = store.block(header.parent)
         height = parent.height + 1 if parent else 0
+        placed = {o.commitment: (o.position, o.permanent) for o in outcome.appended}
         accepted = set(outcome.accepted)
-        decoded = [_decode_or_none(raw) for raw in transactions]
-        spent = [
-            nullifier
-            for tx in decoded
-            if tx is not None and tx.tx_id in accepted
-            for nullifier in tx.nullifiers
-        ]
-        ciphertexts = {
-            output.commitment: output.ciphertext
-            for tx in decoded
-            if tx is not None and tx.tx_id in accepted
-            for output in tx.outputs
-        }
+        entries = []
+        for raw in transactions:
+            tx = _decode_or_none(raw)
+            if tx is None or tx.tx_id not in accepted:
+                continue
+            entries.append(
+                {
+                    "tx_id": tx.tx_id.hex(),
+                    "kind": tx.kind.name.lower(),
+                    "fee": tx.fee,
+                    "deposit": None if tx.deposit is None else tx.deposit.amount,
+                    "withdrawal": None if tx.withdrawal is None else tx.withdrawal.amount,
+                    "nullifiers": [hex(n) for n in tx.nullifiers],
+                    "outputs": [
+                        {
+                            "commitment": hex(o.commitment),
+                            "position": placed[o.commitment][0],
+                            "permanent": placed[o.commitment][1],
+                            "ciphertext": o.ciphertext.hex(),
+                        }
+                        for o in tx.outputs
+                    ],
+                }
+            )
         compact = compact_block(
             height,
             block_hash,
             header.parent,
             header.slot,
             epoch,
-            [
-                {
-                    "commitment": hex(o.commitment),
-                    "position": o.position,
-                    "permanent": o.permanent,
-                    "ciphertext": ciphertexts[o.commitment].hex(),
-                }
-                for o in outcome.appended
-            ],
-            [hex(n) for n in spent],
+            entries,
             {tx_id.hex(): reason for tx_id, reason in outcome.rejected},
-            accepted=[t.hex() for t in outcome.accepted],
         )
         data = pickle.dumps(snapshot)
         self._cache = (block_hash, data)
@@ -212,14 +214,23 @@ class PoolLayer:
         self, store: ChainStore, slot: int, candidates: Sequence[bytes]
     ) -> tuple[list[bytes], dict[bytes, str]]:
         """The candidates (encoded transactions) that pass refine now and do not reveal a
-        nullifier twice, in order, at most the block's capacity; and why others failed."""
-        context, _ = self.refine_context(store, slot)
+        nullifier twice, in order, at most the block's capacity; and why others failed.
+        Transactions made for a later epoch are neither chosen nor failed."""
+        context, snapshot = self.refine_context(store, slot)
+        spent = snapshot.state.nullifiers
         chosen: list[bytes] = []
         failed: dict[bytes, str] = {}
         nullifiers: set[int] = set()
+        epoch = slot // self.epoch_length
         for raw in candidates:
             if len(chosen) == MAX_TRANSACTIONS_PER_BLOCK:
                 break
+            transaction = _decode_or_none(raw)
+            if transaction is not None and transaction.epoch > epoch:
+                continue  # made for the coming epoch: it waits in the mempool
+            if transaction is not None and any(n in spent for n in transaction.nullifiers):
+                failed[raw] = "a nullifier is already spent on chain (included before?)"
+                continue
             try:
                 refined = refine(raw, context)
             except TransactionError as error:
@@ -245,12 +256,11 @@ def compact_block(
     parent: bytes,
     slot: int,
     epoch: int,
-    outputs: list[dict[str, Any]],
-    nullifiers: list[str],
+    transactions: list[dict[str, Any]],
     rejected: dict[str, str],
-    accepted: list[str] | None = None,
 ) -> bytes:
-    """The wallet's view of a block (JSON): outputs, nullifiers and transaction outcomes."""
+    """The wallet's view of a block (JSON): each accepted transaction's kind, fee, public
+    amounts, nullifiers and outputs (commitment, tree position, ciphertext); rejections."""
     return json.dumps(
         {
             "height": height,
@@ -258,9 +268,7 @@ def compact_block(
             "parent": "0x" + parent.hex(),
             "slot": slot,
             "epoch": epoch,
-            "outputs": outputs,
-            "nullifiers": nullifiers,
-            "transactions": accepted or [],
+            "transactions": transactions,
             "rejected": rejected,
         },
         separators=(",", ":"),

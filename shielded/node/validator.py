@@ -112,6 +112,8 @@ class ValidatorNode:
         self.chain = Chain(self.config, self.store, layers=[self.pool, self.finality])
         self.mempool: dict[bytes, bytes] = {}
         self.tx_status: dict[bytes, dict[str, object]] = {}
+        self.processed_height = self.chain.head.height
+        self.processed_hash = self.chain.head.hash
         self._proving: ProvingArtifacts | None = None
         self.votes = VoteTracker(self.chain_id, self.epoch_keys)
         self.last_voted_slot = self.chain.head.slot
@@ -264,7 +266,8 @@ class ValidatorNode:
         for raw in failed:
             tx_id = _tx_id(raw)
             self.mempool.pop(tx_id, None)
-            self.tx_status[tx_id] = {"status": "rejected", "reason": failed[raw]}
+            if self.tx_status.get(tx_id, {}).get("status") != "included":
+                self.tx_status[tx_id] = {"status": "rejected", "reason": failed[raw]}
         if chosen:
             guarantees.append(
                 build_guarantee(
@@ -388,6 +391,8 @@ class ValidatorNode:
         _, failed = self.pool.select(self.store, slot, [raw])
         if raw in failed:
             return tx_id, failed[raw]
+        if epoch > slot // epoch_length:
+            return tx_id, f"transaction is for epoch {epoch}, too far ahead of the chain"
         self.mempool[tx_id] = raw
         self.tx_status[tx_id] = {"status": "pending"}
         if not self.partitioned:
@@ -408,24 +413,38 @@ class ValidatorNode:
         return status
 
     def _after_import(self) -> None:
-        """Mark the head block's transactions included and drop them from the mempool."""
+        """Mark the transactions of newly canonical blocks included and drop them (and any
+        the blocks rejected) from the mempool."""
         head = self.chain.head
-        data = self.store.local(head.hash, COMPACT)
-        if data is None:
-            return
-        compact = json.loads(data)
-        for tx_hex in compact["transactions"]:
-            tx_id = bytes.fromhex(tx_hex)
-            self.mempool.pop(tx_id, None)
-            self.tx_status[tx_id] = {
-                "status": "included",
-                "height": head.height,
-                "block": head.hash.hex(),
-            }
-        for tx_hex, reason in compact["rejected"].items():
-            tx_id = bytes.fromhex(tx_hex)
-            self.mempool.pop(tx_id, None)
-            self.tx_status[tx_id] = {"status": "rejected", "reason": reason}
+        fresh = []
+        cursor = head
+        while cursor.height > self.processed_height or (
+            cursor.height == self.processed_height and cursor.hash != self.processed_hash
+        ):
+            fresh.append(cursor)
+            parent = self.store.block(cursor.parent)
+            if parent is None:
+                break
+            cursor = parent
+        for stored in reversed(fresh):
+            data = self.store.local(stored.hash, COMPACT)
+            if data is None:
+                continue
+            compact = json.loads(data)
+            for entry in compact["transactions"]:
+                tx_id = bytes.fromhex(entry["tx_id"])
+                self.mempool.pop(tx_id, None)
+                self.tx_status[tx_id] = {
+                    "status": "included",
+                    "height": stored.height,
+                    "block": stored.hash.hex(),
+                }
+            for tx_hex, reason in compact["rejected"].items():
+                tx_id = bytes.fromhex(tx_hex)
+                self.mempool.pop(tx_id, None)
+                if self.tx_status.get(tx_id, {}).get("status") != "included":
+                    self.tx_status[tx_id] = {"status": "rejected", "reason": reason}
+        self.processed_height, self.processed_hash = head.height, head.hash
         self.store.prune_local(SNAPSHOT, self.chain.finalized.height)
 
     @property

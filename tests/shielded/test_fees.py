@@ -61,8 +61,9 @@ def test_formula_on_worked_examples():
     assert quote(Transfer(transfer.outputs, spam_proof=True)) == SCHEDULE.output_epoch_fee * 4_096
     assert quote(Transfer(Outputs(ephemeral_lifetimes=(N, N)), spam_proof=True)) == 0
     # Withdrawing 1% of the pool at A = R doubles the linear leak price.
-    exit_ = Withdrawal(amount=1_000, pool_value=100_000, anonymity_set=1_024, spam_proof=True)
-    assert leak_fee(1_000, 100_000, 1_024) == 2 * SCHEDULE.withdrawal_leak_fee // 100
+    reference = SCHEDULE.anonymity_reference
+    exit_ = Withdrawal(amount=1_000, pool_value=100_000, anonymity_set=reference, spam_proof=True)
+    assert leak_fee(1_000, 100_000, reference) == 2 * SCHEDULE.withdrawal_leak_fee // 100
     assert quote(exit_) == SCHEDULE.withdrawal_base_fee + 2 * SCHEDULE.withdrawal_leak_fee // 100
 
 
