@@ -53,6 +53,18 @@ def _devnet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from wallet.demo import run_demo
+
+    return run_demo(args.validators, args.slot_duration, args.keep)
+
+
+def _wallet(args: argparse.Namespace) -> int:
+    from wallet.cli import run_wallet
+
+    return run_wallet(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `shielded` subcommand."""
     parser = argparse.ArgumentParser(
@@ -81,11 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="start a throwaway devnet and drive two wallets through the pool"
     )
-    demo.set_defaults(run=_not_built("the devnet demo"))
+    demo.add_argument("--validators", type=int, default=6, help="validators (default 6)")
+    demo.add_argument("--slot-duration", type=float, default=1.0, help="seconds per slot")
+    demo.add_argument("--keep", action="store_true", help="keep the devnet directory")
+    demo.set_defaults(run=_demo)
+
+    from wallet.cli import add_wallet_arguments
 
     wallet = commands.add_parser("wallet", help="the terminal wallet (TUI without arguments)")
-    wallet.add_argument("action", nargs="?", default="tui")
-    wallet.set_defaults(run=_not_built("the wallet"))
+    add_wallet_arguments(wallet)
+    wallet.set_defaults(run=_wallet)
 
     simulate = commands.add_parser("simulate", help="simulate dust and state growth")
     simulate.set_defaults(run=_not_built("the simulator"))

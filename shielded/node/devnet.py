@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,6 +55,36 @@ def _alive(pid: int) -> bool:
         return finished == 0
     except ChildProcessError:
         return True
+
+
+def free_base_port(count: int, low: int = 20_000, high: int = 60_000) -> int:
+    """A base port with `count` consecutive free ports on 127.0.0.1 (for throwaway devnets)."""
+    for _ in range(100):
+        base = random.randrange(low, high - count, 2)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+        return base
+    raise OSError(f"no {count} consecutive free ports between {low} and {high}")
+
+
+def wait_until_producing(directory: Path, height: int = 1, timeout: float = 60.0) -> None:
+    """Block until every validator is up and has imported block `height`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = status(directory)
+        if all(row["state"] == "up" and row["head"]["height"] >= height for row in rows):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the devnet in {directory} did not reach height {height} in {timeout}s")
 
 
 def init(directory: Path, validators: int, slot_duration: float, base_port: int) -> GenesisConfig:
