@@ -55,6 +55,7 @@ def heads(directory: Path) -> dict[int, tuple[int, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("devnet")
 def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
     devnet.init(directory, VALIDATORS, slot_duration=1.0, base_port=free_base_port(2 * VALIDATORS))
@@ -106,6 +107,7 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("devnet")
 def test_equivocating_validator_becomes_an_offender(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
     config = devnet.init(
