@@ -1,36 +1,75 @@
-"""Calibration arithmetic: the model's growth for deposits against measured statistics."""
+"""Calibration: the model's replay of blocks predicts a real pool's statistics exactly."""
 
 from __future__ import annotations
 
-from shielded.notes.tree import SUBTREE_DEPTH
+from typing import Any
+
 from shielded.nullifiers.nullifier_set import RevealedNullifier
 from shielded.service import PoolConfig, PoolState
-from shielded.sim.calibrate import compare, predict
+from shielded.sim.calibrate import compare, format_report, replay
 from shielded.sim.sizes import measure_sizes
+from shielded.spec import PoolSpec
+
+LIFETIME = 2
 
 
-def _stats(state: PoolState) -> dict[str, int]:
+def _stats(state: PoolState) -> dict[str, Any]:
     return {
+        "height": 0,
+        "epoch": state.epoch,
         "live_notes": state.trees.live.leaf_count(),
+        "permanent_notes": len(state.trees.permanent),
         "nullifiers": len(state.nullifiers),
         "state_bytes": state.storage_bytes(),
     }
 
 
-def test_prediction_is_two_leaves_and_two_nullifiers_per_transaction() -> None:
-    leaves, nullifiers, state = predict(measure_sizes(), 10)
-    assert (leaves.predicted, nullifiers.predicted) == (20, 20)
-    assert state.predicted == 20 * 64 + 20 * 40
+def _run(plan: list[tuple[int, int, int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Apply (epoch, ephemeral outputs, permanent outputs) blocks to a real pool, two
+    outputs and two nullifiers per transaction; returns compact blocks and stats per block."""
+    state = PoolState.genesis(PoolConfig(spec=PoolSpec(note_lifetime_epochs=LIFETIME)))
+    blocks, stats, fresh = [], [], 1
+    for epoch, ephemeral, permanent in plan:
+        if epoch > state.epoch:
+            state.trees.begin_epoch(epoch)
+            state.nullifiers.prune(epoch)
+            state.epoch = epoch
+        outputs = [False] * ephemeral + [True] * permanent
+        transactions = []
+        for first in range(0, len(outputs), 2):
+            pair = outputs[first : first + 2]
+            transactions.append(
+                {
+                    "outputs": [{"permanent": kept} for kept in pair],
+                    "nullifiers": [fresh, fresh + 1],
+                }
+            )
+            state.nullifiers.insert(RevealedNullifier(fresh + i, epoch) for i in range(2))
+            fresh += 2
+        state.trees.live.append(range(fresh, fresh + ephemeral))
+        state.trees.permanent.append(range(fresh, fresh + permanent))
+        fresh += ephemeral + permanent
+        blocks.append({"epoch": epoch, "transactions": transactions})
+        stats.append(_stats(state))
+    return blocks, stats
 
 
-def test_comparison_with_a_real_pool_is_within_one_subtree_path() -> None:
-    state = PoolState.genesis(PoolConfig())
-    state.trees.live.append(range(1, 101))
-    before = _stats(state)
-    transactions = 200
-    state.trees.live.append(range(1000, 1000 + 2 * transactions))
-    state.nullifiers.insert(RevealedNullifier(n, 0) for n in range(1, 1 + 2 * transactions))
-    by_name = {c.quantity: c for c in compare(before, _stats(state), transactions, measure_sizes())}
-    assert by_name["live_notes"].error == 0 and by_name["nullifiers"].error == 0
-    gap = abs(by_name["state_bytes"].measured - by_name["state_bytes"].predicted)
-    assert gap <= 32 * (SUBTREE_DEPTH + 1)
+def test_replay_predicts_a_real_pool_across_expiry_and_pruning() -> None:
+    plan = [(0, 4, 0), (0, 2, 2), (1, 6, 0), (3, 2, 0), (4, 8, 2), (7, 2, 0)]
+    blocks, stats = _run(plan)
+    sizes = measure_sizes()
+    for height, measured in enumerate(stats):
+        model = replay(blocks[: height + 1], measured["epoch"], LIFETIME, sizes)
+        for name, value in model.items():
+            assert value == measured[name], (height, name)
+
+
+def test_compare_reports_growth_and_head_values() -> None:
+    blocks, stats = _run([(0, 4, 0), (1, 2, 2)])
+    sizes = measure_sizes()
+    model = tuple(replay(blocks[: h + 1], stats[h]["epoch"], LIFETIME, sizes) for h in (0, 1))
+    comparisons = compare((stats[0], stats[1]), model)
+    assert all(item.error == 0 for item in comparisons)
+    growth = {c.quantity: c.measured for c in comparisons}
+    assert growth["permanent_notes"] == 2 and growth["nullifiers"] == 4
+    assert "state_bytes at head" in format_report(stats[0], stats[1], comparisons)
