@@ -1,26 +1,15 @@
 """The `shielded` command: devnet, demo, wallet, simulate.
 
-Subcommands that are not built yet say so and exit with status 2, so scripts can tell
-"not available" from "failed".
+Each subcommand's implementation is imported when it runs; parsing stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from shielded import __version__
-
-NOT_BUILT_EXIT = 2
-
-
-def _not_built(feature: str) -> Callable[[argparse.Namespace], int]:
-    def run(_args: argparse.Namespace) -> int:
-        print(f"shielded: {feature} is not built yet in version {__version__}.", file=sys.stderr)
-        return NOT_BUILT_EXIT
-
-    return run
 
 
 def _devnet(args: argparse.Namespace) -> int:
@@ -65,6 +54,12 @@ def _wallet(args: argparse.Namespace) -> int:
     return run_wallet(args)
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from shielded.sim.cli import run_simulate
+
+    return run_simulate(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `shielded` subcommand."""
     parser = argparse.ArgumentParser(
@@ -104,8 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_wallet_arguments(wallet)
     wallet.set_defaults(run=_wallet)
 
+    from shielded.sim.cli import add_simulate_arguments
+
     simulate = commands.add_parser("simulate", help="simulate dust and state growth")
-    simulate.set_defaults(run=_not_built("the simulator"))
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(run=_simulate)
     return parser
 
 
