@@ -117,4 +117,17 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
         return {**block_summary(stored), "header": chain.codecs.header.to_json(header)}
 
     register_pool_methods(dispatcher, node)
+
+    @dispatcher.method("rpc_methods")
+    def methods(_: Params) -> list[dict[str, Any]]:
+        """Every method with its description and parameter schema."""
+        return [
+            {
+                "name": method.name,
+                "description": method.description,
+                "params": method.params.model_json_schema(),
+            }
+            for method in sorted(dispatcher.methods.values(), key=lambda m: m.name)
+        ]
+
     return dispatcher
