@@ -18,10 +18,12 @@ One epoch E, all steps vectorized over users:
    (one withdrawal per two notes).
 3. Arrivals: an empty slot is taken with probability `arrival_rate`; the newcomer draws a tier
    class and deposits one note. At epoch 0 the slots fill to the steady share a / (a + d).
-4. Expiry (ephemeral policy): notes created in epoch E - N are in their last epoch. Each user's
-   share of them is drawn as Binomial(holdings, expiring / owned) (notes are spread over the
-   window like everyone's); users whose wallet is offline (1 - `renew_rate`) lose them, the
-   others renew each one in a 1-in-1-out transaction. Abandoned notes of that epoch expire.
+4. Expiry (ephemeral policy): notes created in epoch E - N are in their last epoch. Users whose
+   wallet is offline this epoch (chance 1 - `renew_rate`) lose theirs: how many of the
+   expiring notes the offline users hold is a hypergeometric draw (a user's notes are spread
+   over the window like everyone's), spread over those users' notes without replacement. The
+   online users renew each of theirs in a 1-in-1-out transaction (dummy input and output).
+   Abandoned notes of that epoch expire.
 5. One action per present user: pay (up to 2 inputs, a note to a random present user and
    change), split (1 input, 2 outputs: dust), consolidate (2 inputs, 1 output, only above
    `consolidate_above` notes), withdraw (1 input, no change) or deposit (1 note). Users with
@@ -294,11 +296,18 @@ class Simulation:
         if expiring:
             offline = np.flatnonzero(renew_word >= _threshold(self.params.renew_rate))
             offline = offline[self.present[offline] & (self.held_ephemeral[offline] > 0)]
-            share = self.rng.binomial(self.held_ephemeral[offline], expiring / held)
-            if share.sum() > expiring:
-                share = _draw_spent(self.rng, share.astype(np.int64), expiring)
-            self.held_ephemeral[offline] -= share.astype(np.int32)
-            lost = int(share.sum())
+            holdings = self.held_ephemeral[offline]
+            # Offline users hold `at_risk` of the `held` ephemeral notes; the expiring ones
+            # among them are a hypergeometric draw, then spread over their holders exactly.
+            at_risk = int(holdings.sum())
+            lost = (
+                int(self.rng.hypergeometric(expiring, held - expiring, at_risk)) if at_risk else 0
+            )
+            if lost:
+                notes = self.rng.choice(at_risk, lost, replace=False)
+                owners = np.repeat(np.arange(len(offline)), holdings)[notes]
+                share = np.bincount(owners, minlength=len(offline)).astype(np.int32)
+                self.held_ephemeral[offline] = holdings - share
         renewed = expiring - lost
         self.owned[slot] = 0
         self.owned[self.epoch % self.slots] += renewed
