@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shielded import fees
 from shielded.service import PoolConfig
 from shielded.sim.model import COLUMNS, Simulation, simulate
-from shielded.sim.params import Policy, SimulationParams
+from shielded.sim.params import MAX_LIFETIME, Policy, SimulationParams
 from shielded.sim.pricing import FeeTable
 from shielded.spec import DEVNET
 
@@ -111,3 +113,64 @@ def test_fee_table_quotes_what_shielded_fees_quotes(permanent: int, spam_proof: 
     assert table.withdrawal(5_000, permanent, spam_proof, 10**9, 300) == fees.quote(
         fees.Withdrawal(5_000, 10**9, 300, outputs, spam_proof), DEVNET
     )
+
+
+rates = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    users=st.integers(min_value=1, max_value=300),
+    epochs=st.integers(min_value=1, max_value=25),
+    lifetime=st.integers(min_value=1, max_value=MAX_LIFETIME),
+    policy=st.sampled_from(list(Policy)),
+    bands=st.lists(rates, min_size=7, max_size=7),
+    renew_rate=rates,
+    abandon_rate=rates,
+    arrival_rate=rates,
+    uptake=st.tuples(rates, rates),
+    consolidate_above=st.integers(min_value=1, max_value=5),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_any_valid_parameters_conserve_notes(
+    users: int,
+    epochs: int,
+    lifetime: int,
+    policy: Policy,
+    bands: list[float],
+    renew_rate: float,
+    abandon_rate: float,
+    arrival_rate: float,
+    uptake: tuple[float, float],
+    consolidate_above: int,
+    seed: int,
+) -> None:
+    total = sum(bands) or 1.0
+    departure, pay, split, merge, withdraw, deposit, _ = (b / total * 0.999 for b in bands)
+    params = SimulationParams(
+        users=users,
+        epochs=epochs,
+        lifetime=lifetime,
+        policy=policy,
+        seed=seed,
+        arrival_rate=arrival_rate,
+        departure_rate=departure,
+        pay_rate=pay,
+        split_rate=split,
+        consolidate_rate=merge,
+        withdraw_rate=withdraw,
+        deposit_rate=deposit,
+        renew_rate=renew_rate,
+        abandon_rate=abandon_rate,
+        collateral_uptake=uptake[0] / 2,
+        personhood_uptake=uptake[1] / 2,
+        consolidate_above=consolidate_above,
+    )
+    simulation = Simulation(params)
+    result = simulation.run()
+    assert simulation.created == simulation.live_notes() + simulation.spent + simulation.expired
+    assert (simulation.held_ephemeral >= 0).all() and (simulation.held_permanent >= 0).all()
+    assert int(simulation.held_ephemeral.sum()) == int(simulation.owned.sum())
+    for name in COLUMNS:
+        assert (result.columns[name] >= 0).all(), name
+    assert (result.columns["users"] <= users).all()
