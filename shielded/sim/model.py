@@ -46,7 +46,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shielded.sim.params import Policy, SimulationParams
-from shielded.sim.pricing import ARITY, FeeTable, spam_proof_capacity_share
+from shielded.sim.pricing import (
+    ARITY,
+    FeeTable,
+    expected_hashes_per_proof,
+    spam_proof_capacity_share,
+)
 from shielded.sim.sizes import StateSizes, measure_sizes, state_bytes
 
 PLAIN, COLLATERAL, PERSONHOOD = 0, 1, 2
@@ -66,14 +71,16 @@ COLUMNS = (
     "ciphertext_bytes",
     "anonymity_set",
     "fees_burned",
+    "spam_proof_hashes",
     "notes_expired",
     "locked_collateral",
     "capacity_use",
 )
 """Per-epoch outputs, in report order. live_notes: unspent value-bearing notes; live_leaves:
 leaves of the live tree; permanent_notes: leaves of the permanent tree; anonymity_set:
-all leaves a spend can hide among (live + permanent); capacity_use: transactions over the
-epoch's block capacity."""
+all leaves a spend can hide among (live + permanent); spam_proof_hashes: expected hash
+attempts behind the epoch's spam proofs; capacity_use: transactions over the epoch's block
+capacity (above 1 the chain could not carry the demand: the model does not queue)."""
 
 
 @dataclass
@@ -153,6 +160,7 @@ class Simulation:
         self.collateral_notes = 0
         self.created = self.spent = self.expired = 0
         self.spam_share = min(params.spam_proof_share, spam_proof_capacity_share(self.pool))
+        self.hashes_per_proof = expected_hashes_per_proof(self.pool)
         self.capacity = params.blocks_per_epoch * self.pool.spec.block_capacity
         bands = (
             params.departure_rate,
@@ -371,11 +379,13 @@ class Simulation:
             tally.withdrawals[1, ARITY] += int(np.count_nonzero(withdraw))
         tally.permanent_inputs += int(spent_p.sum())
 
-    def _burn(self, tally: _Tally, pool_value: int, anonymity: int) -> int:
-        """Fees of the epoch's transactions: count x quote per class, spam proofs drawn."""
-        burned = 0
+    def _burn(self, tally: _Tally, pool_value: int, anonymity: int) -> tuple[int, int]:
+        """Fees of the epoch's transactions (count x quote per class, with spam proofs drawn)
+        and how many of them carry a spam proof."""
+        burned = spam_proofs = 0
         for permanent, count in enumerate(tally.transfers):
             proofs = int(self.rng.binomial(int(count), self.spam_share))
+            spam_proofs += proofs
             burned += proofs * self.fees.transfer(permanent, True)
             burned += (int(count) - proofs) * self.fees.transfer(permanent, False)
         for notes in (1, 2):
@@ -383,13 +393,14 @@ class Simulation:
                 if not count:
                     continue
                 proofs = int(self.rng.binomial(int(count), self.spam_share))
+                spam_proofs += proofs
                 amount = notes * self.params.note_value
                 quote = [
                     self.fees.withdrawal(amount, permanent, spam, pool_value, anonymity)
                     for spam in (False, True)
                 ]
                 burned += proofs * quote[1] + (int(count) - proofs) * quote[0]
-        return burned
+        return burned, spam_proofs
 
     def step(self) -> dict[str, float]:
         """Advance one epoch (steps 1-6 of the module docstring); returns its outputs."""
@@ -421,7 +432,7 @@ class Simulation:
         expired = self._expire(renew_word, tally)
         self._actions(acting, acting_word, tally)
         self._append(tally)
-        burned = self._burn(tally, pool_value, anonymity)
+        burned, spam_proofs = self._burn(tally, pool_value, anonymity)
         live_leaves = int(self.live_leaves.sum())
         leaves = live_leaves + self.permanent_leaves
         nullifiers = int(self.ephemeral_nullifiers.sum()) + self.permanent_nullifiers
@@ -439,6 +450,7 @@ class Simulation:
             "ciphertext_bytes": leaves * self.sizes.ciphertext_bytes,
             "anonymity_set": leaves,
             "fees_burned": burned,
+            "spam_proof_hashes": spam_proofs * self.hashes_per_proof,
             "notes_expired": expired,
             "locked_collateral": self.collateral_notes * self.pool.collateral_per_note,
             "capacity_use": tally.transactions / self.capacity,

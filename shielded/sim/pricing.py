@@ -32,6 +32,17 @@ def spam_proof_capacity_share(config: PoolConfig) -> float:
     return (spec.block_capacity - spec.fee_lane_quota) / spec.block_capacity
 
 
+def expected_hashes_per_proof(config: PoolConfig) -> int:
+    """Mean work of one spam proof when proofs fill the tiers in proportion to their quotas:
+    sum over tiers of quota_i x 2^bits_i / sum of quotas (2^bits expected attempts each)."""
+    spec = config.spec
+    quotas = [spec.tier_quota(number) for number in range(1, len(spec.tiers) + 1)]
+    if not sum(quotas):
+        return 0
+    work = sum(q * (1 << tier.difficulty_bits) for q, tier in zip(quotas, spec.tiers, strict=True))
+    return work // sum(quotas)
+
+
 class FeeTable:
     """Quotes of each simulated transaction class under one pool configuration."""
 

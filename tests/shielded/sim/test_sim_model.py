@@ -11,7 +11,7 @@ from shielded import fees
 from shielded.service import PoolConfig
 from shielded.sim.model import COLUMNS, Simulation, simulate
 from shielded.sim.params import MAX_LIFETIME, Policy, SimulationParams
-from shielded.sim.pricing import FeeTable
+from shielded.sim.pricing import FeeTable, expected_hashes_per_proof, spam_proof_capacity_share
 from shielded.spec import DEVNET
 
 SMALL = SimulationParams(users=3_000, epochs=60, lifetime=6, seed=7)
@@ -174,3 +174,16 @@ def test_any_valid_parameters_conserve_notes(
     for name in COLUMNS:
         assert (result.columns[name] >= 0).all(), name
     assert (result.columns["users"] <= users).all()
+
+
+def test_spam_proof_work_follows_the_spec_tiers() -> None:
+    spec = DEVNET
+    quotas = [spec.tier_quota(n) for n in (1, 2)]
+    bits = [tier.difficulty_bits for tier in spec.tiers]
+    expected = (quotas[0] * 2 ** bits[0] + quotas[1] * 2 ** bits[1]) // sum(quotas)
+    assert expected_hashes_per_proof(PoolConfig()) == expected
+    assert spam_proof_capacity_share(PoolConfig()) == sum(quotas) / spec.block_capacity
+    without = simulate(SMALL.replace(spam_proof_share=0.0)).columns["spam_proof_hashes"]
+    assert not without.any()
+    withproofs = simulate(SMALL.replace(spam_proof_share=1.0)).columns["spam_proof_hashes"]
+    assert (withproofs[1:] % expected == 0).all() and withproofs[1:].all()
