@@ -213,6 +213,7 @@ class Simulation:
         return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
 
     def _spend_ephemeral(self, count: int) -> None:
+        """Remove `count` spent ephemeral notes from the window, epochs drawn at random."""
         self.owned -= _draw_spent(self.rng, self.owned, count)
 
     def _append(self, tally: _Tally) -> None:
@@ -237,6 +238,7 @@ class Simulation:
         self.ephemeral_nullifiers[slot] = 0
 
     def _departures(self, leaving: np.ndarray, tally: _Tally) -> None:
+        """Step 2: `leaving` users abandon their notes or withdraw all of them."""
         params = self.params
         abandon = self.rng.random(len(leaving)) < params.abandon_rate
         quitters, withdrawers = leaving[abandon], leaving[~abandon]
@@ -257,15 +259,17 @@ class Simulation:
         self.permanent_owned -= spent_p
         self.collateral_notes -= int(held_p[self.klass[withdrawers] == COLLATERAL].sum())
         self.spent += int(notes.sum())
-        dummies = 0 if self.ephemeral else ARITY
-        tally.withdrawals[2, dummies] += int((notes // 2).sum())
-        tally.withdrawals[1, dummies] += int((notes % 2).sum())
+        # Their two outputs are dummies: ephemeral, unless every output is permanent.
+        kept = 0 if self.ephemeral else ARITY
+        tally.withdrawals[2, kept] += int((notes // 2).sum())
+        tally.withdrawals[1, kept] += int((notes % 2).sum())
         tally.permanent_inputs += spent_p
         self.present[leaving] = False
         self.held_ephemeral[leaving] = 0
         self.held_permanent[leaving] = 0
 
     def _arrivals(self, arriving: np.ndarray, tally: _Tally) -> None:
+        """Step 3: newcomers draw a tier class and deposit one note each."""
         params = self.params
         draw = self.rng.random(len(arriving))
         klass = np.full(len(arriving), PLAIN, dtype=np.int8)
