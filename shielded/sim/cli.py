@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 from shielded.sim.errors import SimulationError, ensure
-from shielded.sim.params import Policy, SimulationParams, coerce, sweepable
-from shielded.sim.sweep import ENGINES
+from shielded.sim.params import Policy, SimulationParams, coerce, default_value, sweepable
 
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
@@ -28,19 +27,20 @@ EXIT_UNAVAILABLE = 3
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the `simulate` options to `parser`."""
-    defaults = SimulationParams()
-    parser.add_argument("--users", type=int, default=defaults.users, help="user slots")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="epochs to simulate")
+    parser.add_argument("--users", type=int, default=default_value("users"), help="user slots")
+    parser.add_argument(
+        "--epochs", type=int, default=default_value("epochs"), help="epochs to simulate"
+    )
     parser.add_argument(
         "--policy",
         choices=[p.value for p in Policy],
-        default=defaults.policy.value,
+        default=default_value("policy").value,
         help="permanent-only (today's pools) or ephemeral notes with lifetime N",
     )
     parser.add_argument(
-        "--lifetime", type=int, default=defaults.lifetime, help="N: ephemeral note lifetime"
+        "--lifetime", type=int, default=default_value("lifetime"), help="N: ephemeral note lifetime"
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    parser.add_argument("--seed", type=int, default=default_value("seed"), help="random seed")
     parser.add_argument(
         "--set",
         action="append",
@@ -52,7 +52,10 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--sweep", metavar="PARAM=a,b,c", help="run once per value of one parameter"
     )
     parser.add_argument(
-        "--engine", choices=ENGINES, default="local", help="sweep in local processes or on Ray"
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="sweep in local processes or on Ray",
     )
     parser.add_argument("--workers", type=int, help="local sweep processes (default: CPUs)")
     parser.add_argument("--out", type=Path, help="write results.csv/.json (and PNG) here")

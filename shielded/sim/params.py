@@ -12,13 +12,22 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jamcore.spec import TINY
 from shielded.notes.tree import RING_BITS
-from shielded.service import PoolConfig
 from shielded.sim.errors import SimulationError, ensure
 from shielded.spec import DEVNET
+
+if TYPE_CHECKING:
+    from shielded.service import PoolConfig
+
+
+def _default_pool() -> PoolConfig:
+    # Imported here: the pool service is heavy and `shielded --help` builds this module's CLI.
+    from shielded.service import PoolConfig
+
+    return PoolConfig()
 
 
 class Policy(StrEnum):
@@ -103,7 +112,7 @@ class SimulationParams:
     """Mean note value in base units (prices withdrawals against the pool value)."""
     blocks_per_epoch: int = TINY.epoch_length
     """Blocks per epoch, for the capacity use figure (block capacity is in the PoolSpec)."""
-    pool: PoolConfig = field(default_factory=PoolConfig)
+    pool: PoolConfig = field(default_factory=_default_pool)
     """The pool's parameters: its spec (fees, tiers), personhood quota and collateral."""
 
     def __post_init__(self) -> None:
@@ -146,6 +155,14 @@ class SimulationParams:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         ensure(not unknown, f"unknown parameter(s) {sorted(unknown)}: expected {sweepable()}")
         return dataclasses.replace(self, **changes)
+
+
+def default_value(name: str) -> Any:
+    """The default of parameter `name` without building a whole `SimulationParams`."""
+    (found,) = [f for f in dataclasses.fields(SimulationParams) if f.name == name]
+    if found.default_factory is not dataclasses.MISSING:
+        return found.default_factory()
+    return found.default
 
 
 def sweepable() -> list[str]:
