@@ -45,7 +45,7 @@ def _devnet(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from wallet.demo import run_demo
 
-    return run_demo(args.validators, args.slot_duration, args.keep)
+    return run_demo(args.validators, args.slot_duration, args.keep, args.json)
 
 
 def _wallet(args: argparse.Namespace) -> int:
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--validators", type=int, default=6, help="validators (default 6)")
     demo.add_argument("--slot-duration", type=float, default=1.0, help="seconds per slot")
     demo.add_argument("--keep", action="store_true", help="keep the devnet directory")
+    demo.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     demo.set_defaults(run=_demo)
 
     from wallet.cli import add_wallet_arguments

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -12,14 +13,18 @@ import pytest
 @pytest.mark.xdist_group("devnet")
 def test_demo_runs_end_to_end() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "demo"],
+        [sys.executable, "-m", "shielded.cli", "demo", "--json"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    out = result.stdout
-    for step in ("deposits", "sends", "renews", "withdraws", "what happened"):
-        assert step in out
-    assert "Alice: spendable 75,000,000" in out
-    assert "transparent 1,000,000" in out
+    summary = json.loads(result.stdout)
+    for step in ("deposit", "transfer", "renewal", "withdraw"):
+        assert summary[step] == "ok", summary
+    assert summary["finalized_height"] >= 1 and summary["blocks"] >= summary["finalized_height"]
+    assert summary["finality_latency_slots"] <= 2
+    assert summary["tx_per_s"] > 0
+    narration = result.stderr
+    assert "Alice: spendable 75,000,000" in narration
+    assert "transparent 1,000,000" in narration

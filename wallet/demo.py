@@ -5,12 +5,17 @@ finality, then drives two wallets (Alice and Bob) through: a deposit from Alice'
 transparent account (free), a shielded transfer to Bob paid with a spam proof instead of a
 fee, a renewal of Bob's note before it expires, and a withdrawal to a transparent account
 (priced by what it leaks). It prints every step with its timing, the final balances and the
-pool's statistics, then stops the devnet and deletes the directory.
+pool's statistics, then stops the devnet and deletes the directory. With --json the
+narration goes to stderr and stdout gets one JSON object: blocks, finalized_height, each
+step "ok" or its error, tx_per_s (transactions proved, submitted and finalized per second of
+the wallets' time: proving dominates), finality_latency_slots (median, inclusion to final).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,13 +27,18 @@ from shielded.node.genesis import load_account_key
 from wallet.keystore import FAST_KDF
 from wallet.wallet import Wallet
 
+STEPS = ("deposit", "transfer", "renewal", "withdraw")
 DEPOSIT = 100_000_000
 TRANSFER = 25_000_000
 WITHDRAWAL = 1_000_000
 
 
+_OUT = sys.stdout
+"""Where the human-readable narration goes (stderr when --json keeps stdout for JSON)."""
+
+
 def _say(message: str) -> None:
-    print(message, flush=True)
+    print(message, file=_OUT, flush=True)
 
 
 def _step(title: str, action: Callable[[], Any]) -> Any:
@@ -39,15 +49,56 @@ def _step(title: str, action: Callable[[], Any]) -> Any:
     return result
 
 
+class _Tracker:
+    """Outcome of each pool step, transaction counts and finality latencies (for --json)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, str] = {}
+        self.durations: dict[str, float] = {}
+        self.transactions = 0
+        self.transaction_seconds = 0.0
+        self.latencies: list[int] = []
+
+    def run(self, name: str, title: str, action: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            result = _step(title, action)
+        except Exception as error:  # report and go on: later steps say what still works
+            self.steps[name] = f"error: {error}"
+            _say(f"  FAILED: {error}")
+            return None
+        self.steps[name] = "ok"
+        self.durations[name] = round(time.perf_counter() - start, 2)
+        return result
+
+
 def _progress(step: str, fraction: float | None) -> None:
     if fraction is None:
         _say(f"    .. {step}")
 
 
-def run_demo(validators: int = 6, slot_duration: float = 1.0, keep: bool = False) -> int:
-    """Run the whole demo; returns 0 on success."""
+def _wait_final(wallet: Wallet, tx_id: str, tracker: _Tracker, started: float) -> None:
+    """Wait until `tx_id` is final; record the slots from inclusion to finality."""
+    wallet.wait(tx_id, final=False)
+    included = wallet.client.transaction_status(tx_id)
+    block = wallet.client.call("chain_getHeader", {"height": included["height"]})
+    wallet.wait(tx_id, final=True)
+    status = wallet.client.status()
+    tracker.latencies.append(max(0, int(status["finalized"]["slot"]) - int(block["slot"])))
+    tracker.transactions += 1
+    tracker.transaction_seconds += time.perf_counter() - started
+
+
+def run_demo(
+    validators: int = 6, slot_duration: float = 1.0, keep: bool = False, as_json: bool = False
+) -> int:
+    """Run the whole demo; returns 0 when every step succeeded."""
+    global _OUT
+    _OUT = sys.stderr if as_json else sys.stdout
     directory = Path(tempfile.mkdtemp(prefix="jam-shielded-demo-"))
     started = time.perf_counter()
+    tracker = _Tracker()
+    summary: dict[str, Any] = {}
     try:
         config = _step(
             f"initialising a {validators}-validator devnet in {directory} "
@@ -82,51 +133,70 @@ def run_demo(validators: int = 6, slot_duration: float = 1.0, keep: bool = False
         _say(f"  Alice: {a.address[:32]}...\n  Bob:   {b.address[:32]}...")
 
         def deposit() -> str:
+            begun = time.perf_counter()
             tx = alice.deposit(a, DEPOSIT, load_account_key(directory, "alice"), _progress)
-            alice.wait(tx)
+            _wait_final(alice, tx, tracker, begun)
             return tx
 
-        _step(f"Alice deposits {DEPOSIT:,} from her transparent account (fee 0)", deposit)
+        tracker.run(
+            "deposit", f"Alice deposits {DEPOSIT:,} from her transparent account (fee 0)", deposit
+        )
         alice.sync()
         _say(f"  Alice spendable: {alice.balance(a).spendable:,}")
 
         def transfer() -> str:
             quote = alice.quote(a, "transfer", TRANSFER, use_spam_proof=True)
             _say(f"    quote: fee {quote.fee} with a tier-{quote.spam_tier} spam proof")
+            begun = time.perf_counter()
             tx = alice.send(a, b.address, TRANSFER, True, b"thanks for lunch", _progress)
-            alice.wait(tx)
+            _wait_final(alice, tx, tracker, begun)
+            bob.sync()
+            note = bob.notes(b)[0]
+            _say(
+                f"  Bob found a note of {note.value:,} (memo {note.memo.decode()!r}), "
+                f"expiring at epoch {note.expiry_epoch}"
+            )
             return tx
 
-        _step(f"Alice sends {TRANSFER:,} to Bob, shielded, paying with a spam proof", transfer)
-        bob.sync()
-        alice.sync()
-        note = bob.notes(b)[0]
-        _say(
-            f"  Bob found a note of {note.value:,} (memo {note.memo.decode()!r}), "
-            f"expiring at epoch {note.expiry_epoch}"
+        tracker.run(
+            "transfer",
+            f"Alice sends {TRANSFER:,} to Bob, shielded, paying with a spam proof",
+            transfer,
         )
+        alice.sync()
 
         def renew() -> list[str]:
-            tx_ids = bob.renew(b, [note], _progress)
+            notes = bob.notes(b)
+            if not notes:
+                raise RuntimeError("Bob has no note to renew")
+            begun = time.perf_counter()
+            tx_ids = bob.renew(b, notes[:1], _progress)
             for tx in tx_ids:
-                bob.wait(tx)
+                _wait_final(bob, tx, tracker, begun)
+            bob.sync()
+            renewed = bob.notes(b)[0]
+            _say(
+                f"  renewed note: {renewed.value:,}, now expiring at epoch {renewed.expiry_epoch}"
+            )
             return tx_ids
 
-        _step("Bob renews his note before it expires (a fresh note, a new lifetime)", renew)
-        bob.sync()
-        renewed = bob.notes(b)[0]
-        _say(f"  renewed note: {renewed.value:,}, now expiring at epoch {renewed.expiry_epoch}")
+        tracker.run(
+            "renewal", "Bob renews his note before it expires (a fresh note, a new lifetime)", renew
+        )
 
         recipient = b.transparent_account
 
         def withdraw() -> str:
             quote = bob.quote(b, "withdrawal", WITHDRAWAL, use_spam_proof=True)
             _say(f"    quote: fee {quote.fee:,} (what the exit leaks, given the pool's size)")
+            begun = time.perf_counter()
             tx = bob.withdraw(b, recipient, WITHDRAWAL, True, _progress)
-            bob.wait(tx)
+            _wait_final(bob, tx, tracker, begun)
             return tx
 
-        _step(f"Bob withdraws {WITHDRAWAL:,} to his transparent account", withdraw)
+        tracker.run(
+            "withdraw", f"Bob withdraws {WITHDRAWAL:,} to his transparent account", withdraw
+        )
         alice.sync()
         bob.sync()
         stats = alice.client.call("pool_getStats")
@@ -151,9 +221,24 @@ def run_demo(validators: int = 6, slot_duration: float = 1.0, keep: bool = False
             f", sealing by {final[0]['sealing']}"
         )
         _say(f"\ndemo finished in {time.perf_counter() - started:.0f}s")
+        latencies = sorted(tracker.latencies)
+        summary = {
+            "blocks": final[0]["head"]["height"],
+            "finalized_height": final[0]["finalized"]["height"],
+            **{name: tracker.steps.get(name, "not run") for name in STEPS},
+            "step_seconds": tracker.durations,
+            "tx_per_s": round(tracker.transactions / tracker.transaction_seconds, 3)
+            if tracker.transaction_seconds
+            else 0.0,
+            "finality_latency_slots": latencies[len(latencies) // 2] if latencies else None,
+            "pool": stats,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         alice.close()
         bob.close()
-        return 0
+        if as_json:
+            print(json.dumps(summary, indent=2))
+        return 0 if all(tracker.steps.get(name) == "ok" for name in STEPS) else 1
     finally:
         devnet.down(directory)
         if keep:

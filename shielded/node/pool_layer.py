@@ -28,7 +28,15 @@ from shielded.circuits.spend import SpendVerifier
 from shielded.node.chain import ChainState, InvalidBlock, LayerOutcome
 from shielded.node.guarantees import POOL_SERVICE_ID, GuaranteeError, service_outputs
 from shielded.node.storage import ChainStore
-from shielded.pow import RecentAnchors, SpamProofVerifier, UsedProofs
+from shielded.pow import (
+    Candidate,
+    RecentAnchors,
+    SpamProof,
+    SpamProofError,
+    SpamProofVerifier,
+    UsedProofs,
+    fill_block,
+)
 from shielded.service import (
     PoolConfig,
     PoolState,
@@ -157,6 +165,7 @@ class PoolLayer:
                 transactions.extend(POOL_BATCH.decode(output))
             except CodecError as error:
                 raise InvalidBlock(f"malformed pool batch: {error}") from error
+        self._check_capacity(transactions)
         snapshot = self.snapshot(store, header.parent)
         pool = snapshot.service(self.verifier)
         epoch = header.slot // self.epoch_length
@@ -208,23 +217,52 @@ class PoolLayer:
             {POOL_DIGEST_KEY: snapshot.state.digest()}, {SNAPSHOT: data, COMPACT: compact}
         )
 
+    def _check_capacity(self, transactions: Sequence[bytes]) -> None:
+        """Verify the block respects the block capacity and each spam tier's quota (the
+        author's `fill_block` choice), so proofs never buy more than their share."""
+        spec = self.config.spec
+        if len(transactions) > spec.block_capacity:
+            raise InvalidBlock(
+                f"{len(transactions)} pool transactions exceed the capacity {spec.block_capacity}"
+            )
+        per_tier: dict[int, int] = {}
+        for raw in transactions:
+            transaction = _decode_or_none(raw)
+            if transaction is None or transaction.spam_proof is None:
+                continue
+            try:
+                tier = SpamProof.decode(transaction.spam_proof).tier
+            except SpamProofError:
+                continue  # refine rejects it; it takes no tier capacity
+            per_tier[tier] = per_tier.get(tier, 0) + 1
+        for tier, count in per_tier.items():
+            if 1 <= tier <= len(spec.tiers) and count > spec.tier_quota(tier):
+                raise InvalidBlock(
+                    f"{count} tier-{tier} transactions exceed the tier's quota "
+                    f"{spec.tier_quota(tier)}"
+                )
+
     # --- the author's side ----------------------------------------------------------------
 
     def select(
         self, store: ChainStore, slot: int, candidates: Sequence[bytes]
     ) -> tuple[list[bytes], dict[bytes, str]]:
-        """The candidates (encoded transactions) that pass refine now and do not reveal a
-        nullifier twice, in order, at most the block's capacity; and why others failed.
-        Transactions made for a later epoch are neither chosen nor failed."""
+        """The block's pool transactions from `candidates` (encoded, in arrival order), and
+        why the refused ones failed (design section 3, "Spam proofs").
+
+        Each candidate must pass refine now and not reveal a nullifier already on chain or
+        taken by an earlier candidate; then `shielded.pow.fill_block` fills each spam-proof
+        tier's quota by work and the fee lane by fee, never beyond the block's capacity.
+        Transactions made for a later epoch, and valid ones that did not fit, wait.
+        """
         context, snapshot = self.refine_context(store, slot)
         spent = snapshot.state.nullifiers
-        chosen: list[bytes] = []
         failed: dict[bytes, str] = {}
         nullifiers: set[int] = set()
+        valid: dict[bytes, bytes] = {}  # tx_id -> encoding, in arrival order
+        offers: list[Candidate] = []
         epoch = slot // self.epoch_length
         for raw in candidates:
-            if len(chosen) == MAX_TRANSACTIONS_PER_BLOCK:
-                break
             transaction = _decode_or_none(raw)
             if transaction is not None and transaction.epoch > epoch:
                 continue  # made for the coming epoch: it waits in the mempool
@@ -239,7 +277,14 @@ class PoolLayer:
             if nullifiers.intersection(refined.transaction.nullifiers):
                 continue  # keep it for a later block; one of the two will be a double spend
             nullifiers.update(refined.transaction.nullifiers)
-            chosen.append(raw)
+            valid[refined.tx_id] = raw
+            offers.append(Candidate(refined.tx_id, refined.spam_proof, refined.transaction.fee))
+        if context.spam is None:
+            return list(valid.values())[:MAX_TRANSACTIONS_PER_BLOCK], failed
+        fill = fill_block(offers, context.spam)
+        for rejection in fill.rejected:
+            failed[valid[rejection.candidate.tx_id]] = str(rejection.error)
+        chosen = [valid[c.tx_id] for c in fill.included][:MAX_TRANSACTIONS_PER_BLOCK]
         return chosen, failed
 
 

@@ -82,6 +82,12 @@ from shielded.transaction import (
 log = logging.getLogger("shielded.validator")
 
 RECONNECT_SECONDS = 1.0
+MALFORMED_PENALTY = 5
+"""Score for bytes that do not even decode: an honest peer never sends them."""
+INVALID_PENALTY = 2
+"""Score for a well-formed block or vote that fails its checks (may be a race or a fork)."""
+BAN_SCORE = 20
+BAN_SECONDS = 60
 PROVING_ESTIMATE_S = 3.0
 """How long a Groth16 spend proof takes here, to aim a transaction at the right epoch."""
 
@@ -112,6 +118,8 @@ class ValidatorNode:
         self.chain = Chain(self.config, self.store, layers=[self.pool, self.finality])
         self.mempool: dict[bytes, bytes] = {}
         self.tx_status: dict[bytes, dict[str, object]] = {}
+        self.peer_faults: dict[bytes, int] = {}
+        self.banned: dict[bytes, float] = {}
         self.processed_height = self.chain.head.height
         self.processed_hash = self.chain.head.hash
         self._proving: ProvingArtifacts | None = None
@@ -336,12 +344,13 @@ class ValidatorNode:
         if not self.partitioned:
             await self.network.broadcast(encode_message("contribution", vote.encode()))
 
-    def _receive_vote(self, vote: Vote) -> None:
+    def _receive_vote(self, vote: Vote) -> bool:
+        """Record a vote; False if it is invalid."""
         try:
             certificate, evidence = self.votes.add(vote)
         except (FinalityError, InvalidBlock) as error:
             log.warning("rejected a finality vote: %s", error)
-            return
+            return False
         if evidence is not None:
             index = evidence.first.contribution.index
             log.warning("equivocation by validator %d at slot %d", index, vote.payload.slot)
@@ -349,6 +358,7 @@ class ValidatorNode:
         if certificate is not None:
             self.certificates[certificate.payload.header_hash] = certificate
         self._try_finalize()
+        return True
 
     def _try_finalize(self) -> None:
         for block_hash in sorted(
@@ -549,15 +559,21 @@ class ValidatorNode:
         )
 
     async def _on_connect(self, peer: Peer) -> None:
+        if self._is_banned(peer.key):
+            peer.close()
+            return
         await peer.send(self._status())
 
     async def _on_message(self, peer: Peer, raw: bytes) -> None:
         if self.partitioned:
             return
+        if self._is_banned(peer.key):
+            peer.close()
+            return
         try:
             message = decode_message(raw)
         except CodecError:
-            log.warning("malformed message from a peer")
+            self._penalize(peer, "malformed message", MALFORMED_PENALTY)
             return
         kind, payload = message.tag, message.value
         if kind == "block":
@@ -577,14 +593,38 @@ class ValidatorNode:
         elif kind == "ticket":
             self._receive_ticket(payload)
         elif kind == "transaction":
-            self.submit_transaction(payload, relay_from=peer.key)
+            _, error = self.submit_transaction(payload, relay_from=peer.key)
+            if error is not None and error.startswith("malformed"):
+                self._penalize(peer, f"malformed transaction: {error}", MALFORMED_PENALTY)
         elif kind == "contribution":
             try:
                 vote = Vote.decode(payload)
             except FinalityError:
-                log.warning("malformed finality vote from a peer")
+                self._penalize(peer, "malformed finality vote", MALFORMED_PENALTY)
                 return
-            self._receive_vote(vote)
+            if not self._receive_vote(vote):
+                self._penalize(peer, "invalid finality vote", INVALID_PENALTY)
+
+    def _penalize(self, peer: Peer, reason: str, weight: int) -> None:
+        """Score a peer down for bad input; past BAN_SCORE it is disconnected and refused
+        for BAN_SECONDS."""
+        score = self.peer_faults.get(peer.key, 0) + weight
+        self.peer_faults[peer.key] = score
+        log.warning("peer %s: %s (score %d)", peer.key.hex()[:12], reason, score)
+        if score >= BAN_SCORE:
+            self.banned[peer.key] = time.time() + BAN_SECONDS
+            self.peer_faults[peer.key] = 0
+            log.warning("peer %s banned for %ds", peer.key.hex()[:12], BAN_SECONDS)
+            peer.close()
+
+    def _is_banned(self, key: bytes) -> bool:
+        until = self.banned.get(key)
+        if until is None:
+            return False
+        if until < time.time():
+            del self.banned[key]
+            return False
+        return True
 
     async def _request_from(self, peer: Peer, height: int) -> None:
         await peer.send(
@@ -595,7 +635,7 @@ class ValidatorNode:
         try:
             outcome = self.chain.import_block(encoded)
         except InvalidBlock as error:
-            log.warning("rejected a block from a peer: %s", error)
+            self._penalize(peer, f"invalid block: {error}", INVALID_PENALTY)
             return False
         if outcome.status == "orphan":
             await self._request_from(peer, self.chain.finalized.height + 1)
