@@ -629,12 +629,7 @@ class ShieldedPool:
             try:
                 refined.append(refine(transaction, context))
             except TransactionError as error:
-                tx_id = (
-                    transaction.tx_id
-                    if isinstance(transaction, Transaction)
-                    else (hashlib.blake2b(bytes(transaction), digest_size=32).digest())
-                )
-                rejected.append((tx_id, str(error)))
+                rejected.append((_rejected_id(transaction), str(error)))
         outcome = accumulate(self.state, refined, self.spam)
         return BlockOutcome(
             outcome.accepted, tuple(rejected) + outcome.rejected, outcome.anchor, outcome.appended
@@ -727,3 +722,14 @@ class PoolService:
         spam = SpamProof.decode(transaction.spam_proof) if transaction.spam_proof else None
         action = fee_action(transaction, statistics, state.config.lifetime)
         return RefinedTransaction(transaction, transaction.tx_id, action, spam, alias)
+
+
+def _rejected_id(transaction: Transaction | bytes) -> bytes:
+    """The id to report a refused transaction under: its tx_id when it decodes, else the
+    hash of its bytes (undecodable input has no tx_id)."""
+    if isinstance(transaction, Transaction):
+        return transaction.tx_id
+    try:
+        return Transaction.decode(bytes(transaction)).tx_id
+    except TransactionError:
+        return hashlib.blake2b(bytes(transaction), digest_size=32).digest()

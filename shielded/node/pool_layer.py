@@ -15,8 +15,10 @@ outputs (commitment, position, tier tree, ciphertext), nullifiers and transactio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 from jamcore.block import Block
 from jamcore.codec import BLOB, CodecError, seq
 from jamcore.state.keys import storage_key
-from shielded.circuits.spend import SpendVerifier
+from shielded.circuits.spend import SpendStatement, SpendVerifier
 from shielded.node.chain import ChainState, InvalidBlock, LayerOutcome
 from shielded.node.guarantees import POOL_SERVICE_ID, GuaranteeError, service_outputs
 from shielded.node.storage import ChainStore
@@ -86,6 +88,30 @@ class PoolSnapshot:
             self.used.record(tx_id, position)
 
 
+class CachedSpendVerifier(SpendVerifier):
+    """A spend verifier that remembers its verdicts: a node checks each transaction when it
+    enters the mempool, when it authors a block and when it imports one; the Groth16
+    pairing check (the expensive part) runs once per (statement, proof)."""
+
+    def __init__(self, inner: SpendVerifier, capacity: int = 8192) -> None:
+        self.inner = inner
+        self.vk_hash = inner.vk_hash
+        self.capacity = capacity
+        self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
+
+    def verify(self, statement: SpendStatement, proof: bytes) -> bool:
+        key = hashlib.blake2b(
+            repr(statement.public_inputs()).encode() + bytes(proof), digest_size=32
+        ).digest()
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self.inner.verify(statement, proof)
+            self._verdicts[key] = verdict
+            if len(self._verdicts) > self.capacity:
+                self._verdicts.popitem(last=False)
+        return verdict
+
+
 class PoolLayer:
     """The pool service's part of block import (a `ChainLayer`)."""
 
@@ -97,7 +123,7 @@ class PoolLayer:
         validator_keys: Sequence[bytes],
         epoch_length: int,
     ) -> None:
-        self.verifier = verifier
+        self.verifier = CachedSpendVerifier(verifier)
         self.config = config
         self.balances = dict(balances)
         self.validator_keys = list(validator_keys)

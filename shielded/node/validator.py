@@ -41,14 +41,14 @@ from jamcore.safrole.state import SafroleState, TicketBody, TicketEnvelope
 from jamcore.safrole.tickets import ticket_vrf_input
 from jamcore.safrole.transition import pending_ring
 from jamcore.work.guarantee import ReportGuarantee
-from shielded.circuits.artifacts import ProvingArtifacts, load_proving, load_verifying
-from shielded.circuits.spend import SpendVerifier
+from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.finality.certificate import Certificate
 from shielded.finality.contribution import FinalityPayload, Vote, contribute
 from shielded.finality.equivocation import EquivocationEvidence
 from shielded.finality.errors import FinalityError
-from shielded.node.chain import FINAL_KEY, Chain, InvalidBlock
-from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, FinalityLayer, VoteTracker
+from shielded.node.assemble import assemble_chain
+from shielded.node.chain import FINAL_KEY, InvalidBlock
+from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, VoteTracker
 from shielded.node.genesis import (
     GenesisConfig,
     load_account_key,
@@ -65,12 +65,11 @@ from shielded.node.messages import (
 )
 from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
-from shielded.node.pool_layer import COMPACT, POOL_BATCH, SNAPSHOT, PoolLayer
+from shielded.node.pool_layer import COMPACT, POOL_BATCH, SNAPSHOT
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore
 from shielded.notes.address import ShieldedAddress
 from shielded.notes.keys import SpendingKey
-from shielded.service import PoolConfig
 from shielded.transaction import (
     Payment,
     Transaction,
@@ -104,18 +103,8 @@ class ValidatorNode:
         self.store = ChainStore(directory / "validators" / str(index) / "chain.sqlite")
         self.chain_id = bytes.fromhex(self.config.chain_id)
         self.epoch_keys = self.config.epoch_keys()
-        self.finality = FinalityLayer(
-            self.chain_id, self.epoch_keys, self.config.validator_keys()
-        )
-        verifying = load_verifying(directory / "circuit", self.config.vk_hash)
-        self.pool = PoolLayer(
-            SpendVerifier(verifying),
-            PoolConfig(),
-            self.config.balances(),
-            self.config.validator_keys(),
-            self.config.chain_spec().epoch_length,
-        )
-        self.chain = Chain(self.config, self.store, layers=[self.pool, self.finality])
+        assembled = assemble_chain(directory, self.config, self.store)
+        self.chain, self.pool, self.finality = assembled.chain, assembled.pool, assembled.finality
         self.mempool: dict[bytes, bytes] = {}
         self.tx_status: dict[bytes, dict[str, object]] = {}
         self.peer_faults: dict[bytes, int] = {}

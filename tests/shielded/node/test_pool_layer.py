@@ -1,0 +1,143 @@
+"""The pool inside block import, in-process: audited batches, rejected transactions,
+guarantee signatures and tier quotas, and replicas that agree byte for byte."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from jamcore.block import DisputesExtrinsic, Extrinsic
+from shielded.circuits.artifacts import load_proving
+from shielded.node.assemble import AssembledChain, assemble_chain
+from shielded.node.chain import InvalidBlock
+from shielded.node.genesis import (
+    GenesisConfig,
+    ValidatorSecrets,
+    create_devnet,
+    load_account_key,
+    load_validator_secrets,
+)
+from shielded.node.guarantees import POOL_SERVICE_ID, build_guarantee
+from shielded.node.pool_layer import COMPACT, POOL_BATCH, POOL_DIGEST_KEY
+from shielded.node.storage import ChainStore
+from shielded.notes.keys import SpendingKey
+from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenesisConfig]:
+    directory = tmp_path_factory.mktemp("pool-devnet")
+    return directory, create_devnet(directory, 6, slot_duration=1.0, genesis_delay=-10_000)
+
+
+@pytest.fixture(scope="module")
+def deposits(devnet: tuple[Path, GenesisConfig]) -> list[Transaction]:
+    """Two proven deposits into one recipient's address, valid at epoch 0."""
+    directory, config = devnet
+    keys = load_proving(directory / "circuit", config.vk_hash)
+    chain = assemble_chain(directory, config, ChainStore(directory / "scratch.sqlite"))
+    state = chain.pool.head_snapshot(chain.chain.store).state
+    recipient = SpendingKey.from_seed(b"recipient".ljust(32, b"\0"))
+    made = []
+    for account, amount in (("alice", 1_000), ("bob", 2_000)):
+        plan = TransactionPlan(
+            anchor=state.trees.anchor,
+            epoch=0,
+            lifetime=state.config.lifetime,
+            change_key=recipient,
+            payments=(Payment(recipient.address, amount),),
+            deposit_from=load_account_key(directory, account),
+            deposit_amount=amount,
+        )
+        made.append(build_transaction(keys, plan))
+    return made
+
+
+def chains(devnet: tuple[Path, GenesisConfig], tmp_path: Path) -> tuple[AssembledChain, ...]:
+    directory, config = devnet
+    return tuple(
+        assemble_chain(directory, config, ChainStore(tmp_path / f"{name}.sqlite"))
+        for name in ("author", "follower")
+    )
+
+
+def author_with(
+    node: AssembledChain, keys: list[ValidatorSecrets], slot: int, batch: list[bytes]
+) -> bytes:
+    for validator in keys:
+        extrinsic = Extrinsic(
+            (),
+            (),
+            (
+                build_guarantee(
+                    POOL_SERVICE_ID,
+                    [POOL_BATCH.encode(tuple(batch))],
+                    node.chain.refine_context(),
+                    slot,
+                    validator.index,
+                    validator.signing_key,
+                ),
+            ),
+            (),
+            DisputesExtrinsic((), (), ()),
+        )
+        block = node.chain.author_block(slot, validator, extrinsic=extrinsic)
+        if block is not None:
+            return block
+    raise AssertionError(f"nobody may author slot {slot}")
+
+
+def validators(devnet: tuple[Path, GenesisConfig]) -> list[ValidatorSecrets]:
+    return [load_validator_secrets(devnet[0], i) for i in range(6)]
+
+
+@pytest.mark.slow
+def test_replicas_apply_the_same_transactions(
+    devnet: tuple[Path, GenesisConfig], deposits: list[Transaction], tmp_path: Path
+) -> None:
+    author, follower = chains(devnet, tmp_path)
+    block = author_with(author, validators(devnet), 1, [tx.encode() for tx in deposits])
+    assert author.chain.import_block(block).status == "imported"
+    assert follower.chain.import_block(block).status == "imported"
+    assert author.chain.store.get(POOL_DIGEST_KEY) == follower.chain.store.get(POOL_DIGEST_KEY)
+    assert author.chain.head_state_root() == follower.chain.head_state_root()
+    compact = json.loads(follower.chain.store.local(follower.chain.head.hash, COMPACT) or b"")
+    assert {t["tx_id"] for t in compact["transactions"]} == {d.tx_id.hex() for d in deposits}
+    state = follower.pool.head_snapshot(follower.chain.store).state
+    assert state.pool_value == 3_000
+    assert state.trees.live.leaf_count() == 4
+
+
+@pytest.mark.slow
+def test_forged_proof_is_rejected_not_applied(
+    devnet: tuple[Path, GenesisConfig], deposits: list[Transaction], tmp_path: Path
+) -> None:
+    author, follower = chains(devnet, tmp_path)
+    forged = replace(deposits[0], proof=bytes(len(deposits[0].proof)))
+    block = author_with(author, validators(devnet), 1, [forged.encode(), deposits[1].encode()])
+    assert follower.chain.import_block(block).status == "imported"
+    compact = json.loads(follower.chain.store.local(follower.chain.head.hash, COMPACT) or b"")
+    assert [t["tx_id"] for t in compact["transactions"]] == [deposits[1].tx_id.hex()]
+    assert forged.tx_id.hex() in compact["rejected"]
+    assert follower.pool.head_snapshot(follower.chain.store).state.pool_value == 2_000
+
+
+@pytest.mark.slow
+def test_invalid_guarantee_signature(
+    devnet: tuple[Path, GenesisConfig], deposits: list[Transaction], tmp_path: Path
+) -> None:
+    author, follower = chains(devnet, tmp_path)
+    block = author.chain.decode(author_with(author, validators(devnet), 1, [deposits[0].encode()]))
+    guarantee = block.extrinsic.guarantees[0]
+    signature = replace(guarantee.signatures[0], signature=bytes(64))
+    bad_guarantee = replace(guarantee, signatures=(signature,))
+    extrinsic = replace(block.extrinsic, guarantees=(bad_guarantee,))
+    secrets = validators(devnet)[block.header.author_index]
+    resealed = author.chain.author_block(1, secrets, extrinsic=extrinsic)
+    assert resealed is not None
+    with pytest.raises(InvalidBlock, match="signature"):
+        follower.chain.import_block(resealed)
+    assert follower.chain.head.height == 0
