@@ -1,0 +1,191 @@
+"""The wallet TUI against a real devnet: sync status, balance after funding, a transfer
+made through the send screen end to end (the recipient's TUI then shows the funds), and
+the error shown when sending more than the balance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, RadioButton
+
+from shielded.node import devnet, genesis
+from tests.shielded.node.test_devnet import free_base_port, wait_for
+from wallet import keystore
+from wallet.tui.app import WalletApp
+from wallet.tui.send import ConfirmSendScreen, SendScreen
+from wallet.tui.widgets import BalancePanel, ProgressPanel, StatusBar
+from wallet.wallet import Wallet
+
+VALIDATORS = 6
+SLOT_SECONDS = 3.0
+"""Longer than the usual 1 s: a transaction is valid only in the epoch it names, and on a
+busy 2-core machine a Groth16 proof can take longer than a whole 12-slot epoch of 1 s slots,
+so the builder's aimed-at epoch would pass before the proof is done."""
+FUNDS = 10_000
+AMOUNT = 1_234
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("devnet")]
+
+
+@dataclass
+class Devnet:
+    directory: Path
+    sender: Wallet
+    recipient: Wallet
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """One devnet for the module: a sender wallet funded by a deposit, and a recipient."""
+    root = tmp_path_factory.mktemp("tui")
+    directory = root / "devnet"
+    config = devnet.init(
+        directory, VALIDATORS, slot_duration=SLOT_SECONDS, base_port=free_base_port(2 * VALIDATORS)
+    )
+    try:
+        devnet.up(directory)
+        url = f"http://127.0.0.1:{config.validators[0].rpc_port}/"
+        wallets = [
+            Wallet.create(
+                root / f"{name}.wallet",
+                "pw",
+                node_url=url,
+                circuit_dir=directory / "circuit",
+                kdf=keystore.FAST_KDF,
+            )
+            for name in ("sender", "recipient")
+        ]
+        sender = wallets[0]
+        wait_for(lambda: _height(sender) >= 2, 60, "the devnet's first blocks")
+        alice = genesis.load_account_key(directory, "alice")
+        tx_id = sender.deposit(sender.account(0), FUNDS, source=alice)
+        sender.wait(tx_id)
+        yield Devnet(directory, sender, wallets[1])
+        for wallet in wallets:
+            wallet.close()
+    finally:
+        devnet.down(directory)
+
+
+def _height(wallet: Wallet) -> int:
+    try:
+        return int(wallet.client.status()["finalized"]["height"])
+    except Exception:
+        return -1
+
+
+async def until(
+    pilot: Pilot[None], condition: Callable[[], object], timeout: float, what: str
+) -> None:
+    """Let the app run until `condition` holds."""
+    for _ in range(int(timeout / 0.2)):
+        if condition():
+            return
+        await pilot.pause(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shown(app: WalletApp, widget: type[StatusBar | BalancePanel]) -> str:
+    return str(app.screen.query_one(widget).render())
+
+
+def test_sync_status_and_balance_after_funding(chain: Devnet) -> None:
+    async def scenario() -> None:
+        app = WalletApp(chain.sender)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(
+                pilot,
+                lambda: app.view is not None and app.view.balance.spendable == FUNDS,
+                30,
+                "the first sync to find the deposit",
+            )
+            status = shown(app, StatusBar)
+            info = app.status_info
+            assert info.reachable and info.scanned >= info.finalized >= 0
+            assert f"sync {info.scanned:,}/{info.head:,}" in status
+            assert f"{info.percent}%" in status and "node online" in status
+            assert "policy final" in status and f"epoch {info.epoch}" in status
+            assert f"Spendable {FUNDS:,}" in shown(app, BalancePanel)
+
+    asyncio.run(scenario())
+
+
+def test_sending_more_than_the_balance_is_refused_with_the_reason(chain: Devnet) -> None:
+    async def scenario() -> None:
+        app = WalletApp(chain.sender)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.view is not None, 30, "the first sync")
+            await pilot.press("s")
+            screen = app.screen
+            assert isinstance(screen, SendScreen)
+            screen.query_one("#address", Input).value = chain.recipient.account(0).address
+            screen.query_one("#amount", Input).focus()
+            await pilot.press(*str(FUNDS * 10), "enter")
+            await until(pilot, lambda: screen.error, 30, "the refusal")
+            assert screen.error == (
+                f"Cannot send: insufficient spendable funds: need {FUNDS * 10}, have {FUNDS}"
+            )
+            assert not screen.busy and app.screen is screen
+
+    asyncio.run(scenario())
+
+
+def test_send_flow_through_the_tui_reaches_the_recipient(chain: Devnet) -> None:
+    async def send() -> None:
+        app = WalletApp(chain.sender)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.view is not None, 30, "the first sync")
+            await pilot.press("s")
+            screen = app.screen
+            assert isinstance(screen, SendScreen)
+            screen.query_one("#address", Input).value = chain.recipient.account(0).address
+            await pilot.press("tab", *str(AMOUNT))
+            await until(pilot, lambda: "spam proof" in screen.quote_text, 30, "the free quote")
+            assert "tier-1" in screen.quote_text and "of solving" in screen.quote_text
+            screen.query_one("#mode-fee", RadioButton).value = True
+            await until(pilot, lambda: "fee " in screen.quote_text, 30, "the fee quote")
+            fee = int(screen.quote_text.split("fee ")[1].split()[0].replace(",", ""))
+            assert fee > 0
+            screen.query_one("#memo", Input).focus()
+            await pilot.press(*"for lunch", "ctrl+r")
+            await until(
+                pilot, lambda: isinstance(app.screen, ConfirmSendScreen), 30, "the confirmation"
+            )
+            confirm = str(app.screen.query_one("#confirm-cost").render())
+            assert f"fee {fee:,}" in confirm
+            panel = screen.query_one(ProgressPanel)
+            steps: set[str] = set()
+            screen.watch(panel, "step", lambda step: steps.add(step.split(" ")[0]), init=False)
+            await pilot.press("y")
+            await until(pilot, lambda: screen.sent or screen.error, 120, "the transfer")
+            assert not screen.error, screen.error
+            assert screen.sent is not None
+            assert {"proving", "submitting"} <= steps
+            assert panel.step.startswith(f"Sent {AMOUNT:,}: transaction")
+            await until(
+                pilot,
+                lambda: app.view is not None and app.view.balance.total == FUNDS - AMOUNT - fee,
+                30,
+                "the sender's change",
+            )
+
+    async def receive() -> None:
+        app = WalletApp(chain.recipient)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(
+                pilot,
+                lambda: app.view is not None and app.view.balance.spendable == AMOUNT,
+                30,
+                "the recipient's sync",
+            )
+            assert f"Spendable {AMOUNT:,}" in shown(app, BalancePanel)
+            history = app.view.history if app.view is not None else ()
+            assert [(e.kind, e.amount) for e in history] == [("received", AMOUNT)]
+
+    asyncio.run(send())
+    asyncio.run(receive())

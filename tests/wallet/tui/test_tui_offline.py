@@ -1,0 +1,128 @@
+"""The wallet TUI without a node: receive screen and QR code, form validation, and how an
+unreachable node is shown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from wallet import keystore
+from wallet.accounts import account_keys
+from wallet.tui.app import WalletApp
+from wallet.tui.main import MainScreen
+from wallet.tui.qr import qr_lines, qr_modules
+from wallet.tui.receive import QrCode, ReceiveScreen
+from wallet.tui.send import SendScreen
+from wallet.tui.widgets import StatusBar
+from wallet.wallet import Wallet
+
+MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+UNREACHABLE = "http://127.0.0.1:9/"
+
+
+def offline_wallet(directory: Path) -> Wallet:
+    return Wallet.create(
+        directory / "w.wallet",
+        "pw",
+        mnemonic=MNEMONIC,
+        node_url=UNREACHABLE,
+        kdf=keystore.FAST_KDF,
+    )
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Let the app run until `condition` holds."""
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("timed out waiting for the TUI")
+
+
+def test_qr_rows_pack_two_module_rows_per_line() -> None:
+    address = account_keys(MNEMONIC, 0).address
+    modules = qr_modules(address)
+    assert len(modules) == 35  # version 4 (alphanumeric, upper case) + 1-module quiet zone
+    unpack = {" ": (False, False), "▀": (True, False), "▄": (False, True), "█": (True, True)}
+    rows: list[list[bool]] = [[], []]
+    rebuilt: list[list[bool]] = []
+    for line in qr_lines(address):
+        rows = [[unpack[c][0] for c in line], [unpack[c][1] for c in line]]
+        rebuilt.extend(rows)
+    assert rebuilt[: len(modules)] == modules
+    assert not any(rebuilt[len(modules) :][0])  # the padding row is light
+    # Finder pattern in the top-left corner: a dark 7x7 ring inside the quiet zone.
+    assert all(modules[1][1:8]) and all(row[1] for row in modules[1:8])
+
+
+def test_receive_screen_shows_the_address_and_qr_code(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wallet = offline_wallet(tmp_path)
+        address = wallet.account(0).address
+        app = WalletApp(wallet, sync_interval=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, ReceiveScreen))
+            shown = app.screen.query_one("#address")
+            assert str(shown.render()) == address
+            qr = app.screen.query_one(QrCode)
+            assert str(qr.render()).splitlines() == qr_lines(address)
+            # The whole code is on screen at 80x24, not scrolled away.
+            assert qr.region.bottom <= 23 and qr.region.height == len(qr_lines(address))
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        wallet.close()
+
+    asyncio.run(scenario())
+
+
+def test_invalid_address_and_amount_are_explained(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wallet = offline_wallet(tmp_path)
+        app = WalletApp(wallet, sync_interval=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SendScreen))
+            screen = app.screen
+            assert isinstance(screen, SendScreen)
+            await pilot.press(*"jsh1notanaddress", "tab", "0", "ctrl+r")
+            await until(pilot, lambda: bool(screen.error))
+            assert screen.error.startswith("Invalid amount: amount must be a whole number above 0")
+            await pilot.press("backspace", *"25", "ctrl+r")
+            await until(pilot, lambda: screen.error.startswith("Cannot send: invalid address"))
+            assert not screen.busy
+        wallet.close()
+
+    asyncio.run(scenario())
+
+
+def test_unreachable_node_is_shown_in_the_status_bar(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wallet = offline_wallet(tmp_path)
+        app = WalletApp(wallet, sync_interval=0.5)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.status_info.reachable is False)
+            text = str(app.screen.query_one(StatusBar).render())
+            assert "node UNREACHABLE" in text and "policy final" in text
+            assert any("unreachable" in n.message for n in app._notifications)
+        wallet.close()
+
+    asyncio.run(scenario())
+
+
+def test_policy_toggle_is_saved(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        policy = "optimistic"
+        wallet = offline_wallet(tmp_path)
+        app = WalletApp(wallet, sync_interval=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("p")
+            await until(pilot, lambda: app.status_info.policy == policy)
+            assert f"policy {policy}" in str(app.screen.query_one(StatusBar).render())
+        assert wallet.setting("policy") == policy
+        wallet.close()
+
+    asyncio.run(scenario())
