@@ -4,12 +4,12 @@ The address is encoded upper-case: bech32m is case-insensitive (decoders accept 
 all-upper-case address, BIP-173), and upper case fits QR's alphanumeric mode, so a
 113-character shielded address fits version 4 (33x33 modules, 18 text rows with the quiet
 zone) and the receive screen fits an 80x24 terminal.
+
+The `qrcode` package draws the modules; without it `QrUnavailable` is raised and the
+receive screen shows the address alone.
 """
 
 from __future__ import annotations
-
-import qrcode
-from qrcode.constants import ERROR_CORRECT_L
 
 QUIET_ZONE = 1
 """Light modules around the code; the screen's light background continues it."""
@@ -17,8 +17,17 @@ QUIET_ZONE = 1
 _CELLS = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
 
 
+class QrUnavailable(Exception):
+    """The `qrcode` package is not installed."""
+
+
 def qr_modules(text: str) -> list[list[bool]]:
     """The QR code's module matrix (True = dark), quiet zone included."""
+    try:
+        import qrcode
+        from qrcode.constants import ERROR_CORRECT_L
+    except ImportError as error:
+        raise QrUnavailable("install the `qrcode` package to show QR codes") from error
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_L, border=QUIET_ZONE)
     code.add_data(text.upper())
     code.make(fit=True)

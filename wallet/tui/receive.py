@@ -9,7 +9,7 @@ from textual.containers import Center, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from wallet.tui.qr import qr_lines
+from wallet.tui.qr import QrUnavailable, qr_lines
 from wallet.tui.widgets import StatusBar
 
 
@@ -21,7 +21,11 @@ class QrCode(Static):
         self.text = text
 
     def render(self) -> Text:
-        return Text("\n".join(qr_lines(self.text)), style="#000000 on #ffffff", no_wrap=True)
+        try:
+            rows = qr_lines(self.text)
+        except QrUnavailable as missing:
+            return Text(f"(no QR code: {missing})", style="dim")
+        return Text("\n".join(rows), style="#000000 on #ffffff", no_wrap=True)
 
 
 class ReceiveScreen(Screen[None]):
