@@ -4,20 +4,25 @@ unreachable node is shown."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
+from shielded.notes.note import Note
 from wallet import keystore
 from wallet.accounts import account_keys
+from wallet.scanner import encode_note
+from wallet.store import OwnedNote, ScannedBlock
 from wallet.tui.app import WalletApp
 from wallet.tui.main import MainScreen
+from wallet.tui.prompts import RenewScreen
 from wallet.tui.qr import qr_lines, qr_modules
 from wallet.tui.receive import QrCode, ReceiveScreen
 from wallet.tui.send import SendScreen
-from wallet.tui.widgets import StatusBar
+from wallet.tui.widgets import BalancePanel, NotesTable, StatusBar
 from wallet.wallet import Wallet
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
@@ -139,6 +144,58 @@ def test_policy_toggle_is_saved(tmp_path: Path) -> None:
             await until(pilot, lambda: app.status_info.policy == policy)
             assert f"policy {policy}" in str(app.screen.query_one(StatusBar).render())
         assert wallet.setting("policy") == policy
+        wallet.close()
+
+    asyncio.run(scenario())
+
+
+def record_expiring_note(wallet: Wallet, value: int, expiry_epoch: int, epoch: int) -> None:
+    """A scanned block holding one note of account 0, and the node status last seen (as a
+    sync leaves them), so the wallet believes it is `epoch` and the note is final."""
+    note = Note(value, wallet.account(0).spending.address.pk, 7, expiry_epoch)
+    block = ScannedBlock(0, b"\x01" * 32, b"\x00" * 32, 0, 0)
+    owned = OwnedNote(
+        commitment=b"\x02" * 32,
+        account=0,
+        value=value,
+        expiry_epoch=expiry_epoch,
+        permanent=False,
+        position=0,
+        nullifier=b"\x03" * 32,
+        note=encode_note(note),
+        memo=b"",
+        received_height=0,
+    )
+    wallet.store.record_block(block, [owned])
+    status = {
+        "slot": epoch * 12,
+        "epoch_length": 12,
+        "head": {"height": 0},
+        "finalized": {"height": 0},
+    }
+    wallet.store.set_meta("status", json.dumps(status))
+
+
+def test_renewal_is_asked_once_for_notes_about_to_expire(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        wallet = offline_wallet(tmp_path)
+        record_expiring_note(wallet, 500, expiry_epoch=3, epoch=2)
+        app = WalletApp(wallet, sync_interval=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("g")
+            await until(pilot, lambda: isinstance(app.screen, RenewScreen))
+            text = str(app.screen.query_one("#renew-text").render())
+            assert "1 note(s) worth 500 expire soon (the first at epoch 3; now epoch 2)" in text
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, MainScreen))
+            row = app.screen.query_one(NotesTable).get_row_at(0)
+            assert row == ["500", "ephemeral", "epoch 3", "expires in 1 epoch", "0", "final"]
+            assert "Expiring soon 500" in str(app.screen.query_one(BalancePanel).render())
+            # Declined: the next sync does not ask again about the same notes.
+            await pilot.press("g")
+            await until(pilot, lambda: not app.syncing)
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, MainScreen)
         wallet.close()
 
     asyncio.run(scenario())
