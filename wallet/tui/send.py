@@ -151,6 +151,13 @@ class SendScreen(Screen[str | None]):
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
+        """Enter reviews the transfer once address and amount are filled, else it moves to
+        the first of them that is empty."""
+        for required in ("#address", "#amount"):
+            field = self.query_one(required, Input)
+            if not field.value.strip():
+                field.focus()
+                return
         self.action_review()
 
     def action_close(self) -> None:

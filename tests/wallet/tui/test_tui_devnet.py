@@ -17,8 +17,9 @@ from shielded.node import devnet, genesis
 from tests.shielded.node.test_devnet import free_base_port, wait_for
 from wallet import keystore
 from wallet.tui.app import WalletApp
+from wallet.tui.prompts import RescanScreen
 from wallet.tui.send import ConfirmSendScreen, SendScreen
-from wallet.tui.widgets import BalancePanel, ProgressPanel, StatusBar
+from wallet.tui.widgets import BalancePanel, HistoryTable, ProgressPanel, StatusBar
 from wallet.wallet import Wallet
 
 VALIDATORS = 6
@@ -111,6 +112,26 @@ def test_sync_status_and_balance_after_funding(chain: Devnet) -> None:
             assert f"{info.percent}%" in status and "node online" in status
             assert "policy final" in status and f"epoch {info.epoch}" in status
             assert f"Spendable {FUNDS:,}" in shown(app, BalancePanel)
+            # Rescan from height 0: the store forgets every block and finds the note again.
+            scanned = info.scanned
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, RescanScreen), 10, "the dialog")
+            await pilot.press("enter")
+            await until(
+                pilot,
+                lambda: any("Rescanning from height 0" in n.message for n in app._notifications),
+                30,
+                "the rescan to start",
+            )
+            forgotten = [n.message for n in app._notifications if "Rescanning" in n.message]
+            assert forgotten == [f"Rescanning from height 0 ({scanned + 1} blocks)"]
+            await until(
+                pilot,
+                lambda: not app.syncing and app.status_info.scanned >= scanned,
+                30,
+                "the rescan to finish",
+            )
+            assert app.view is not None and app.view.balance.spendable == FUNDS
 
     asyncio.run(scenario())
 
@@ -186,6 +207,13 @@ def test_send_flow_through_the_tui_reaches_the_recipient(chain: Devnet) -> None:
             assert f"Spendable {AMOUNT:,}" in shown(app, BalancePanel)
             history = app.view.history if app.view is not None else ()
             assert [(e.kind, e.amount) for e in history] == [("received", AMOUNT)]
+            await pilot.press("h")
+            table = app.screen.query_one(HistoryTable)
+            await until(pilot, lambda: table.display and table.row_count == 1, 10, "history")
+            row = table.get_row_at(0)
+            assert row[1:4] == ["received", f"{AMOUNT:,}", "0"]
+            tx_id = history[0].transaction_id
+            assert tx_id is not None and row[4] == tx_id.hex()[:16] + "…"
 
     asyncio.run(send())
     asyncio.run(receive())
