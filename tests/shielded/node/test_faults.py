@@ -9,8 +9,10 @@ five honest voters, enough for finality to go on.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import socket
+import threading
 import time
 import urllib.error
 from pathlib import Path
@@ -18,15 +20,23 @@ from typing import Any
 
 import pytest
 
+from jamcore.block import header_hash
+from jamcore.safrole.authoring import claim_slot
+from jamcore.safrole.errors import SafroleError
+from shielded.finality.contribution import Vote
 from shielded.node import devnet
+from shielded.node.assemble import assemble_chain
+from shielded.node.chain import Chain
 from shielded.node.genesis import (
     GenesisConfig,
+    ValidatorSecrets,
     genesis_hash,
     load_genesis,
     load_validator_secrets,
 )
-from shielded.node.messages import encode_message
+from shielded.node.messages import BlocksRequest, decode_message, encode_message
 from shielded.node.p2p import DOMAIN, MAX_FRAME, frame
+from shielded.node.storage import ChainStore
 
 VALIDATORS = 6
 SLOT = 1.0
@@ -47,7 +57,7 @@ def wait_for(condition: Any, timeout: float, what: str, every: float = 0.5) -> A
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def start(tmp_path: Path, name: str = "devnet") -> tuple[Path, GenesisConfig]:
+def init_devnet(tmp_path: Path, name: str = "devnet") -> tuple[Path, GenesisConfig]:
     directory = tmp_path / name
     config = devnet.init(
         directory, VALIDATORS, slot_duration=SLOT, base_port=devnet.free_base_port(2 * VALIDATORS)
@@ -83,7 +93,7 @@ def agree_on_one_chain(config: GenesisConfig, indices: list[int], rows: dict[int
 
 
 def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path) -> None:
-    directory, config = start(tmp_path)
+    directory, config = init_devnet(tmp_path)
     everyone = list(range(VALIDATORS))
     live = [0, 1, 2, 3]
     try:
@@ -192,7 +202,7 @@ class FinalityWatch:
 def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
     tmp_path: Path,
 ) -> None:
-    directory, config = start(tmp_path)
+    directory, config = init_devnet(tmp_path)
     culprit = 1
     culprit_key = "0x" + config.validators[culprit].ed25519
     everyone = list(range(VALIDATORS))
@@ -303,7 +313,7 @@ def _closed_by_node(connection: socket.socket, within: float) -> bool:
 
 
 def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path) -> None:
-    directory, config = start(tmp_path)
+    directory, config = init_devnet(tmp_path)
     target = config.validators[0]
     impostor = 5  # not started: its key is used by the test's raw socket
     try:
@@ -379,13 +389,13 @@ def foreign_store_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     """Validator 0 of a fresh devnet started on validator 0's store of another devnet:
     whether it exited, its log, and whether the other five went on."""
     base = tmp_path_factory.mktemp("foreign")
-    other, _ = start(base, "other")
+    other, _ = init_devnet(base, "other")
     try:
         devnet.up(other, only=[0])
         wait_for(lambda: 0 in up_rows(other), 90, "the other devnet's validator 0 to start")
     finally:
         devnet.down(other)  # SIGTERM: the store is closed cleanly (WAL checkpointed)
-    directory, config = start(base)
+    directory, config = init_devnet(base)
     store = directory / "validators" / "0" / "chain.sqlite"
     shutil.copyfile(other / "validators" / "0" / "chain.sqlite", store)
     try:
@@ -432,3 +442,149 @@ def test_refusing_a_foreign_store_logs_a_clear_error_not_a_traceback(
     log = foreign_store_run["log"]
     assert "different genesis" in log
     assert "Traceback" not in log
+
+
+class ConflictingVotes(AssertionError):
+    """An honest validator voted for two blocks on conflicting branches."""
+
+
+class PeerTap:
+    """The test's authenticated connection to one validator: frames arrive on a thread."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.connection = connection
+        self.messages: queue.Queue[Any] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        self.connection.settimeout(None)
+        try:
+            while True:
+                self.messages.put(decode_message(_read_frame(self.connection)))
+        except (OSError, ConnectionError):
+            return
+
+    def send(self, kind: str, payload: object) -> None:
+        self.connection.sendall(frame(encode_message(kind, payload)))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _sealer(chain: Chain, slot: int, validators: list[ValidatorSecrets]) -> int:
+    """Which validator Safrole gives `slot` on top of the chain's head."""
+    state = chain.state().safrole
+    for secrets in validators:
+        try:
+            claim_slot(state, slot, secrets.bandersnatch_secret, chain.spec)
+        except SafroleError:
+            continue
+        return secrets.index
+    raise AssertionError(f"nobody may seal slot {slot}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ConflictingVotes,
+    reason="node bug: ValidatorNode._vote_for_head votes for any new head with a later slot, "
+    "even on a branch that does not contain a block it voted for before; with t = 5 of 6 "
+    "such votes let two conflicting blocks be certified (final blocks then differ between "
+    "validators)",
+)
+def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
+    """Validator 0 runs alone; the test plays the others with their genesis keys over one
+    authenticated connection, shows it block A, then a longer branch B1 <- B2 from A's
+    parent, and records validator 0's votes."""
+    directory, config = init_devnet(tmp_path)
+    validators = [load_validator_secrets(directory, i) for i in range(VALIDATORS)]
+    replica = assemble_chain(directory, config, ChainStore(tmp_path / "replica.sqlite")).chain
+    votes: list[Vote] = []
+    tap = None
+    try:
+        devnet.up(directory, only=[0])
+        wait_for(lambda: 0 in up_rows(directory), 90, "validator 0 to start")
+        tap = PeerTap(_authenticate(directory, config, 5, config.validators[0].p2p_port))
+        tap.send("blocks_request", BlocksRequest(1, 64))
+
+        def drain() -> None:
+            """Follow validator 0: import its blocks into the replica, keep its votes."""
+            while True:
+                try:
+                    message = tap.messages.get_nowait()
+                except queue.Empty:
+                    return
+                encoded = [message.value] if message.tag == "block" else []
+                encoded += list(message.value) if message.tag == "blocks" else []
+                for block in encoded:
+                    replica.import_block(block)
+                if message.tag == "contribution":
+                    vote = Vote.decode(message.value)
+                    if vote.contribution.index == 0:
+                        votes.append(vote)
+
+        def fork_window() -> tuple[int, int, int] | None:
+            """Three past or current slots after the head that validator 0 does not own,
+            in one epoch, with validator 0's next slot safely later."""
+            drain()
+            head = replica.head
+            now = replica.slot_at(time.time())
+            epoch_length = replica.spec.epoch_length
+            slots = range(head.slot + 1, now + 4)
+            if any(_sealer(replica, s, validators) == 0 for s in slots):
+                return None
+            usable = [s for s in slots if s <= now and s // epoch_length == now // epoch_length]
+            return (usable[-3], usable[-2], usable[-1]) if len(usable) >= 3 else None
+
+        slot_a, slot_b1, slot_b2 = wait_for(fork_window, 90, "a window of free slots", 0.2)
+        parent = replica.head.hash
+
+        def author(slot: int) -> bytes:
+            block = replica.author_block(slot, validators[_sealer(replica, slot, validators)])
+            assert block is not None
+            return block
+
+        block_a = author(slot_a)
+        block_b1 = author(slot_b1)
+        assert replica.import_block(block_b1).status == "imported"
+        block_b2 = author(slot_b2)
+        assert replica.import_block(block_b2).status == "imported"
+        hash_a = header_hash(replica.decode(block_a).header, replica.spec)
+        branch_b = {replica.head.hash, replica.head.parent}
+        assert replica.decode(block_a).header.parent == parent
+
+        tap.send("block", block_a)
+        wait_for(
+            lambda: drain() or any(v.payload.header_hash == hash_a for v in votes),
+            15,
+            "validator 0 to vote for block A",
+            0.1,
+        )
+        tap.send("block", block_b1)
+        tap.send("block", block_b2)
+        head_b2 = "0x" + replica.head.hash.hex()
+        # Precondition: validator 0 switches to the longer branch (nothing final conflicts).
+        wait_for(
+            lambda: (
+                devnet.rpc_call(
+                    config.validators[0].rpc_port, "chain_getHead", timeout=RPC_TIMEOUT
+                )["hash"]
+                == head_b2
+            ),
+            15,
+            "validator 0 to reorganize onto B1 <- B2",
+        )
+        time.sleep(2 * SLOT)
+        drain()
+        conflicting = [v for v in votes if v.payload.header_hash in branch_b]
+        if conflicting:
+            raise ConflictingVotes(
+                f"validator 0 voted for block A (slot {slot_a}) and then for "
+                f"{len(conflicting)} block(s) of the sibling branch (slot "
+                f"{conflicting[0].payload.slot}) that does not contain A"
+            )
+    finally:
+        if tap is not None:
+            tap.close()
+        devnet.down(directory)
+        replica.store.close()
