@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="start a throwaway devnet and drive two wallets through the pool"
     )
     demo.add_argument("--validators", type=int, default=6, help="validators (default 6)")
-    demo.add_argument("--slot-duration", type=float, default=1.0, help="seconds per slot")
+    demo.add_argument(
+        "--slot-duration", type=float, default=2.0, help="seconds per slot (default 2)"
+    )
     demo.add_argument("--keep", action="store_true", help="keep the devnet directory")
     demo.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     demo.set_defaults(run=_demo)

@@ -37,6 +37,7 @@ from wallet.scanner import decode_note
 from wallet.store import OwnedNote
 
 PROVING_ESTIMATE_S = 3.0
+"""Initial guess of one proof's wall time; replaced by what proofs actually take here."""
 MAX_INPUTS = 2
 
 Progress = Callable[[str, float | None], None]
@@ -80,6 +81,8 @@ class Quote:
 def select_notes(notes: Sequence[OwnedNote], target: int) -> list[OwnedNote]:
     """At most two notes worth at least `target`: the smallest single note that covers it,
     else the best pair; SendError if the funds are short or need consolidating first."""
+    if target < 0:
+        raise SendError(f"cannot select notes for a negative amount ({target})")
     candidates = sorted(notes, key=lambda n: n.value)
     if target == 0:
         return []
@@ -103,6 +106,9 @@ def select_notes(notes: Sequence[OwnedNote], target: int) -> list[OwnedNote]:
 
 class TransactionBuilder:
     """Builds, proves and submits one account's transactions."""
+
+    proving_estimate: float = PROVING_ESTIMATE_S
+    """Seconds a proof (with its spam proof) takes here: an average over recent builds."""
 
     def __init__(
         self,
@@ -171,7 +177,7 @@ class TransactionBuilder:
             report("fetching witnesses", None)
             anchor_info = self.client.anchor()
             anchor, inputs = self._inputs(notes)
-            ready = time.time() + PROVING_ESTIMATE_S + self.clock.slot_duration
+            ready = time.time() + self.proving_estimate + self.clock.slot_duration
             if quote.spam_bits is not None:
                 ready += 2.0 ** quote.spam_bits / 1.5e6
             epoch = self.clock.epoch_at(ready)
@@ -220,11 +226,16 @@ class TransactionBuilder:
                 collateral_per_note=int(anchor_info["collateral_per_note"]),
                 spam=spam,
             )
-            report("proving (Groth16, about 2 s)", None)
+            keys = self.proving()
+            report(f"proving (Groth16, about {self.proving_estimate:.0f} s)", None)
+            begun = time.perf_counter()
             try:
-                transaction = build_transaction(self.proving(), plan)
+                transaction = build_transaction(keys, plan)
             except TransactionError as error:
                 raise SendError(str(error)) from error
+            # Aim later transactions by what proving really takes on this machine.
+            took = time.perf_counter() - begun
+            TransactionBuilder.proving_estimate = 0.5 * self.proving_estimate + 0.5 * took
             report("submitting", None)
             try:
                 return self.client.submit(transaction.encode())
@@ -256,7 +267,10 @@ class TransactionBuilder:
 
 
 def payment(address: str, amount: int, tier: Tier = Tier.EPHEMERAL, memo: bytes = b"") -> Payment:
-    """A payment to a bech32m address; SendError if the address is malformed."""
+    """A payment to a bech32m address; SendError if the address is malformed or the amount
+    is not positive."""
+    if amount <= 0:
+        raise SendError(f"a payment amount must be positive, got {amount}")
     try:
         return Payment(ShieldedAddress.decode(address), amount, tier, memo)
     except ValueError as error:

@@ -20,6 +20,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -212,22 +213,30 @@ def _act(args: argparse.Namespace, wallet: Wallet) -> int:
         return _report(args, wallet, account)
     if action == "faucet":
         amount = _amount(_arg(args, 0, "AMOUNT"))
-        tx_id = wallet.client.faucet(account.address, amount)
-        return _finish(args, wallet, tx_id, f"faucet deposit of {amount}")
+        return _finish(
+            args, wallet, lambda: wallet.client.faucet(account.address, amount), f"faucet {amount}"
+        )
     if action == "deposit":
         amount = _amount(_arg(args, 0, "AMOUNT"))
         source = _signing_key(args.from_key) if args.from_key else None
-        tx_id = wallet.deposit(account, amount, source, progress=_progress)
-        return _finish(args, wallet, tx_id, f"deposit of {amount}")
+        return _finish(
+            args,
+            wallet,
+            lambda: wallet.deposit(account, amount, source, progress=_progress),
+            f"deposit of {amount}",
+        )
     wallet.sync()
     if action == "send":
         address, amount = _arg(args, 0, "ADDRESS"), _amount(_arg(args, 1, "AMOUNT"))
         quote = wallet.quote(account, "transfer", amount, not args.pay_fee)
         _describe_quote(quote)
-        tx_id = wallet.send(
-            account, address, amount, not args.pay_fee, args.memo.encode(), progress=_progress
+        memo = args.memo.encode()
+        return _finish(
+            args,
+            wallet,
+            lambda: wallet.send(account, address, amount, not args.pay_fee, memo, _progress),
+            f"sent {amount}",
         )
-        return _finish(args, wallet, tx_id, f"sent {amount}")
     if action == "withdraw":
         recipient_hex, amount = _arg(args, 0, "ACCOUNT_HEX"), _amount(_arg(args, 1, "AMOUNT"))
         try:
@@ -238,8 +247,12 @@ def _act(args: argparse.Namespace, wallet: Wallet) -> int:
             raise WalletError("the recipient account must be 32 bytes of hex")
         quote = wallet.quote(account, "withdrawal", amount, not args.pay_fee)
         _describe_quote(quote)
-        tx_id = wallet.withdraw(account, recipient, amount, not args.pay_fee, progress=_progress)
-        return _finish(args, wallet, tx_id, f"withdrew {amount}")
+        return _finish(
+            args,
+            wallet,
+            lambda: wallet.withdraw(account, recipient, amount, not args.pay_fee, _progress),
+            f"withdrew {amount}",
+        )
     if action == "renew":
         notes = wallet.notes(account) if args.all else wallet.due_for_renewal(account)
         notes = [n for n in notes if not n.permanent and n.value > 0]
@@ -266,9 +279,12 @@ def _describe_quote(quote: Any) -> None:
         print(f"  fee {quote.fee}", file=sys.stderr)
 
 
-def _finish(args: argparse.Namespace, wallet: Wallet, tx_id: str, what: str) -> int:
-    if not args.no_wait:
-        wallet.wait(tx_id, final=True)
+def _finish(
+    args: argparse.Namespace, wallet: Wallet, make: Callable[[], str], what: str
+) -> int:
+    """Submit with `make`; unless --no-wait, wait until final (rebuilding if the chain drops
+    the transaction at an epoch boundary)."""
+    tx_id = make() if args.no_wait else wallet.complete(make, progress=_progress)
     state = "submitted" if args.no_wait else "final"
     _emit(args, {"tx_id": tx_id, "status": state}, f"{what}: {state} (tx {tx_id[:16]}...)")
     return 0

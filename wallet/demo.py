@@ -77,9 +77,12 @@ def _progress(step: str, fraction: float | None) -> None:
         _say(f"    .. {step}")
 
 
-def _wait_final(wallet: Wallet, tx_id: str, tracker: _Tracker, started: float) -> None:
-    """Wait until `tx_id` is final; record the slots from inclusion to finality."""
-    wallet.wait(tx_id, final=False)
+def _complete(
+    wallet: Wallet, make: Callable[[], str], tracker: _Tracker, started: float
+) -> str:
+    """Build and submit with `make` (rebuilt if the chain drops it at an epoch boundary),
+    wait until final, and record the slots from inclusion to finality."""
+    tx_id = wallet.complete(make, final=False, progress=_progress)
     included = wallet.client.transaction_status(tx_id)
     block = wallet.client.call("chain_getHeader", {"height": included["height"]})
     wallet.wait(tx_id, final=True)
@@ -88,10 +91,11 @@ def _wait_final(wallet: Wallet, tx_id: str, tracker: _Tracker, started: float) -
     tracker.latencies.append(max(0, int(status["slot"]) - int(block["slot"])))
     tracker.transactions += 1
     tracker.transaction_seconds += time.perf_counter() - started
+    return tx_id
 
 
 def run_demo(
-    validators: int = 6, slot_duration: float = 1.0, keep: bool = False, as_json: bool = False
+    validators: int = 6, slot_duration: float = 2.0, keep: bool = False, as_json: bool = False
 ) -> int:
     """Run the whole demo; returns 0 when every step succeeded."""
     global _OUT
@@ -134,10 +138,13 @@ def run_demo(
         _say(f"  Alice: {a.address[:32]}...\n  Bob:   {b.address[:32]}...")
 
         def deposit() -> str:
-            begun = time.perf_counter()
-            tx = alice.deposit(a, DEPOSIT, load_account_key(directory, "alice"), _progress)
-            _wait_final(alice, tx, tracker, begun)
-            return tx
+            source = load_account_key(directory, "alice")
+            return _complete(
+                alice,
+                lambda: alice.deposit(a, DEPOSIT, source, _progress),
+                tracker,
+                time.perf_counter(),
+            )
 
         tracker.run(
             "deposit", f"Alice deposits {DEPOSIT:,} from her transparent account (fee 0)", deposit
@@ -148,9 +155,12 @@ def run_demo(
         def transfer() -> str:
             quote = alice.quote(a, "transfer", TRANSFER, use_spam_proof=True)
             _say(f"    quote: fee {quote.fee} with a tier-{quote.spam_tier} spam proof")
-            begun = time.perf_counter()
-            tx = alice.send(a, b.address, TRANSFER, True, b"thanks for lunch", _progress)
-            _wait_final(alice, tx, tracker, begun)
+            tx = _complete(
+                alice,
+                lambda: alice.send(a, b.address, TRANSFER, True, b"thanks for lunch", _progress),
+                tracker,
+                time.perf_counter(),
+            )
             bob.sync()
             note = bob.notes(b)[0]
             _say(
@@ -170,10 +180,11 @@ def run_demo(
             notes = bob.notes(b)
             if not notes:
                 raise RuntimeError("Bob has no note to renew")
-            begun = time.perf_counter()
-            tx_ids = bob.renew(b, notes[:1], _progress)
-            for tx in tx_ids:
-                _wait_final(bob, tx, tracker, begun)
+            tx_ids = [
+                _complete(
+                    bob, lambda: bob.renew(b, notes[:1], _progress)[0], tracker, time.perf_counter()
+                )
+            ]
             bob.sync()
             renewed = bob.notes(b)[0]
             _say(
@@ -190,10 +201,12 @@ def run_demo(
         def withdraw() -> str:
             quote = bob.quote(b, "withdrawal", WITHDRAWAL, use_spam_proof=True)
             _say(f"    quote: fee {quote.fee:,} (what the exit leaks, given the pool's size)")
-            begun = time.perf_counter()
-            tx = bob.withdraw(b, recipient, WITHDRAWAL, True, _progress)
-            _wait_final(bob, tx, tracker, begun)
-            return tx
+            return _complete(
+                bob,
+                lambda: bob.withdraw(b, recipient, WITHDRAWAL, True, _progress),
+                tracker,
+                time.perf_counter(),
+            )
 
         tracker.run(
             "withdraw", f"Bob withdraws {WITHDRAWAL:,} to his transparent account", withdraw

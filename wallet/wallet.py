@@ -37,6 +37,8 @@ from wallet.store import HistoryEntry, OwnedNote, WalletStore
 POLICIES = ("final", "optimistic")
 RENEW_WITHIN_EPOCHS = 2
 """Notes expiring within this many epochs are due for renewal."""
+RETRY_ATTEMPTS = 3
+"""Builds of one transaction when the chain drops it for a stale epoch or anchor."""
 
 
 class WalletError(Exception):
@@ -329,6 +331,30 @@ class Wallet:
 
     def wait(self, tx_id: str, final: bool = True, progress: Progress | None = None) -> None:
         TransactionBuilder.wait(self.builder(self.account(0)), tx_id, final, progress=progress)
+
+    def complete(
+        self,
+        make: Callable[[], str],
+        final: bool = True,
+        attempts: int = RETRY_ATTEMPTS,
+        progress: Progress | None = None,
+    ) -> str:
+        """Run `make` (build and submit a transaction) and wait until it is final; if the
+        chain drops it because its epoch or anchor went stale before a block took it (slow
+        blocks at an epoch boundary), build it again. Returns the final transaction id."""
+        for attempt in range(1, attempts + 1):
+            tx_id = make()
+            try:
+                self.wait(tx_id, final=final, progress=progress)
+                return tx_id
+            except SendError as error:
+                message = str(error)
+                if attempt == attempts or not ("epoch" in message or "anchor" in message):
+                    raise
+                if progress is not None:
+                    progress(f"rebuilding: {message}", None)
+                self.sync()
+        raise AssertionError("unreachable")
 
     @staticmethod
     def clock(status: dict[str, Any]) -> ChainClock:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
+from shielded.fees import FeeError
 from shielded.node.jsonrpc import NOT_FOUND, REJECTED, UNAVAILABLE, Dispatcher, Params, RpcError
 from shielded.node.pool_layer import COMPACT
 from shielded.notes.address import ShieldedAddress
@@ -194,14 +195,17 @@ def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
     def quote_fee(params: QuoteParams) -> dict[str, Any]:
         """The least fee of a transaction at the head's pool statistics."""
         state = pool.head_snapshot(chain.store).state
-        fee = quote(
-            state.config,
-            KINDS[params.kind],
-            state.statistics(),
-            amount=params.amount,
-            output_tiers=[TIERS[t] for t in params.output_tiers],
-            spam_proof=params.spam_proof,
-        )
+        try:
+            fee = quote(
+                state.config,
+                KINDS[params.kind],
+                state.statistics(),
+                amount=params.amount,
+                output_tiers=[TIERS[t] for t in params.output_tiers],
+                spam_proof=params.spam_proof,
+            )
+        except FeeError as error:
+            raise RpcError(REJECTED, f"no fee for this transaction: {error}") from None
         return {"fee": fee, "spam_tiers": _tiers(state)}
 
     @dispatcher.method("pool_getBalance", AccountParams)
