@@ -9,6 +9,7 @@ to expire, and offers rescanning from a height.
 from __future__ import annotations
 
 from dataclasses import replace
+from multiprocessing import resource_tracker
 
 from textual import work
 from textual.app import App
@@ -44,6 +45,7 @@ class WalletApp(App[None]):
     ) -> None:
         """`sync_interval` None: no automatic sync (press g to sync)."""
         super().__init__()
+        start_resource_tracker()
         self.session = WalletSession(wallet, account)
         self.sync_interval = sync_interval
         self.syncing = False
@@ -162,6 +164,16 @@ class WalletApp(App[None]):
         self.view = view
         self.status_info = replace(self.status_info, policy=view.policy)
         self.notify(f"Spending policy: {view.policy}")
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, while sys.stderr is the real one.
+
+    The spam-proof solver and the parallel scanner start worker processes from the app's
+    worker threads; the first of them would start the tracker, passing it
+    sys.stderr.fileno(), which is -1 once Textual captures output ("bad value(s) in
+    fds_to_keep"). Started early, the tracker is reused and stderr is never asked."""
+    resource_tracker.ensure_running()
 
 
 def _replace_syncing(info: StatusInfo, syncing: bool) -> StatusInfo:

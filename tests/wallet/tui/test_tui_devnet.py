@@ -29,6 +29,7 @@ busy 2-core machine a Groth16 proof can take longer than a whole 12-slot epoch o
 so the builder's aimed-at epoch would pass before the proof is done."""
 FUNDS = 10_000
 AMOUNT = 1_234
+RETURNED = 234
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("devnet")]
 
@@ -156,38 +157,52 @@ def test_sending_more_than_the_balance_is_refused_with_the_reason(chain: Devnet)
     asyncio.run(scenario())
 
 
-def test_send_flow_through_the_tui_reaches_the_recipient(chain: Devnet) -> None:
+async def send_through_tui(
+    app: WalletApp, pilot: Pilot[None], address: str, amount: int, pay_fee: bool
+) -> int:
+    """Fill the send form, check the quote, confirm, and follow the progress until the
+    transfer is final; returns the fee paid."""
+    await until(pilot, lambda: app.view is not None, 30, "the first sync")
+    await pilot.press("s")
+    screen = app.screen
+    assert isinstance(screen, SendScreen)
+    screen.query_one("#address", Input).value = address
+    await pilot.press("tab", *str(amount))
+    await until(pilot, lambda: "spam proof" in screen.quote_text, 30, "the free quote")
+    assert "Cost: free: tier-1 spam proof" in screen.quote_text
+    assert "of solving" in screen.quote_text
+    fee = 0
+    if pay_fee:
+        screen.query_one("#mode-fee", RadioButton).value = True
+        await until(pilot, lambda: "fee " in screen.quote_text, 30, "the fee quote")
+        fee = int(screen.quote_text.split("fee ")[1].split()[0].replace(",", ""))
+        assert fee > 0
+    screen.query_one("#memo", Input).focus()
+    await pilot.press(*"for lunch", "enter")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmSendScreen), 30, "the confirmation")
+    cost = str(app.screen.query_one("#confirm-cost").render())
+    assert f"fee {fee:,}" in cost if pay_fee else "free: tier-1 spam proof" in cost
+    panel = screen.query_one(ProgressPanel)
+    steps: set[str] = set()
+    screen.watch(panel, "step", lambda step: steps.add(step.split(" ")[0]), init=False)
+    await pilot.press("y")
+    await until(pilot, lambda: screen.sent or screen.error, 120, "the transfer")
+    assert not screen.error, screen.error
+    assert {"proving", "submitting", "submitted"} <= steps
+    if not pay_fee:
+        assert "solving" in steps
+    assert panel.step.startswith(f"Sent {amount:,}: transaction")
+    return fee
+
+
+def test_two_wallets_send_to_each_other_through_the_tui(chain: Devnet) -> None:
+    sender_address = chain.sender.account(0).address
+    recipient_address = chain.recipient.account(0).address
+
     async def send() -> None:
         app = WalletApp(chain.sender)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.view is not None, 30, "the first sync")
-            await pilot.press("s")
-            screen = app.screen
-            assert isinstance(screen, SendScreen)
-            screen.query_one("#address", Input).value = chain.recipient.account(0).address
-            await pilot.press("tab", *str(AMOUNT))
-            await until(pilot, lambda: "spam proof" in screen.quote_text, 30, "the free quote")
-            assert "tier-1" in screen.quote_text and "of solving" in screen.quote_text
-            screen.query_one("#mode-fee", RadioButton).value = True
-            await until(pilot, lambda: "fee " in screen.quote_text, 30, "the fee quote")
-            fee = int(screen.quote_text.split("fee ")[1].split()[0].replace(",", ""))
-            assert fee > 0
-            screen.query_one("#memo", Input).focus()
-            await pilot.press(*"for lunch", "ctrl+r")
-            await until(
-                pilot, lambda: isinstance(app.screen, ConfirmSendScreen), 30, "the confirmation"
-            )
-            confirm = str(app.screen.query_one("#confirm-cost").render())
-            assert f"fee {fee:,}" in confirm
-            panel = screen.query_one(ProgressPanel)
-            steps: set[str] = set()
-            screen.watch(panel, "step", lambda step: steps.add(step.split(" ")[0]), init=False)
-            await pilot.press("y")
-            await until(pilot, lambda: screen.sent or screen.error, 120, "the transfer")
-            assert not screen.error, screen.error
-            assert screen.sent is not None
-            assert {"proving", "submitting"} <= steps
-            assert panel.step.startswith(f"Sent {AMOUNT:,}: transaction")
+            fee = await send_through_tui(app, pilot, recipient_address, AMOUNT, pay_fee=True)
             await until(
                 pilot,
                 lambda: app.view is not None and app.view.balance.total == FUNDS - AMOUNT - fee,
@@ -195,7 +210,7 @@ def test_send_flow_through_the_tui_reaches_the_recipient(chain: Devnet) -> None:
                 "the sender's change",
             )
 
-    async def receive() -> None:
+    async def receive_and_send_back() -> None:
         app = WalletApp(chain.recipient)
         async with app.run_test(size=(80, 24)) as pilot:
             await until(
@@ -214,6 +229,11 @@ def test_send_flow_through_the_tui_reaches_the_recipient(chain: Devnet) -> None:
             assert row[1:4] == ["received", f"{AMOUNT:,}", "0"]
             tx_id = history[0].transaction_id
             assert tx_id is not None and row[4] == tx_id.hex()[:16] + "…"
+            # And back, free of charge with a spam proof.
+            await send_through_tui(app, pilot, sender_address, RETURNED, pay_fee=False)
 
     asyncio.run(send())
-    asyncio.run(receive())
+    asyncio.run(receive_and_send_back())
+    chain.sender.sync()
+    received = [e for e in chain.sender.history(chain.sender.account(0)) if e.kind == "received"]
+    assert [e.amount for e in received] == [RETURNED]
