@@ -19,6 +19,7 @@ from wallet.tui.session import (
     SendPlan,
     WalletSession,
     describe_error,
+    expected_solve_seconds,
     parse_amount,
 )
 from wallet.tui.widgets import ProgressPanel, StatusBar
@@ -27,7 +28,7 @@ from wallet.tui.widgets import ProgressPanel, StatusBar
 def describe_quote(quote: Quote, use_spam_proof: bool) -> str:
     """The cost of a transfer in words: the fee, or the spam-proof tier and expected time."""
     if use_spam_proof and quote.spam_bits is not None:
-        seconds = 2.0**quote.spam_bits / 1.5e6
+        seconds = expected_solve_seconds(quote)
         cost = "free" if quote.fee == 0 else f"fee {quote.fee:,}"
         return (
             f"{cost}: tier-{quote.spam_tier} spam proof ({quote.spam_bits} bits, "

@@ -61,11 +61,12 @@ class SendPlan:
     inputs: int
     """How many notes it spends."""
 
-    @property
-    def expected_solve_seconds(self) -> float:
-        if self.quote.spam_bits is None:
-            return 0.0
-        return 2.0**self.quote.spam_bits / HASHES_PER_SECOND
+
+def expected_solve_seconds(quote: Quote) -> float:
+    """About how long solving the quote's spam proof takes (2^bits hashes on average)."""
+    if quote.spam_bits is None:
+        return 0.0
+    return 2.0**quote.spam_bits / HASHES_PER_SECOND
 
 
 def describe_error(error: BaseException) -> str:

@@ -5,7 +5,7 @@ the error shown when sending more than the balance."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from textual.widgets import Input, RadioButton
 
 from shielded.node import devnet, genesis
 from tests.shielded.node.test_devnet import free_base_port, wait_for
+from tests.wallet.tui.support import until
 from wallet import keystore
 from wallet.tui.app import WalletApp
 from wallet.tui.prompts import RescanScreen
@@ -79,17 +80,6 @@ def _height(wallet: Wallet) -> int:
         return int(wallet.client.status()["finalized"]["height"])
     except Exception:
         return -1
-
-
-async def until(
-    pilot: Pilot[None], condition: Callable[[], object], timeout: float, what: str
-) -> None:
-    """Let the app run until `condition` holds."""
-    for _ in range(int(timeout / 0.2)):
-        if condition():
-            return
-        await pilot.pause(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def shown(app: WalletApp, widget: type[StatusBar | BalancePanel]) -> str:

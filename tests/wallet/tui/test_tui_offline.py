@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from shielded.notes.note import Note
-from wallet import keystore
+from tests.wallet.tui.support import MNEMONIC, offline_wallet, until
 from wallet.accounts import account_keys
 from wallet.scanner import encode_note
 from wallet.store import OwnedNote, ScannedBlock
@@ -24,28 +23,6 @@ from wallet.tui.receive import QrCode, ReceiveScreen
 from wallet.tui.send import SendScreen
 from wallet.tui.widgets import BalancePanel, NotesTable, StatusBar
 from wallet.wallet import Wallet
-
-MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
-UNREACHABLE = "http://127.0.0.1:9/"
-
-
-def offline_wallet(directory: Path) -> Wallet:
-    return Wallet.create(
-        directory / "w.wallet",
-        "pw",
-        mnemonic=MNEMONIC,
-        node_url=UNREACHABLE,
-        kdf=keystore.FAST_KDF,
-    )
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Let the app run until `condition` holds."""
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("timed out waiting for the TUI")
 
 
 def test_qr_rows_pack_two_module_rows_per_line() -> None:
@@ -65,14 +42,18 @@ def test_qr_rows_pack_two_module_rows_per_line() -> None:
     assert all(modules[1][1:8]) and all(row[1] for row in modules[1:8])
 
 
+async def open_receive_screen(app: WalletApp, pilot: Pilot[None]) -> None:
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(app.screen, ReceiveScreen))
+
+
 def test_receive_screen_shows_the_address(tmp_path: Path) -> None:
     async def scenario() -> None:
         wallet = offline_wallet(tmp_path)
         address = wallet.account(0).address
         app = WalletApp(wallet, sync_interval=None)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ReceiveScreen))
+            await open_receive_screen(app, pilot)
             assert str(app.screen.query_one("#address").render()) == address
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, MainScreen))
@@ -89,8 +70,7 @@ def test_receive_screen_qr_code_fits_80x24(tmp_path: Path) -> None:
         address = wallet.account(0).address
         app = WalletApp(wallet, sync_interval=None)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ReceiveScreen))
+            await open_receive_screen(app, pilot)
             qr = app.screen.query_one(QrCode)
             assert str(qr.render()).splitlines() == qr_lines(address)
             # The whole code is on screen above the footer, not scrolled away.
@@ -176,7 +156,7 @@ def record_expiring_note(wallet: Wallet, value: int, expiry_epoch: int, epoch: i
     wallet.store.set_meta("status", json.dumps(status))
 
 
-def test_renewal_is_asked_once_for_notes_about_to_expire(tmp_path: Path) -> None:
+def test_renewal_is_asked_once_and_a_failure_is_explained(tmp_path: Path) -> None:
     async def scenario() -> None:
         wallet = offline_wallet(tmp_path)
         record_expiring_note(wallet, 500, expiry_epoch=3, epoch=2)
@@ -186,6 +166,11 @@ def test_renewal_is_asked_once_for_notes_about_to_expire(tmp_path: Path) -> None
             await until(pilot, lambda: isinstance(app.screen, RenewScreen))
             text = str(app.screen.query_one("#renew-text").render())
             assert "1 note(s) worth 500 expire soon (the first at epoch 3; now epoch 2)" in text
+            # Yes, but the node is down: the reason is shown and nothing is renewed.
+            await pilot.press("y")
+            error = app.screen.query_one("#renew-error")
+            await until(pilot, lambda: "Node unreachable" in str(error.render()))
+            assert [n.value for n in wallet.notes(wallet.account(0))] == [500]
             await pilot.press("n")
             await until(pilot, lambda: isinstance(app.screen, MainScreen))
             row = app.screen.query_one(NotesTable).get_row_at(0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.wallet.tui.test_tui_offline import offline_wallet
+from tests.wallet.tui.support import offline_wallet
 from wallet.tui.app import WalletApp
 
 pytest.importorskip("pytest_textual_snapshot")
