@@ -136,6 +136,11 @@ class Scanner:
                     count = min(BATCH_BLOCKS, max_blocks - scanned)
                 blocks = self.client.compact_blocks(start, count)
                 if not blocks:
+                    # Nothing above the tip: the tip itself may have left the canonical chain
+                    # (a switch to a branch no longer than ours), which no parent link shows.
+                    if tip is not None and self.client.canonical_hash(tip.height) != tip.hash:
+                        self._reorganize(tip.height)
+                        continue
                     break
                 if tip is not None and _hash(blocks[0]["parent"]) != tip.hash:
                     self._reorganize(tip.height)
