@@ -216,6 +216,14 @@ class SendScreen(Screen[str | None]):
         except Exception as error:
             self.app.call_from_thread(self._failed, describe_error(error))
             return
+        try:
+            self.session.track(tx_id, report)
+        except Exception as error:
+            reason = describe_error(error).removeprefix("Cannot send: ")
+            self.app.call_from_thread(
+                self._failed, f"Submitted transaction {tx_id[:16]}…, but: {reason}"
+            )
+            return
         self.app.call_from_thread(self._sent, plan, tx_id)
 
     def _failed(self, message: str) -> None:

@@ -179,8 +179,9 @@ class WalletSession:
             wallet.set_setting("policy", policy)
 
     def quote(self, amount: int, use_spam_proof: bool) -> Quote:
-        with self.locked() as wallet:
-            return wallet.quote(self.account, "transfer", amount, use_spam_proof)
+        """The node's quote for a transfer (no store access, so no lock: a long sync does
+        not hold up the send form)."""
+        return self.wallet.quote(self.account, "transfer", amount, use_spam_proof)
 
     def plan_send(self, address: str, amount: int, memo: bytes, use_spam_proof: bool) -> SendPlan:
         """Check a transfer before asking for confirmation: the address parses, the node
@@ -191,10 +192,10 @@ class WalletSession:
             notes = select_notes(wallet.spendable_notes(self.account), amount + quote.fee)
         return SendPlan(address, amount, memo, use_spam_proof, quote, len(notes))
 
-    def send(self, plan: SendPlan, progress: Progress, wait_final: bool = True) -> str:
-        """Prove and submit `plan`, then track it until final; returns the transaction id."""
+    def send(self, plan: SendPlan, progress: Progress) -> str:
+        """Solve or pay, prove and submit `plan`; returns the transaction id."""
         with self.locked() as wallet:
-            tx_id = wallet.send(
+            return wallet.send(
                 self.account,
                 plan.address,
                 plan.amount,
@@ -202,10 +203,12 @@ class WalletSession:
                 memo=plan.memo,
                 progress=progress,
             )
-        if wait_final:
-            progress(f"submitted {tx_id[:16]}…; waiting for finality", None)
-            self.wallet.wait(tx_id, final=True, progress=progress)
-        return tx_id
+
+    def track(self, tx_id: str, progress: Progress) -> None:
+        """Wait until the submitted transaction is final (SendError if it is rejected or
+        takes too long)."""
+        progress(f"submitted {tx_id[:16]}…; waiting for finality", None)
+        self.wallet.wait(tx_id, final=True, progress=progress)
 
     def renew(self, notes: list[OwnedNote], progress: Progress) -> list[str]:
         """Renew `notes` (two per transaction) into fresh notes of this account."""
