@@ -20,9 +20,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from shielded.notes.encryption import DecryptedNote, trial_decrypt
+from shielded.notes.encryption import CIPHERTEXT_BYTES, DecryptedNote, trial_decrypt
 from shielded.notes.keys import IncomingViewingKey, SpendingKey
 from shielded.notes.note import Note, Tier
+from shielded.notes.poseidon import FIELD_MODULUS
 from shielded.nullifiers.derive import derive_nullifier
 from wallet.rpc import NodeClient
 from wallet.store import HistoryEntry, OwnedNote, ScannedBlock, WalletStore
@@ -134,7 +135,7 @@ class Scanner:
                 count = BATCH_BLOCKS
                 if max_blocks is not None:
                     count = min(BATCH_BLOCKS, max_blocks - scanned)
-                blocks = self.client.compact_blocks(start, count)
+                blocks = checked_blocks(self.client.compact_blocks(start, count), start)
                 if not blocks:
                     # Nothing above the tip: the tip itself may have left the canonical chain
                     # (a switch to a branch no longer than ours), which no parent link shows.
@@ -279,6 +280,124 @@ def _history_entry(
         transaction["fee"] if spent_value or kind == "deposit" else 0,
         bytes.fromhex(transaction["tx_id"]),
     )
+
+
+def checked_blocks(blocks: Any, start: int) -> list[dict[str, Any]]:
+    """The node's answer to pool_getCompactBlocks from `start`, checked for every field the
+    scanner reads (consecutive heights, 32-byte hashes, field elements, ciphertext sizes);
+    ScanError names the first thing wrong, before anything is recorded."""
+    _expect(isinstance(blocks, list), "the compact block list", "a JSON array", blocks)
+    for offset, block in enumerate(blocks):
+        where = f"compact block {start + offset}"
+        _expect(isinstance(block, dict), where, "a JSON object", block)
+        _expect(
+            block.get("height") == start + offset,
+            f"{where} height",
+            start + offset,
+            block.get("height"),
+        )
+        for name in ("hash", "parent"):
+            _expect(
+                _is_hex(block.get(name), 32, prefixed=True),
+                f"{where} {name}",
+                "0x + 64 hex digits",
+                block.get(name),
+            )
+        for name in ("slot", "epoch"):
+            _expect(
+                _is_natural(block.get(name)), f"{where} {name}", "a natural number", block.get(name)
+            )
+        transactions = block.get("transactions")
+        _expect(
+            isinstance(transactions, list), f"{where} transactions", "a JSON array", transactions
+        )
+        for t, transaction in enumerate(transactions):
+            here = f"{where} transaction {t}"
+            _expect(isinstance(transaction, dict), here, "a JSON object", transaction)
+            _expect(
+                isinstance(transaction.get("kind"), str),
+                f"{here} kind",
+                "a string",
+                transaction.get("kind"),
+            )
+            _expect(
+                _is_natural(transaction.get("fee")),
+                f"{here} fee",
+                "a natural number",
+                transaction.get("fee"),
+            )
+            _expect(
+                _is_hex(transaction.get("tx_id"), 32),
+                f"{here} tx_id",
+                "64 hex digits",
+                transaction.get("tx_id"),
+            )
+            nullifiers, outputs = transaction.get("nullifiers"), transaction.get("outputs")
+            _expect(isinstance(nullifiers, list), f"{here} nullifiers", "a JSON array", nullifiers)
+            _expect(isinstance(outputs, list), f"{here} outputs", "a JSON array", outputs)
+            for nullifier in nullifiers:
+                _expect(_is_field(nullifier), f"{here} nullifier", "a hex field element", nullifier)
+            for o, output in enumerate(outputs):
+                there = f"{here} output {o}"
+                _expect(isinstance(output, dict), there, "a JSON object", output)
+                _expect(
+                    _is_field(output.get("commitment")),
+                    f"{there} commitment",
+                    "a hex field element",
+                    output.get("commitment"),
+                )
+                _expect(
+                    _is_natural(output.get("position")),
+                    f"{there} position",
+                    "a natural number",
+                    output.get("position"),
+                )
+                _expect(
+                    isinstance(output.get("permanent"), bool),
+                    f"{there} permanent",
+                    "true or false",
+                    output.get("permanent"),
+                )
+                _expect(
+                    _is_hex(output.get("ciphertext"), CIPHERTEXT_BYTES),
+                    f"{there} ciphertext",
+                    f"{CIPHERTEXT_BYTES} bytes of hex",
+                    output.get("ciphertext"),
+                )
+    return blocks
+
+
+def _expect(condition: bool, what: str, expected: object, got: object) -> None:
+    if not condition:
+        shown = repr(got)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise ScanError(f"the node sent a malformed {what}: expected {expected}, got {shown}")
+
+
+def _is_natural(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_hex(value: object, size: int, prefixed: bool = False) -> bool:
+    if not isinstance(value, str) or (prefixed and not value.startswith("0x")):
+        return False
+    digits = value.removeprefix("0x")
+    if len(digits) != 2 * size:
+        return False
+    try:
+        bytes.fromhex(digits)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_field(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return 0 <= int(value, 16) < FIELD_MODULUS
+    except ValueError:
+        return False
 
 
 def _hash(text: str) -> bytes:

@@ -12,10 +12,15 @@ canonical transactions imply.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,16 +34,29 @@ from jamcore.safrole.sealing import slot_sealer
 from shielded.circuits.artifacts import load_proving
 from shielded.node import devnet
 from shielded.node.genesis import GenesisConfig, create_devnet, load_account_key
+from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
+from shielded.node.node_rpc import BlockRef
+from shielded.node.pool_layer import compact_block
+from shielded.node.pool_rpc import CompactParams
+from shielded.node.rpc_server import RpcServer, SubscriptionHub
+from shielded.notes.encryption import encrypt_note
+from shielded.notes.keys import SpendingKey
+from shielded.notes.note import Note
+from shielded.nullifiers.derive import derive_nullifier
 from wallet import keystore
 from wallet.accounts import AccountKeys, account_keys, new_mnemonic
 from wallet.builder import Quote, TransactionBuilder, payment
 from wallet.keystore import FAST_KDF
 from wallet.rpc import NodeClient
-from wallet.scanner import Scanner
+from wallet.scanner import ScanError, Scanner
 from wallet.store import WalletStore
 from wallet.wallet import Wallet
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("devnet")]
+
+def devnet_test(test: Callable[..., None]) -> Callable[..., None]:
+    """Slow, and on the xdist worker that runs the other devnet tests."""
+    return pytest.mark.slow(pytest.mark.xdist_group("devnet")(test))
+
 
 VALIDATORS = 6
 PARTITION_UNTIL = 24
@@ -241,6 +259,7 @@ def canonical_value(net: Net) -> int:
     return total
 
 
+@devnet_test
 def test_reorgs_lose_no_note_and_count_none_twice(net: Net, tmp_path: Path) -> None:
     net.sync_all()
     fresh = restored(net, net.honest[0], tmp_path / "fresh.wallet")
@@ -281,6 +300,7 @@ def test_reorgs_lose_no_note_and_count_none_twice(net: Net, tmp_path: Path) -> N
         fresh.close()
 
 
+@devnet_test
 def test_spend_disappears_and_same_wallet_receipt_is_attributed(net: Net, tmp_path: Path) -> None:
     sender = restored(net, net.honest[0], tmp_path / "sender.wallet")
     try:
@@ -332,6 +352,7 @@ print("done", flush=True)
 """
 
 
+@devnet_test
 def test_killed_sync_resumes_to_a_clean_sync(net: Net, tmp_path: Path) -> None:
     node = net.honest[0]
     path = tmp_path / "killed.sqlite"
@@ -373,3 +394,211 @@ def test_killed_sync_resumes_to_a_clean_sync(net: Net, tmp_path: Path) -> None:
     finally:
         store.close()
         clean.close()
+
+
+# --- deterministic reorgs: a JSON-RPC node whose canonical chain the test switches ------
+
+
+class SwitchableNode:
+    """A JSON-RPC node (the devnet's `RpcServer` and `Dispatcher`) serving compact blocks
+    of a canonical chain the test replaces at will, as a validator's fork choice would."""
+
+    def __init__(self) -> None:
+        self.chain: list[dict[str, Any]] = []
+        dispatcher = Dispatcher()
+
+        @dispatcher.method("system_status")
+        def status(_: Params) -> dict[str, Any]:
+            head = self.chain[-1]
+            return {"head": {"height": head["height"]}, "finalized": {"height": 0}}
+
+        @dispatcher.method("pool_getCompactBlocks", CompactParams)
+        def compact(params: CompactParams) -> list[dict[str, Any]]:
+            return self.chain[params.from_height : params.from_height + params.count]
+
+        @dispatcher.method("chain_getHeader", BlockRef)
+        def header(ref: BlockRef) -> dict[str, Any]:
+            if ref.height is None or ref.height >= len(self.chain):
+                raise RpcError(NOT_FOUND, "no such block")
+            return {"hash": self.chain[ref.height]["hash"], "height": ref.height}
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = RpcServer(dispatcher, SubscriptionHub([]), port=0)
+        port = asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def node() -> Iterator[SwitchableNode]:
+    served = SwitchableNode()
+    yield served
+    served.close()
+
+
+OWNER = SpendingKey.from_seed(b"wallet/test_scanner".ljust(32, b"\0"))
+KEYS = [(0, OWNER)]
+
+
+@dataclass(frozen=True)
+class Out:
+    """An output in a made-up block: `value` to the wallet at tree `position`."""
+
+    value: int
+    position: int
+
+    def note(self) -> Note:
+        return Note(self.value, OWNER.pk, 1000 + self.position, 50)
+
+    def nullifier(self) -> str:
+        return hex(derive_nullifier(OWNER.nk, self.note().commitment, self.position))
+
+
+def made_chain(
+    tag: bytes, body: dict[int, tuple[list[Out], list[Out]]], length: int, base: list[Any]
+) -> list[dict[str, Any]]:
+    """`base` extended to `length` blocks; block h carries one transaction receiving
+    body[h][0] and spending body[h][1]. Hashes depend on `tag`, so branches differ."""
+    chain = list(base)
+    for height in range(len(chain), length):
+        parent = bytes.fromhex(chain[-1]["hash"][2:]) if chain else bytes(32)
+        received, spent = body.get(height, ([], []))
+        transactions = []
+        if received or spent:
+            transactions.append(
+                {
+                    "tx_id": hashlib.blake2b(tag + bytes([height]), digest_size=32).hexdigest(),
+                    "kind": "transfer",
+                    "fee": 0,
+                    "deposit": None,
+                    "withdrawal": None,
+                    "nullifiers": [out.nullifier() for out in spent],
+                    "outputs": [
+                        {
+                            "commitment": hex(out.note().commitment),
+                            "position": out.position,
+                            "permanent": False,
+                            "ciphertext": encrypt_note(out.note(), OWNER.address).hex(),
+                        }
+                        for out in received
+                    ],
+                }
+            )
+        block_hash = hashlib.blake2b(tag + height.to_bytes(4, "big"), digest_size=32).digest()
+        chain.append(
+            json.loads(compact_block(height, block_hash, parent, height, 0, transactions, {}))
+        )
+    return chain
+
+
+def state(store: WalletStore) -> tuple[Any, ...]:
+    tip = store.tip()
+    blocks = [store.block_at(h) for h in range(-1 if tip is None else tip.height + 1)]
+    return blocks, store.notes(), store.history()
+
+
+def synced_from_scratch(node: SwitchableNode, path: Path) -> tuple[Any, ...]:
+    store = WalletStore(path)
+    try:
+        Scanner(NodeClient(node.url), store, KEYS, parallel=False).sync()
+        return state(store)
+    finally:
+        store.close()
+
+
+def test_reorg_to_a_longer_branch_undoes_receipts_and_spends(
+    node: SwitchableNode, tmp_path: Path
+) -> None:
+    a, b, c = Out(7, 0), Out(5, 1), Out(9, 1)
+    common = made_chain(b"main", {1: ([a], [])}, 3, [])
+    node.chain = made_chain(b"main", {3: ([b], [a])}, 5, common)
+    store = WalletStore(tmp_path / "wallet.sqlite")
+    scanner = Scanner(NodeClient(node.url), store, KEYS, parallel=False)
+    scanner.sync()
+    assert [(n.value, n.spent_height) for n in store.notes()] == [(7, 3), (5, None)]
+    # The node switches to a longer branch from height 2: b never existed, a is unspent,
+    # then spent again at another height, and c arrives.
+    node.chain = made_chain(b"fork", {4: ([c], []), 5: ([], [a])}, 7, common)
+    progress = scanner.sync()
+    assert scanner.reorgs == 1 and progress.reorgs == 1 and progress.scanned == 6
+    assert [(n.value, n.spent_height) for n in store.notes()] == [(7, 5), (9, None)]
+    assert [(e.height, e.kind, e.amount) for e in store.history()] == [
+        (1, "received", 7),
+        (4, "received", 9),
+        (5, "sent", 7),
+    ]
+    assert state(store) == synced_from_scratch(node, tmp_path / "fresh.sqlite")
+    scanner.sync()
+    assert scanner.reorgs == 1  # nothing new: no spurious reorganisation
+
+
+def test_switch_to_a_branch_no_longer_than_the_tip_is_noticed(
+    node: SwitchableNode, tmp_path: Path
+) -> None:
+    common = made_chain(b"main", {}, 3, [])
+    node.chain = made_chain(b"main", {3: ([Out(4, 0)], []), 4: ([Out(6, 1)], [])}, 5, common)
+    store = WalletStore(tmp_path / "wallet.sqlite")
+    scanner = Scanner(NodeClient(node.url), store, KEYS, parallel=False)
+    scanner.sync()
+    assert sum(n.value for n in store.notes()) == 10
+    # A shorter branch becomes canonical (as when finality certifies it): the node has
+    # nothing above the wallet's tip, yet the tip and its note are gone.
+    node.chain = made_chain(b"fork", {}, 4, common)
+    scanner.sync()
+    assert scanner.reorgs == 1
+    assert store.notes() == [] and store.history() == []
+    assert state(store) == synced_from_scratch(node, tmp_path / "fresh.sqlite")
+    # Same height, another block at the tip.
+    node.chain = made_chain(b"other", {3: ([Out(8, 0)], [])}, 4, common)
+    scanner.sync()
+    assert scanner.reorgs == 2 and [n.value for n in store.notes()] == [8]
+
+
+def test_another_chain_is_refused_and_changes_nothing(node: SwitchableNode, tmp_path: Path) -> None:
+    node.chain = made_chain(b"main", {1: ([Out(3, 0)], [])}, 3, [])
+    store = WalletStore(tmp_path / "wallet.sqlite")
+    scanner = Scanner(NodeClient(node.url), store, KEYS, parallel=False)
+    scanner.sync()
+    before = state(store)
+    node.chain = made_chain(b"elsewhere", {}, 5, [])
+    with pytest.raises(ScanError, match="shares no block"):
+        scanner.sync()
+    assert state(store) == before
+
+
+def _corrupt(chain: list[dict[str, Any]], path: tuple[Any, ...], value: Any) -> None:
+    target: Any = chain
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ((2, "height"), 7, "compact block 2 height: expected 2, got 7"),
+        ((2, "parent"), "0x12", "compact block 2 parent: expected 0x"),
+        ((2, "transactions"), None, "compact block 2 transactions: expected a JSON array"),
+        ((1, "transactions", 0, "nullifiers"), ["0xzz"], "nullifier: expected a hex field"),
+        ((1, "transactions", 0, "outputs", 0, "ciphertext"), "00" * 10, "ciphertext: expected"),
+        ((1, "transactions", 0, "outputs", 0, "commitment"), hex(2**256), "commitment"),
+        ((1, "transactions", 0, "outputs", 0, "position"), -1, "position: expected a natural"),
+        ((1, "transactions", 0, "fee"), "1", "fee: expected a natural number, got '1'"),
+    ],
+)
+def test_a_node_sending_garbage_gets_a_clear_error_and_changes_nothing(
+    node: SwitchableNode, tmp_path: Path, path: tuple[Any, ...], value: Any, message: str
+) -> None:
+    node.chain = made_chain(b"main", {1: ([Out(3, 0)], [Out(2, 9)])}, 4, [])
+    _corrupt(node.chain, path, value)
+    store = WalletStore(tmp_path / "wallet.sqlite")
+    with pytest.raises(ScanError, match=re.escape(message)):
+        Scanner(NodeClient(node.url), store, KEYS, parallel=False).sync()
+    assert store.tip() is None and store.notes() == [] and store.history() == []
