@@ -105,9 +105,16 @@ class WalletStore:
 
     def __init__(self, path: Path | str) -> None:
         self.db = sqlite3.connect(Path(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:  # not SQLite, or damaged: say which file
+            self.db.close()
+            raise WalletStoreError(
+                f"{path} is not a usable wallet store ({error}); move it aside and sync "
+                "again to rebuild it from the chain"
+            ) from error
 
     def close(self) -> None:
         self.db.close()

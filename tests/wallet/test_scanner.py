@@ -49,7 +49,7 @@ from wallet.builder import Quote, TransactionBuilder, payment
 from wallet.keystore import FAST_KDF
 from wallet.rpc import NodeClient
 from wallet.scanner import ScanError, Scanner
-from wallet.store import WalletStore
+from wallet.store import WalletStore, WalletStoreError
 from wallet.wallet import Wallet
 
 
@@ -340,7 +340,7 @@ import sys
 import wallet.scanner as scanner_module
 from wallet.accounts import account_keys
 from wallet.rpc import NodeClient
-from wallet.store import WalletStore
+from wallet.store import WalletStore, WalletStoreError
 
 url, path, mnemonic = sys.argv[1:4]
 scanner_module.BATCH_BLOCKS = 2
@@ -602,3 +602,11 @@ def test_a_node_sending_garbage_gets_a_clear_error_and_changes_nothing(
     with pytest.raises(ScanError, match=re.escape(message)):
         Scanner(NodeClient(node.url), store, KEYS, parallel=False).sync()
     assert store.tip() is None and store.notes() == [] and store.history() == []
+
+
+def test_a_corrupted_store_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "wallet.sqlite"
+    path.write_bytes(b"this is not an SQLite database, just some bytes" * 100)
+    with pytest.raises(WalletStoreError, match="is not a usable wallet store"):
+        WalletStore(path)
+    assert path.read_bytes().startswith(b"this is not an SQLite database")
