@@ -58,6 +58,35 @@ PLAIN, COLLATERAL, PERSONHOOD = 0, 1, 2
 """Tier classes of users: who may make their own outputs permanent, and how."""
 
 PAY, SPLIT, CONSOLIDATE, WITHDRAW, DEPOSIT = range(5)
+"""Actions of step 5, in the order of their probability bands."""
+NONE, TRANSFER, WITHDRAWAL, DEPOSITED = range(4)
+"""What an action turns into: nothing, an internal transfer, a withdrawal, or a deposit."""
+HOLDINGS = 4
+"""Holdings classes: no note, one note, two up to `consolidate_above`, more than that."""
+
+
+def _action_table() -> np.ndarray:
+    """(inputs, own outputs, kind, deposited notes) of every (action, holdings class).
+
+    Pay spends up to 2 notes into a payment and change; split spends 1 into 2 (dust);
+    consolidate spends 2 into 1, only above `consolidate_above`; withdraw spends 1 with no
+    change; deposit adds 1. Without notes, paying deposits 1 and splitting deposits 2.
+    """
+    table = np.zeros((4, 5 * HOLDINGS), dtype=np.int32)
+    for holding in range(HOLDINGS):
+        rows = {
+            PAY: (min(holding, 2), 1, TRANSFER, 0) if holding else (0, 0, DEPOSITED, 1),
+            SPLIT: (1, 2, TRANSFER, 0) if holding else (0, 0, DEPOSITED, 2),
+            CONSOLIDATE: (2, 1, TRANSFER, 0) if holding == 3 else (0, 0, NONE, 0),
+            WITHDRAW: (1, 0, WITHDRAWAL, 0) if holding else (0, 0, NONE, 0),
+            DEPOSIT: (0, 0, DEPOSITED, 1),
+        }
+        for action, row in rows.items():
+            table[:, action * HOLDINGS + holding] = row
+    return table
+
+
+ACTION_TABLE = _action_table()
 
 COLUMNS = (
     "epoch",
@@ -332,7 +361,7 @@ class Simulation:
         return gone
 
     def _actions(self, acting: np.ndarray, word: np.ndarray, tally: _Tally) -> None:
-        """Step 5: one action per acting user, vectorized over them."""
+        """Step 5: one action per acting user, vectorized over them through `ACTION_TABLE`."""
         params = self.params
         action = np.zeros(len(acting), dtype=np.int8)
         for edge in self.action_edges[:-1]:
@@ -340,15 +369,9 @@ class Simulation:
         held_e = self.held_ephemeral[acting]
         held_p = self.held_permanent[acting]
         held = held_e + held_p
-        empty = held == 0
-        # Paying or splitting without notes means depositing first.
-        deposit = (action == DEPOSIT) | (empty & (action <= SPLIT))
-        pay = (action == PAY) & ~empty
-        split = (action == SPLIT) & ~empty
-        merge = (action == CONSOLIDATE) & (held > params.consolidate_above)
-        withdraw = (action == WITHDRAW) & ~empty
-        inputs = np.where(pay, np.minimum(held, 2), 0) + split + 2 * merge + withdraw
-        own_outputs = (pay + 2 * split + merge).astype(np.int32)
+        holding = (held > 0).view(np.int8) + (held > 1) + (held > params.consolidate_above)
+        code = action * HOLDINGS + holding
+        inputs, own_outputs, kind, deposit_outputs = ACTION_TABLE[:, code]
         spent_e = np.minimum(inputs, held_e)
         spent_p = inputs - spent_e
         klass = self.klass[acting]
@@ -361,7 +384,9 @@ class Simulation:
         self.spent += int(inputs.sum())
         self._credit(int(out_e.sum()), int(out_p.sum()))
         # Payments land on random present users, as ephemeral notes unless all are permanent.
-        payments = int(np.count_nonzero(pay))
+        by_kind = np.bincount(kind * (ARITY + 1) + out_p, minlength=4 * (ARITY + 1))
+        by_kind = by_kind.reshape(4, ARITY + 1)
+        payments = int(np.count_nonzero(code < HOLDINGS)) - int(np.count_nonzero(code == 0))
         if payments:
             received = np.bincount(self._random_present(payments), minlength=params.users)
             holdings = self.held_ephemeral if self.ephemeral else self.held_permanent
@@ -370,17 +395,18 @@ class Simulation:
                 self._credit(payments, 0)
             else:
                 self._credit(0, payments)
-        deposits = np.flatnonzero(deposit)
-        self._deposit(acting[deposits], np.where(action[deposits] == SPLIT, 2, 1), tally)
+        deposits = np.flatnonzero(deposit_outputs)
+        self._deposit(acting[deposits], deposit_outputs[deposits], tally)
         # Fee classes: permanent outputs per transaction (all of them without ephemeral notes).
-        transfer = pay | split | merge
         if self.ephemeral:
-            tally.transfers += np.bincount(out_p[transfer], minlength=ARITY + 1)
-            tally.withdrawals[1] += np.bincount(out_p[withdraw], minlength=ARITY + 1)
-            tally.permanent_outputs += int(out_p[transfer | withdraw].sum())
+            tally.transfers += by_kind[TRANSFER]
+            tally.withdrawals[1] += by_kind[WITHDRAWAL]
+            tally.permanent_outputs += int(
+                (by_kind[[TRANSFER, WITHDRAWAL]] * np.arange(ARITY + 1)).sum()
+            )
         else:
-            tally.transfers[ARITY] += int(np.count_nonzero(transfer))
-            tally.withdrawals[1, ARITY] += int(np.count_nonzero(withdraw))
+            tally.transfers[ARITY] += int(by_kind[TRANSFER].sum())
+            tally.withdrawals[1, ARITY] += int(by_kind[WITHDRAWAL].sum())
         tally.permanent_inputs += int(spent_p.sum())
 
     def _burn(self, tally: _Tally, pool_value: int, anonymity: int) -> tuple[int, int]:
