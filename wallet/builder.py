@@ -252,14 +252,23 @@ class TransactionBuilder:
         timeout: float = 120.0,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
-        """Poll until the transaction is included (and final, unless `final` is False)."""
+        """Poll until the transaction is included in the canonical chain (and final, unless
+        `final` is False). SendError if it is rejected, or if the block that included it
+        left the chain for good (a reorganisation below the final block dropped it)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             status = self.client.transaction_status(tx_id)
             if status["status"] == "rejected":
                 raise SendError(f"transaction rejected: {status.get('reason')}")
-            if status["status"] == "included" and (status.get("final") or not final):
-                return status
+            if status["status"] == "included":
+                canonical = status.get("canonical", True)
+                if not canonical and status.get("final"):
+                    raise SendError(
+                        f"transaction {tx_id[:16]} was in block #{status.get('height')}, which "
+                        "a reorganisation removed; it is not on chain: sync and send again"
+                    )
+                if canonical and (status.get("final") or not final):
+                    return status
             if progress is not None:
                 progress(f"waiting for {'finality' if final else 'inclusion'}", None)
             time.sleep(0.5)

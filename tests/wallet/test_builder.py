@@ -1,15 +1,30 @@
-"""Transaction builder: note selection properties, the chain clock's epoch arithmetic, and
-payment address validation."""
+"""Transaction builder: note selection properties, the chain clock's epoch arithmetic,
+payment validation, and waiting for a transaction (canonical inclusion, reorgs)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shielded.circuits.artifacts import ProvingArtifacts
+from shielded.node.jsonrpc import Dispatcher, Params
+from shielded.node.pool_rpc import TransactionParams
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Tier
-from wallet.builder import MAX_INPUTS, ChainClock, SendError, payment, select_notes
+from tests.wallet.conftest import ServedDispatcher
+from wallet.accounts import AccountKeys
+from wallet.builder import (
+    MAX_INPUTS,
+    ChainClock,
+    SendError,
+    TransactionBuilder,
+    payment,
+    select_notes,
+)
+from wallet.rpc import NodeClient
 from wallet.store import OwnedNote
 
 
@@ -151,3 +166,84 @@ def test_payment_rejects_non_positive_amounts(amount: int) -> None:
     key = SpendingKey.from_seed(b"builder-test".ljust(32, b"\0"))
     with pytest.raises(SendError, match="amount"):
         payment(key.address.encode(), amount)
+
+
+class StatusNode:
+    """A JSON-RPC node whose transaction statuses follow a script, one entry per poll."""
+
+    def __init__(self, script: list[dict[str, Any]]) -> None:
+        self.script = script
+        self.polls = 0
+        dispatcher = Dispatcher()
+
+        @dispatcher.method("system_status")
+        def status(_: Params) -> dict[str, Any]:
+            return {"genesis_time": 0.0, "slot_duration": 1.0, "epoch_length": 12}
+
+        @dispatcher.method("pool_getTransactionStatus", TransactionParams)
+        def transaction_status(_: TransactionParams) -> dict[str, Any]:
+            entry = self.script[min(self.polls, len(self.script) - 1)]
+            self.polls += 1
+            return entry
+
+        self.served = ServedDispatcher(dispatcher)
+
+    def builder(self) -> TransactionBuilder:
+        def no_proving() -> ProvingArtifacts:
+            raise AssertionError("waiting never proves")
+
+        return TransactionBuilder(
+            NodeClient(self.served.url), AccountKeys(0, bytes(64)), no_proving
+        )
+
+
+TX = "ab" * 32
+PENDING = {"status": "pending"}
+IN_FORK = {"status": "included", "height": 5, "block": "cd" * 32, "final": False}
+
+
+@pytest.mark.parametrize(
+    ("script", "final", "polls"),
+    [
+        ([PENDING, {**IN_FORK, "canonical": True}], False, 2),
+        ([{**IN_FORK, "canonical": True}, {**IN_FORK, "canonical": True, "final": True}], True, 2),
+        # Included on a branch that then lost, re-included on the canonical one.
+        ([{**IN_FORK, "canonical": False}, {**IN_FORK, "height": 6, "canonical": True}], False, 2),
+    ],
+)
+def test_wait_returns_once_canonically_included(
+    script: list[dict[str, Any]], final: bool, polls: int
+) -> None:
+    node = StatusNode(script)
+    try:
+        status = node.builder().wait(TX, final=final, timeout=30)
+        assert status == script[polls - 1] and node.polls == polls
+    finally:
+        node.served.close()
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ([PENDING, {"status": "rejected", "reason": "double spend"}], "rejected: double spend"),
+        ([{**IN_FORK, "canonical": False, "final": True}], "block #5, which a reorganisation"),
+    ],
+)
+def test_wait_reports_rejection_and_a_dropped_inclusion(
+    script: list[dict[str, Any]], message: str
+) -> None:
+    node = StatusNode(script)
+    try:
+        with pytest.raises(SendError, match=message):
+            node.builder().wait(TX, final=True, timeout=30)
+    finally:
+        node.served.close()
+
+
+def test_wait_gives_up_at_the_timeout() -> None:
+    node = StatusNode([PENDING])
+    try:
+        with pytest.raises(SendError, match="not final yet"):
+            node.builder().wait(TX, final=True, timeout=0.8)
+    finally:
+        node.served.close()

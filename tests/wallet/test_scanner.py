@@ -12,7 +12,6 @@ canonical transactions imply.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -20,7 +19,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,11 +36,11 @@ from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
 from shielded.node.node_rpc import BlockRef
 from shielded.node.pool_layer import compact_block
 from shielded.node.pool_rpc import CompactParams
-from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.notes.encryption import encrypt_note
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Note
 from shielded.nullifiers.derive import derive_nullifier
+from tests.wallet.conftest import ServedDispatcher
 from wallet import keystore
 from wallet.accounts import AccountKeys, account_keys, new_mnemonic
 from wallet.builder import Quote, TransactionBuilder, payment
@@ -203,20 +201,28 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
             while not (private.done() and public_deposit.done()):
                 net.sync_all()
                 time.sleep(0.2)
-            private.result()
+            private_tx = private.result()
             public_tx = public_deposit.result()
         client = net.client(public)
 
         def settled() -> bool:
             net.sync_all()
             status = client.transaction_status(public_tx)
-            if not status.get("final"):
+            if not (status.get("final") and status.get("canonical")):
                 return False
             # The partitioned validator has rejoined: it holds the public final block.
             back = net.client(partitioned).canonical_hash(status["height"])
-            return back == bytes.fromhex(status["block"])
+            if back != bytes.fromhex(status["block"]):
+                return False
+            # The private deposit's fate is sealed: rejected, or included in a block at or
+            # below the final height (canonical: counted; orphaned: dropped for good, its
+            # validator never offers it again).
+            fate = net.client(partitioned).transaction_status(private_tx)
+            return fate["status"] == "rejected" or (
+                fate["status"] == "included" and bool(fate.get("final"))
+            )
 
-        wait_for(settled, 120, "the public deposit to be final on every branch")
+        wait_for(settled, 120, "both deposits to be settled on every branch")
         net.sync_all()
         yield net
     finally:
@@ -309,7 +315,11 @@ def test_spend_disappears_and_same_wallet_receipt_is_attributed(net: Net, tmp_pa
         assert PUBLIC_DEPOSIT[0] in {n.value for n in before}
         tx_id = sender.send(zero, one.address, TRANSFER, use_spam_proof=False, memo=b"to me")
         status = wait_for(
-            lambda: (s := sender.client.transaction_status(tx_id)).get("final") and s,
+            lambda: (
+                (s := sender.client.transaction_status(tx_id)).get("final")
+                and s.get("canonical")
+                and s
+            ),
             90,
             "the transfer to be final",
         )
@@ -422,18 +432,11 @@ class SwitchableNode:
                 raise RpcError(NOT_FOUND, "no such block")
             return {"hash": self.chain[ref.height]["hash"], "height": ref.height}
 
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.server = RpcServer(dispatcher, SubscriptionHub([]), port=0)
-        port = asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
-        self.url = f"http://127.0.0.1:{port}/"
+        self.served = ServedDispatcher(dispatcher)
+        self.url = self.served.url
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        self.served.close()
 
 
 @pytest.fixture
