@@ -1,0 +1,391 @@
+"""Devnet node benchmarks: finality latency, restart catch-up, shielded throughput, block import.
+
+One 6-validator devnet with 1 s slots runs for the live figures:
+* `node.finality_latency_slots`: for each block made final while validator 0 is watched,
+  the slots between its slot and the slot at which validator 0 reported it final
+  (system_status polled every 0.1 s); median. `node.finality_latency_s` is the same in
+  seconds from the start of the block's slot (1 s slots make the slot figure coarse).
+* `node.restart_catchup_s`: validator 5 is SIGKILLed, the chain advances ~10 blocks, then
+  the time from `devnet up` until its head equals validator 0's (process start, loading
+  keys and the store, and sync); `node.restart_rpc_up_s` is the process-start part.
+* `node.tx_per_s`: a batch of deposits (from the genesis-funded alice, bob and faucet
+  accounts) is proved beforehand in worker processes for an epoch ahead, submitted all at
+  once (round-robin to the validators), and timed from when they became includable (their
+  epoch's start, or the submission if later) until every one is final. Deposits carry no
+  spam proof and pay no fee, so they fill a block's fee lane, which takes whatever the
+  spam-proof tiers leave: up to `node.tx_per_s_block_capacity` per block. Proving cost
+  bounds the batch (`node.tx_per_s_batch`); when it fits one block
+  (`node.tx_per_s_blocks`) the figure is the batch over one slot plus finality, not the
+  node's ceiling.
+Then, in this process and without validator processes, the devnet's chain is assembled
+over separate stores (`assemble_chain`, as validators do): blocks authored on one are
+imported by the others (`node.block_import_ms`: empty block; `node.block_import_full_ms`:
+a block with a pool batch of 16 of those deposits whose proofs the importer has not seen;
+`node.block_import_full_warm_ms`: the same when the importer already refined them from its
+mempool, as a validator that received them by gossip has: spend-proof verdicts are cached).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench import Figure
+from jamcore.block import DisputesExtrinsic, Extrinsic
+from jamcore.crypto.hashing import blake2b_256
+from shielded.circuits.artifacts import ProvingArtifacts, load_proving
+from shielded.node import devnet
+from shielded.node.assemble import AssembledChain, assemble_chain
+from shielded.node.genesis import (
+    DEMO_ACCOUNTS,
+    GenesisConfig,
+    ValidatorSecrets,
+    load_account_key,
+    load_validator_secrets,
+)
+from shielded.node.guarantees import POOL_SERVICE_ID, build_guarantee
+from shielded.node.pool_layer import COMPACT, MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
+from shielded.node.storage import ChainStore
+from shielded.notes.keys import SpendingKey
+from shielded.service import PoolConfig
+from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
+
+VALIDATORS = 6
+SLOT_SECONDS = 1.0
+BATCH = 32
+"""Deposits timed by node.tx_per_s: two blocks' fee lane."""
+WORKERS = 2
+DEPOSIT = 1_000
+LATENCY_SECONDS = 12.0
+CATCHUP_BLOCKS = 10
+EMPTY_BLOCKS = 4
+FULL_BLOCK_TRANSACTIONS = 16
+RPC_TIMEOUT = 15.0
+
+
+def figures() -> Iterator[Figure]:
+    with tempfile.TemporaryDirectory(prefix="bench-node-") as temporary:
+        directory = Path(temporary) / "devnet"
+        config = devnet.init(
+            directory, VALIDATORS, SLOT_SECONDS, devnet.free_base_port(2 * VALIDATORS)
+        )
+        epoch_length = config.chain_spec().epoch_length
+        batch: list[bytes] = []
+        epoch = 0
+        with ProcessPoolExecutor(
+            WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_load_keys,
+            initargs=(str(directory), config.vk_hash),
+        ) as provers:
+            # Workers load the proving key while the devnet starts.
+            warmup = [provers.submit(_warm) for _ in range(WORKERS)]
+            try:
+                devnet.up(directory)
+                devnet.wait_until_producing(directory, height=2, timeout=120)
+                latency_slots, latency_s = _finality_latency(config)
+                yield Figure("node.finality_latency_slots", latency_slots, "slots (median)")
+                yield Figure(
+                    "node.finality_latency_s", latency_s, "s from slot start (median, poll 0.1 s)"
+                )
+                rpc_up, catchup, behind = _restart_catchup(directory, config)
+                yield Figure("node.restart_catchup_s", catchup, f"s (behind {behind} blocks)")
+                yield Figure("node.restart_rpc_up_s", rpc_up, "s")
+                for future in warmup:
+                    future.result()
+                epoch, batch = _prove_batch(provers, config)
+                tx_per_s, final, blocks = _throughput(config, batch)
+                yield Figure("node.tx_per_s", tx_per_s, "tx/s (deposits, included and final)")
+                yield Figure("node.tx_per_s_batch", final, f"transactions final of {BATCH} sent")
+                yield Figure("node.tx_per_s_blocks", blocks, "blocks that included the batch")
+                yield Figure(
+                    "node.tx_per_s_block_capacity",
+                    min(PoolConfig().spec.block_capacity, MAX_TRANSACTIONS_PER_BLOCK),
+                    f"tx per block (one block per {SLOT_SECONDS:g} s slot)",
+                )
+            finally:
+                devnet.down(directory)
+        yield from _import_figures(directory, config, Path(temporary), epoch * epoch_length, batch)
+
+
+# --- live devnet ----------------------------------------------------------------------
+
+
+def _rpc(config: GenesisConfig, index: int, method: str, params: Any = None) -> Any:
+    """A call to validator `index`, patient with a node busy importing on a loaded machine."""
+    return devnet.rpc_call(config.validators[index].rpc_port, method, params, RPC_TIMEOUT)
+
+
+def _status(config: GenesisConfig, index: int) -> dict[str, Any]:
+    result = _rpc(config, index, "system_status")
+    assert isinstance(result, dict)
+    return result
+
+
+def _finality_latency(config: GenesisConfig) -> tuple[float, float]:
+    """Medians, over the blocks made final while validator 0 is watched, of the slots from
+    a block's slot to the slot at which validator 0 reported it final, and of the seconds
+    from the start of the block's slot to that report."""
+    final_height = _status(config, 0)["finalized"]["height"]
+    slots, seconds = [], []
+    deadline = time.time() + LATENCY_SECONDS
+    while time.time() < deadline:
+        status = _status(config, 0)
+        seen = time.time()
+        for height in range(final_height + 1, status["finalized"]["height"] + 1):
+            block_slot = _rpc(config, 0, "chain_getHeader", {"height": height})["slot"]
+            slots.append(status["slot"] - block_slot)
+            seconds.append(seen - (config.genesis_time + block_slot * config.slot_duration))
+        final_height = max(final_height, status["finalized"]["height"])
+        time.sleep(0.1)
+    if not slots:
+        raise RuntimeError(f"no block became final within {LATENCY_SECONDS}s")
+    return float(statistics.median(slots)), float(statistics.median(seconds))
+
+
+def _restart_catchup(directory: Path, config: GenesisConfig) -> tuple[float, float, int]:
+    """(seconds until the restarted validator's RPC answers, until its head equals the
+    others', how many blocks it was behind)."""
+    victim = VALIDATORS - 1
+    devnet.down(directory, only=[victim], hard=True)
+    killed_at = _status(config, victim - 1)["head"]["height"]
+    _wait(
+        lambda: _status(config, 0)["head"]["height"] >= killed_at + CATCHUP_BLOCKS,
+        60,
+        "the chain to advance without the killed validator",
+    )
+    behind = _status(config, 0)["head"]["height"] - killed_at
+    started = time.perf_counter()
+    devnet.up(directory, only=[victim])
+    rpc_up = None
+    while time.perf_counter() - started < 120:
+        try:
+            mine = _status(config, victim)["head"]
+        except (OSError, RuntimeError):
+            time.sleep(0.1)
+            continue
+        if rpc_up is None:
+            rpc_up = time.perf_counter() - started
+        if mine["hash"] == _status(config, 0)["head"]["hash"]:
+            return rpc_up, time.perf_counter() - started, behind
+        time.sleep(0.1)
+    raise RuntimeError("the restarted validator did not catch up in 120 s")
+
+
+def _wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _prove_batch(provers: ProcessPoolExecutor, config: GenesisConfig) -> tuple[int, list[bytes]]:
+    """BATCH deposits proved for an epoch E whose previous epoch is about when proving ends
+    (nodes hold transactions for the next epoch, so they may be submitted from the start of
+    epoch E - 1 until the middle of E); returns (E, the encoded transactions)."""
+    anchor = _rpc(config, 0, "pool_getAnchor")
+    epoch_length = config.chain_spec().epoch_length
+    # Calibrate: one proof per worker (discarded) gives the seconds per round of proofs.
+    began = time.time()
+    list(provers.map(_prove_deposit, [(0, 0, int(anchor["anchor"], 16), 1, 0)] * WORKERS))
+    round_seconds = time.time() - began
+    rounds = math.ceil(BATCH / WORKERS)
+    for _attempt in range(3):
+        ready = time.time() + rounds * round_seconds
+        epoch = _slot_at(config, ready) // epoch_length + 1
+        jobs = [
+            (i, epoch, int(anchor["anchor"], 16), anchor["lifetime"], i % len(DEMO_ACCOUNTS))
+            for i in range(BATCH)
+        ]
+        began = time.time()
+        batch = list(provers.map(_prove_deposit, jobs))
+        round_seconds = (time.time() - began) / rounds
+        # Verify half of epoch E is still ahead for inclusion, else prove again, later.
+        if _slot_at(config, time.time()) < epoch * epoch_length + epoch_length // 2:
+            return epoch, batch
+    raise RuntimeError("proving the batch kept overrunning its target epoch")
+
+
+def _slot_at(config: GenesisConfig, moment: float) -> int:
+    return int((moment - config.genesis_time) // config.slot_duration)
+
+
+def _throughput(config: GenesisConfig, batch: list[bytes]) -> tuple[float, int, int]:
+    """Submit `batch` once the epoch before its own has begun; (transactions final per
+    second, counted from when they became includable: the later of the submission and the
+    start of their epoch; how many became final; in how many blocks)."""
+    epoch_length = config.chain_spec().epoch_length
+    epoch = Transaction.decode(batch[0]).epoch
+    while _slot_at(config, time.time()) + 1 < (epoch - 1) * epoch_length:
+        time.sleep(0.05)
+
+    def submit(position: int) -> str | None:
+        raw = batch[position]
+        try:
+            answer = _rpc(
+                config, position % VALIDATORS, "pool_submitTransaction", {"transaction": raw.hex()}
+            )
+        except (OSError, RuntimeError) as error:
+            print(f"node.tx_per_s: transaction {position} refused: {error}", file=sys.stderr)
+            return None
+        return str(answer["tx_id"])
+
+    submitted = time.time()
+    with ThreadPoolExecutor(VALIDATORS) as pool:
+        pending = {tx_id for tx_id in pool.map(submit, range(len(batch))) if tx_id}
+    started = max(submitted, config.genesis_time + epoch * epoch_length * config.slot_duration)
+    final = 0
+    heights = set()
+    last_final = started
+    deadline = started + 2 * epoch_length * config.slot_duration
+    while pending and time.time() < deadline:
+        for tx_id in list(pending):
+            status = _rpc(config, 0, "pool_getTransactionStatus", {"tx_id": tx_id})
+            if status.get("status") == "rejected":
+                print(f"node.tx_per_s: {tx_id[:16]} rejected: {status}", file=sys.stderr)
+                pending.discard(tx_id)
+            elif status.get("final"):
+                pending.discard(tx_id)
+                final += 1
+                heights.add(status["height"])
+                last_final = time.time()
+        time.sleep(0.1)
+    if final == 0:
+        raise RuntimeError("no transaction of the batch became final")
+    return final / (last_final - started), final, len(heights)
+
+
+# --- proving workers --------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _load_keys(directory: str, vk_hash: str) -> None:
+    _worker["directory"] = directory
+    _worker["keys"] = load_proving(Path(directory) / "circuit", vk_hash)
+
+
+def _warm() -> None:
+    assert "keys" in _worker
+
+
+def _prove_deposit(job: tuple[int, int, int, int, int]) -> bytes:
+    """A deposit of DEPOSIT from demo account `account` to a fresh key, proved for `epoch`."""
+    position, epoch, anchor, lifetime, account = job
+    keys: ProvingArtifacts = _worker["keys"]
+    recipient = SpendingKey.from_seed(blake2b_256(b"bench-node/recipient%d" % position))
+    plan = TransactionPlan(
+        anchor=anchor,
+        epoch=epoch,
+        lifetime=lifetime,
+        change_key=recipient,
+        payments=(Payment(recipient.address, DEPOSIT),),
+        deposit_from=load_account_key(_worker["directory"], DEMO_ACCOUNTS[account]),
+        deposit_amount=DEPOSIT,
+    )
+    return build_transaction(keys, plan).encode()
+
+
+# --- in-process block import ------------------------------------------------------------
+
+
+def _import_figures(
+    directory: Path, config: GenesisConfig, scratch: Path, first_slot: int, batch: list[bytes]
+) -> Iterator[Figure]:
+    """Author blocks on one assembled chain and time their import on two others: a cold
+    importer (`cold`) and one that refined the pool transactions beforehand (`warm`)."""
+    validators = [load_validator_secrets(directory, i) for i in range(VALIDATORS)]
+    author, cold, warm = (
+        assemble_chain(directory, config, ChainStore(scratch / f"{name}.sqlite"))
+        for name in ("author", "cold", "warm")
+    )
+    slot = max(first_slot, 1)
+
+    def next_block(transactions: list[bytes]) -> bytes:
+        nonlocal slot
+        block = _author(author, validators, slot, transactions)
+        slot += 1
+        now = config.genesis_time + slot * config.slot_duration
+        author.chain.import_block(block, now=now)
+        return block
+
+    def timed_import(replica: AssembledChain, block: bytes) -> tuple[float, bytes]:
+        now = config.genesis_time + slot * config.slot_duration
+        began = time.perf_counter()
+        outcome = replica.chain.import_block(block, now=now)
+        elapsed = 1000 * (time.perf_counter() - began)
+        if outcome.status != "imported":
+            raise RuntimeError(f"benchmark block not imported: {outcome.status}")
+        return elapsed, outcome.hash
+
+    first = next_block([])  # the epoch change of the batch's epoch, not timed
+    for replica in (cold, warm):
+        timed_import(replica, first)
+    empty = []
+    for _ in range(EMPTY_BLOCKS):
+        block = next_block([])
+        empty.append(timed_import(cold, block)[0])
+        timed_import(warm, block)
+    yield Figure("node.block_import_ms", statistics.median(empty), "ms (empty block, median)")
+    if not batch:
+        return
+    cold_ms, warm_ms = [], []
+    for part in range(len(batch) // FULL_BLOCK_TRANSACTIONS):
+        transactions = batch[part * FULL_BLOCK_TRANSACTIONS : (part + 1) * FULL_BLOCK_TRANSACTIONS]
+        warm.pool.select(warm.chain.store, slot, transactions)  # as when they arrived by gossip
+        block = next_block(transactions)
+        elapsed, block_hash = timed_import(cold, block)
+        _check_accepted(cold, block_hash, len(transactions))
+        cold_ms.append(elapsed)
+        warm_ms.append(timed_import(warm, block)[0])
+    unit = f"ms (block with {FULL_BLOCK_TRANSACTIONS} deposits, median)"
+    yield Figure("node.block_import_full_ms", statistics.median(cold_ms), unit)
+    yield Figure("node.block_import_full_warm_ms", statistics.median(warm_ms), unit)
+    for replica in (author, cold, warm):
+        replica.chain.store.close()
+
+
+def _author(
+    assembled: AssembledChain, validators: list[ValidatorSecrets], slot: int, txs: list[bytes]
+) -> bytes:
+    """The block of `slot` by whichever validator Safrole gives it, carrying `txs` in a pool
+    guarantee signed by that author."""
+    chain = assembled.chain
+    for secrets in validators:
+        if chain.author_block(slot, secrets) is None:
+            continue
+        extrinsic = None
+        if txs:
+            guarantee = build_guarantee(
+                POOL_SERVICE_ID,
+                [POOL_BATCH.encode(tuple(txs))],
+                chain.refine_context(),
+                slot,
+                secrets.index,
+                secrets.signing_key,
+            )
+            extrinsic = Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ()))
+        block = chain.author_block(slot, secrets, extrinsic=extrinsic)
+        assert block is not None
+        return block
+    raise RuntimeError(f"no validator may author slot {slot}")
+
+
+def _check_accepted(replica: AssembledChain, block_hash: bytes, expected: int) -> None:
+    compact = json.loads(replica.chain.store.local(block_hash, COMPACT) or b"{}")
+    accepted = len(compact.get("transactions", []))
+    if accepted != expected:
+        raise RuntimeError(
+            f"the full block accepted {accepted} of {expected} deposits: {compact.get('rejected')}"
+        )
