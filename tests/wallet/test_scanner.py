@@ -221,7 +221,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
                 fate["status"] == "included" and bool(fate.get("final"))
             )
 
-        wait_for(settled, 120, "both deposits to be settled on every branch")
+        wait_for(settled, 180, "both deposits to be settled on every branch")
         net.sync_all()
         yield net
     finally:
@@ -319,7 +319,7 @@ def test_spend_disappears_and_same_wallet_receipt_is_attributed(net: Net, tmp_pa
                 and s.get("canonical")
                 and s
             ),
-            90,
+            150,
             "the transfer to be final",
         )
         sender.sync()
