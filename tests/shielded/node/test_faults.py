@@ -396,8 +396,10 @@ def foreign_store_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     finally:
         devnet.down(other)  # SIGTERM: the store is closed cleanly (WAL checkpointed)
     directory, config = init_devnet(base)
-    store = directory / "validators" / "0" / "chain.sqlite"
-    shutil.copyfile(other / "validators" / "0" / "chain.sqlite", store)
+    for name in ("chain.sqlite", "chain.sqlite-wal"):  # the WAL too, had it survived
+        source = other / "validators" / "0" / name
+        if source.exists():
+            shutil.copyfile(source, directory / "validators" / "0" / name)
     try:
         devnet.up(directory)
         exited = wait_for(
