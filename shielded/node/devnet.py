@@ -173,7 +173,7 @@ def status(directory: Path) -> list[dict[str, Any]]:
     rows = []
     for validator in config.validators:
         try:
-            result = rpc_call(validator.rpc_port, "system_status")
+            result = rpc_call(validator.rpc_port, "system_status", timeout=5.0)
             rows.append({"index": validator.index, "state": "up", **result})
         except (OSError, RuntimeError, urllib.error.URLError):
             state = "starting" if validator.index in pids else "down"

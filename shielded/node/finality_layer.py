@@ -64,6 +64,8 @@ class VoteTracker:
         self.keys = keys
         self.votes: dict[bytes, dict[int, Vote]] = {}
         self.by_slot: dict[tuple[int, int], Vote] = {}
+        self.slot_voters: dict[int, dict[int, set[bytes]]] = {}
+        """slot -> validator index -> the headers it voted for at that slot (valid votes)."""
         self.certified: set[bytes] = set()
 
     def add(self, vote: Vote) -> tuple[Certificate | None, EquivocationEvidence | None]:
@@ -74,6 +76,9 @@ class VoteTracker:
             raise InvalidBlock("vote for another chain")
         index = vote.contribution.index
         verify_contribution(vote.contribution, payload, self.keys.public_share(index))
+        self.slot_voters.setdefault(payload.slot, {}).setdefault(index, set()).add(
+            payload.header_hash
+        )
         evidence = None
         earlier = self.by_slot.get((index, payload.slot))
         if earlier is not None and earlier.payload.header_hash != payload.header_hash:
@@ -89,9 +94,22 @@ class VoteTracker:
             self.certified.add(payload.header_hash)
         return certificate, evidence
 
+    def can_never_be_certified(self, slot: int, header_hash: bytes) -> bool:
+        """Whether the block `header_hash` at `slot` can no longer gather t votes.
+
+        Every validator votes at most once per slot unless it equivocates. If at least
+        V - t + 1 validators voted at `slot` only for other headers, the block can get at
+        most V - (V - t + 1) = t - 1 votes, even counting equivocators twice: it is dead, and
+        a validator locked on it may vote on another branch without risking two conflicting
+        certificates."""
+        voters = self.slot_voters.get(slot, {})
+        elsewhere = sum(1 for headers in voters.values() if header_hash not in headers)
+        return elsewhere >= self.keys.validator_count - self.keys.threshold + 1
+
     def prune(self, below_slot: int) -> None:
         """Forget votes for slots below `below_slot` (they can no longer matter)."""
         self.by_slot = {k: v for k, v in self.by_slot.items() if k[1] >= below_slot}
+        self.slot_voters = {k: v for k, v in self.slot_voters.items() if k >= below_slot}
         keep = {v.payload.header_hash for v in self.by_slot.values()}
         self.votes = {h: v for h, v in self.votes.items() if h in keep}
 

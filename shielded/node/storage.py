@@ -112,6 +112,13 @@ class ChainStore:
             (name, value),
         )
 
+    def note(self, name: str) -> bytes | None:
+        """Node-local bookkeeping outside the chain (e.g. a validator's vote lock)."""
+        return self._meta(f"note/{name}")
+
+    def set_note(self, name: str, value: bytes) -> None:
+        self._set_meta(f"note/{name}", value)
+
     @property
     def genesis(self) -> bytes | None:
         return self._meta("genesis")
@@ -206,7 +213,10 @@ class ChainStore:
         existing = self.genesis
         if existing is not None:
             if existing != block_hash:
-                raise StorageError("the store holds a different genesis")
+                raise StorageError(
+                    f"{self.path} holds a different genesis (0x{existing.hex()[:16]}, not "
+                    f"0x{block_hash.hex()[:16]}): it belongs to another devnet"
+                )
             return
         with self._transaction() as db:
             db.execute(

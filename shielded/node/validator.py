@@ -51,6 +51,7 @@ from shielded.node.chain import FINAL_KEY, InvalidBlock
 from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, VoteTracker
 from shielded.node.genesis import (
     GenesisConfig,
+    GenesisError,
     load_account_key,
     load_genesis,
     load_validator_secrets,
@@ -67,7 +68,7 @@ from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, SNAPSHOT
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
-from shielded.node.storage import ChainStore
+from shielded.node.storage import ChainStore, StorageError
 from shielded.notes.address import ShieldedAddress
 from shielded.notes.keys import SpendingKey
 from shielded.transaction import (
@@ -114,6 +115,13 @@ class ValidatorNode:
         self._proving: ProvingArtifacts | None = None
         self.votes = VoteTracker(self.chain_id, self.epoch_keys)
         self.last_voted_slot = self.chain.head.slot
+        saved_lock = self.store.note("vote_lock")
+        self.lock: tuple[int, bytes] | None = (
+            (int.from_bytes(saved_lock[:4], "little"), saved_lock[4:]) if saved_lock else None
+        )
+        """(slot, hash) of the last block this validator voted for (kept across restarts)."""
+        if self.lock is not None:
+            self.last_voted_slot = max(self.last_voted_slot, self.lock[0])
         self.certificates: dict[bytes, Certificate] = {}
         self.evidence: dict[int, EquivocationEvidence] = {}
         self.hub = SubscriptionHub(["heads", "finalized"])
@@ -321,12 +329,36 @@ class ValidatorNode:
         return guarantee, tuple(offenders)
 
     async def _vote_for_head(self) -> None:
+        """Vote for the canonical head if the voting rule allows it (`may_vote_for`)."""
         head = self.chain.head
-        if head.slot > self.last_voted_slot:
+        if head.slot > self.last_voted_slot and self._may_vote_for(head.hash):
             await self._vote(head.slot, head.hash)
+
+    def _may_vote_for(self, block_hash: bytes) -> bool:
+        """The lock rule that keeps two conflicting blocks from both being certified: vote
+        only for a block that descends from the last block this validator voted for (its
+        lock), unless the lock can never be final any more: it conflicts with the final
+        block, or V - t + 1 validators voted for other blocks at its slot."""
+        if self.lock is None:
+            return True
+        lock_slot, lock_hash = self.lock
+        if self._descends(block_hash, lock_hash, lock_slot):
+            return True
+        final = self.chain.finalized
+        if final.slot >= lock_slot and not self._descends(final.hash, lock_hash, lock_slot):
+            return True  # the lock lost to a final block: it can never be final
+        return self.votes.can_never_be_certified(lock_slot, lock_hash)
+
+    def _descends(self, block_hash: bytes, ancestor: bytes, ancestor_slot: int) -> bool:
+        cursor = self.store.block(block_hash)
+        while cursor is not None and cursor.slot > ancestor_slot:
+            cursor = self.store.block(cursor.parent)
+        return cursor is not None and cursor.hash == ancestor
 
     async def _vote(self, slot: int, block_hash: bytes) -> None:
         self.last_voted_slot = max(self.last_voted_slot, slot)
+        self.lock = (slot, block_hash)
+        self.store.set_note("vote_lock", slot.to_bytes(4, "little") + block_hash)
         payload = FinalityPayload(self.chain_id, slot, block_hash)
         vote = Vote(payload, contribute(self.secrets.key_share, payload))
         self._receive_vote(vote)
@@ -667,7 +699,11 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s v{args.index} %(levelname)s %(message)s"
     )
-    node = ValidatorNode(args.dir, args.index)
+    try:
+        node = ValidatorNode(args.dir, args.index)
+    except (StorageError, GenesisError) as error:
+        log.error("validator %d refuses to start: %s", args.index, error)
+        raise SystemExit(2) from None
 
     async def run() -> None:
         loop = asyncio.get_running_loop()

@@ -160,7 +160,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     config = create_devnet(
         directory,
         VALIDATORS,
-        slot_duration=1.0,
+        slot_duration=1.5,  # epochs of 18 s leave room to prove under CI load
         base_port=devnet.free_base_port(2 * VALIDATORS),
         genesis_delay=GENESIS_DELAY,
     )

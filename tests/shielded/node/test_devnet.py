@@ -94,13 +94,16 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
             60,
             "validator 2 to catch up",
         )
-        cli = subprocess.run(
-            [sys.executable, "-m", "shielded.cli", "devnet", "status", "--dir", str(directory)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert cli.stdout.count(" up ") == VALIDATORS
+        def cli_shows_all_up() -> bool:
+            cli = subprocess.run(
+                [sys.executable, "-m", "shielded.cli", "devnet", "status", "--dir", str(directory)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            return cli.stdout.count(" up ") == VALIDATORS
+
+        wait_for(cli_shows_all_up, 30, "`shielded devnet status` to show every validator up")
     finally:
         devnet.down(directory)
     assert devnet.running_pids(directory) == {}
@@ -131,7 +134,10 @@ def test_equivocating_validator_becomes_an_offender(tmp_path: Path) -> None:
         final_before = min(r["finalized"]["height"] for r in rows)
         # Finality goes on (5 honest validators of 6 exceed t = 5).
         wait_for(
-            lambda: min(r["finalized"]["height"] for r in devnet.status(directory))
+            lambda: min(
+                r["finalized"]["height"] if r["state"] == "up" else -1
+                for r in devnet.status(directory)
+            )
             > final_before,
             30,
             "finality to continue after the equivocation",

@@ -191,14 +191,6 @@ class FinalityWatch:
                 assert canonical_hash(self.config, index, height) == block_hash, (index, height)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="node bug (race, seen under CPU load): a validator votes for every new head, "
-    "also one on a branch that conflicts with a block it voted for at an earlier slot, so "
-    "two conflicting blocks can both be certified and validators finalize different "
-    "chains; the deterministic reproduction is "
-    "test_an_honest_validator_never_votes_for_conflicting_blocks",
-)
 def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
     tmp_path: Path,
 ) -> None:
@@ -433,11 +425,6 @@ def test_node_refuses_another_devnets_store(foreign_store_run: dict[str, Any]) -
     assert "different genesis" in foreign_store_run["log"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validator.main() lets StorageError from Chain.__init__ escape: the process dies "
-    "with a Python traceback instead of logging one clear error line and exiting",
-)
 def test_refusing_a_foreign_store_logs_a_clear_error_not_a_traceback(
     foreign_store_run: dict[str, Any],
 ) -> None:
@@ -486,14 +473,6 @@ def _sealer(chain: Chain, slot: int, validators: list[ValidatorSecrets]) -> int:
     raise AssertionError(f"nobody may seal slot {slot}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConflictingVotes,
-    reason="node bug: ValidatorNode._vote_for_head votes for any new head with a later slot, "
-    "even on a branch that does not contain a block it voted for before; with t = 5 of 6 "
-    "such votes let two conflicting blocks be certified (final blocks then differ between "
-    "validators)",
-)
 def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
     """Validator 0 runs alone; the test plays the others with their genesis keys over one
     authenticated connection, shows it block A, then a longer branch B1 <- B2 from A's
