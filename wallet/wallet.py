@@ -341,7 +341,8 @@ class Wallet:
     ) -> str:
         """Run `make` (build and submit a transaction) and wait until it is final; if the
         chain drops it because its epoch or anchor went stale before a block took it (slow
-        blocks at an epoch boundary), build it again. Returns the final transaction id."""
+        blocks at an epoch boundary) or a reorganisation removed its block, build it again.
+        Returns the final transaction id."""
         for attempt in range(1, attempts + 1):
             tx_id = make()
             try:
@@ -349,7 +350,8 @@ class Wallet:
                 return tx_id
             except SendError as error:
                 message = str(error)
-                if attempt == attempts or not ("epoch" in message or "anchor" in message):
+                retryable = ("epoch", "anchor", "reorganisation")
+                if attempt == attempts or not any(word in message for word in retryable):
                     raise
                 if progress is not None:
                     progress(f"rebuilding: {message}", None)
