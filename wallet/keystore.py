@@ -155,6 +155,16 @@ def load(path: Path | str, passphrase: str) -> WalletSecrets:
         raise WalletFileError(f"{path}: decrypted payload is malformed") from error
 
 
+def kdf_params(path: Path | str) -> KdfParams:
+    """The key-derivation cost a wallet file was written with (public metadata), so a
+    re-save keeps it."""
+    try:
+        kdf = _field(json.loads(Path(path).read_bytes()), "kdf", dict)
+    except (OSError, ValueError) as error:
+        raise WalletFileError(f"{path} is not a readable wallet file") from error
+    return KdfParams(_field(kdf, "opslimit", int), _field(kdf, "memlimit", int))
+
+
 def _field(document: Any, name: str, kind: type) -> Any:
     if not isinstance(document, dict) or not isinstance(document.get(name), kind):
         raise WalletFileError(f"wallet file field {name!r} is missing or not a {kind.__name__}")

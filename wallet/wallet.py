@@ -142,7 +142,7 @@ class Wallet:
 
     def add_account(self, name: str, passphrase: str) -> AccountKeys:
         entry = self.secrets.add_account(name)
-        keystore.save(self.path, self.secrets, passphrase)
+        keystore.save(self.path, self.secrets, passphrase, keystore.kdf_params(self.path))
         return account_keys(self.secrets.mnemonic, entry.index)
 
     def all_accounts(self) -> list[AccountKeys]:

@@ -82,3 +82,11 @@ def test_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Monk
         save(path, WalletSecrets("other words"), "pw", FAST_KDF)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["w.json"]
+
+
+def test_kdf_parameters_are_read_back(tmp_path: Path) -> None:
+    from wallet.keystore import kdf_params
+
+    path = tmp_path / "w.json"
+    save(path, WalletSecrets(MNEMONIC), "pw", FAST_KDF)
+    assert kdf_params(path) == FAST_KDF
