@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import traceback
 
 import bench
 
 
 def main(prefixes: list[str]) -> int:
+    failed = []
     for module_info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
         if module_info.name.startswith("_"):
             continue
@@ -18,11 +20,18 @@ def main(prefixes: list[str]) -> int:
             p.split(".")[0] == module_info.name or module_info.name.startswith(p) for p in prefixes
         ):
             continue
-        module = importlib.import_module(f"bench.{module_info.name}")
-        for figure in module.figures():
-            if not prefixes or any(figure.name.startswith(p) for p in prefixes):
-                print(figure.to_json(), flush=True)
-    return 0
+        try:
+            module = importlib.import_module(f"bench.{module_info.name}")
+            for figure in module.figures():
+                if not prefixes or any(figure.name.startswith(p) for p in prefixes):
+                    print(figure.to_json(), flush=True)
+        except Exception:  # one broken benchmark must not hide the others' figures
+            print(f"bench: {module_info.name} failed:", file=sys.stderr)
+            traceback.print_exc()
+            failed.append(module_info.name)
+    if failed:
+        print(f"bench: failed modules: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

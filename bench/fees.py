@@ -6,16 +6,18 @@ from collections.abc import Iterator
 
 from bench import Figure, rate
 from shielded.fees import Outputs, Transfer, Withdrawal, quote
+from shielded.spec import DEVNET
 
 
 def figures() -> Iterator[Figure]:
+    lifetime = DEVNET.note_lifetime_epochs
     withdrawal = Withdrawal(
         amount=123_456_789,
         pool_value=98_765_432_100,
         anonymity_set=4_321,
-        outputs=Outputs(ephemeral_lifetimes=(32,), permanent_outputs=1),
+        outputs=Outputs(ephemeral_lifetimes=(lifetime,), permanent_outputs=1),
     )
-    transfer = Transfer(Outputs(ephemeral_lifetimes=(32, 16)), spam_proof=True)
+    transfer = Transfer(Outputs(ephemeral_lifetimes=(lifetime, lifetime // 2)), spam_proof=True)
     batch = 1_000
 
     def quote_batch() -> None:
