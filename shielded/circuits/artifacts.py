@@ -18,6 +18,9 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +66,29 @@ class ProvingArtifacts:
     verifying: VerifyingArtifacts
 
 
+@contextmanager
+def _compiler_output_to_stderr() -> Iterator[None]:
+    """The circom compiler inside groth16py writes its statistics to file descriptor 1;
+    send them to stderr so that commands printing JSON on stdout stay parseable."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def setup_artifacts(directory: Path) -> ProvingArtifacts:
     """Compile the circuit, run the dev-only setup, save the keys and return them."""
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        proving_key, verifying_key = groth16py.setup_circom(
-            str(CIRCUIT_SOURCE), [groth16py.circomlib_path(2)]
-        )
+        with _compiler_output_to_stderr():
+            proving_key, verifying_key = groth16py.setup_circom(
+                str(CIRCUIT_SOURCE), [groth16py.circomlib_path(2)]
+            )
     except groth16py.SetupError as error:
         raise CircuitError(f"spend circuit setup failed: {error}") from error
     partial = directory / f".{os.getpid()}"
