@@ -86,6 +86,8 @@ MALFORMED_PENALTY = 5
 """Score for bytes that do not even decode: an honest peer never sends them."""
 INVALID_PENALTY = 2
 """Score for a well-formed block or vote that fails its checks (may be a race or a fork)."""
+PROCESSED_MEMORY = 4096
+"""Recently processed block hashes kept to find where a new branch starts."""
 BAN_SCORE = 20
 BAN_SECONDS = 60
 PROVING_ESTIMATE_S = 3.0
@@ -110,8 +112,8 @@ class ValidatorNode:
         self.tx_status: dict[bytes, dict[str, object]] = {}
         self.peer_faults: dict[bytes, int] = {}
         self.banned: dict[bytes, float] = {}
-        self.processed_height = self.chain.head.height
-        self.processed_hash = self.chain.head.hash
+        self.processed: dict[bytes, None] = {self.chain.head.hash: None}
+        """Blocks whose transactions are already reflected in tx_status (insertion order)."""
         self._proving: ProvingArtifacts | None = None
         self.votes = VoteTracker(self.chain_id, self.epoch_keys)
         self.last_voted_slot = self.chain.head.slot
@@ -449,9 +451,9 @@ class ValidatorNode:
         head = self.chain.head
         fresh = []
         cursor = head
-        while cursor.height > self.processed_height or (
-            cursor.height == self.processed_height and cursor.hash != self.processed_hash
-        ):
+        # Walk back to a block already processed: after a reorg this covers the whole new
+        # branch, not just the blocks above the old head's height.
+        while cursor.hash not in self.processed and cursor.height > 0:
             fresh.append(cursor)
             parent = self.store.block(cursor.parent)
             if parent is None:
@@ -475,7 +477,10 @@ class ValidatorNode:
                 self.mempool.pop(tx_id, None)
                 if self.tx_status.get(tx_id, {}).get("status") != "included":
                     self.tx_status[tx_id] = {"status": "rejected", "reason": reason}
-        self.processed_height, self.processed_hash = head.height, head.hash
+        for stored in fresh:
+            self.processed[stored.hash] = None
+        while len(self.processed) > PROCESSED_MEMORY:
+            self.processed.pop(next(iter(self.processed)))
         self.store.prune_local(SNAPSHOT, self.chain.finalized.height)
 
     @property
