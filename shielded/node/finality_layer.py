@@ -94,18 +94,6 @@ class VoteTracker:
             self.certified.add(payload.header_hash)
         return certificate, evidence
 
-    def can_never_be_certified(self, slot: int, header_hash: bytes) -> bool:
-        """Whether the block `header_hash` at `slot` can no longer gather t votes.
-
-        Every validator votes at most once per slot unless it equivocates. If at least
-        V - t + 1 validators voted at `slot` only for other headers, the block can get at
-        most V - (V - t + 1) = t - 1 votes, even counting equivocators twice: it is dead, and
-        a validator locked on it may vote on another branch without risking two conflicting
-        certificates."""
-        voters = self.slot_voters.get(slot, {})
-        elsewhere = sum(1 for headers in voters.values() if header_hash not in headers)
-        return elsewhere >= self.keys.validator_count - self.keys.threshold + 1
-
     def prune(self, below_slot: int) -> None:
         """Forget votes for slots below `below_slot` (they can no longer matter)."""
         self.by_slot = {k: v for k, v in self.by_slot.items() if k[1] >= below_slot}

@@ -339,17 +339,42 @@ class ValidatorNode:
     def _may_vote_for(self, block_hash: bytes) -> bool:
         """The lock rule that keeps two conflicting blocks from both being certified: vote
         only for a block that descends from the last block this validator voted for (its
-        lock), unless the lock can never be final any more: it conflicts with the final
-        block, or V - t + 1 validators voted for other blocks at its slot."""
+        lock), unless the lock can never be final any more (`_lock_is_dead`)."""
         if self.lock is None:
             return True
         lock_slot, lock_hash = self.lock
         if self._descends(block_hash, lock_hash, lock_slot):
             return True
+        return self._lock_is_dead(lock_slot, lock_hash)
+
+    def _lock_is_dead(self, lock_slot: int, lock_hash: bytes) -> bool:
+        """Whether neither the locked block nor anything built on it can be certified.
+
+        The lock lost if a final block does not descend from it. Otherwise count the
+        validators that voted, at the lock's slot or later, for a known block that does not
+        descend from it: an honest one never votes again at an earlier or equal slot, nor
+        on the lock's branch while it holds its own conflicting lock. If at least
+        V - t + 1 + f of them did (f = the faults tolerated), fewer than t votes remain for
+        the lock's branch even if the f faulty ones vote for everything."""
         final = self.chain.finalized
         if final.slot >= lock_slot and not self._descends(final.hash, lock_hash, lock_slot):
-            return True  # the lock lost to a final block: it can never be final
-        return self.votes.can_never_be_certified(lock_slot, lock_hash)
+            return True
+        keys = self.epoch_keys
+        faults = (keys.validator_count - 1) // 3
+        needed = keys.validator_count - keys.threshold + 1 + faults
+        against: set[int] = set()
+        for slot, voters in self.votes.slot_voters.items():
+            if slot < lock_slot:
+                continue
+            for index, headers in voters.items():
+                if index in against:
+                    continue
+                for header in headers:
+                    known = self.store.block(header)
+                    if known is not None and not self._descends(header, lock_hash, lock_slot):
+                        against.add(index)
+                        break
+        return len(against) >= needed
 
     def _descends(self, block_hash: bytes, ancestor: bytes, ancestor_slot: int) -> bool:
         cursor = self.store.block(block_hash)
