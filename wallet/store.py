@@ -10,10 +10,12 @@ undone, history above it is dropped.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from shielded.sqlite import open_database, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (
@@ -104,13 +106,9 @@ class WalletStore:
     """SQLite persistence of the wallet's view of the chain."""
 
     def __init__(self, path: Path | str) -> None:
-        self.db = sqlite3.connect(Path(path), isolation_level=None, check_same_thread=False)
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+            self.db = open_database(path, SCHEMA)
         except sqlite3.DatabaseError as error:  # not SQLite, or damaged: say which file
-            self.db.close()
             raise WalletStoreError(
                 f"{path} is not a usable wallet store ({error}); move it aside and sync "
                 "again to rebuild it from the chain"
@@ -119,15 +117,8 @@ class WalletStore:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.db)
 
     # --- scanned chain ------------------------------------------------------------------
 
