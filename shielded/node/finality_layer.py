@@ -118,14 +118,8 @@ class FinalityLayer:
     ) -> LayerOutcome:
         header = block.header
         try:
-            outputs = service_outputs(
-                block.extrinsic.guarantees,
-                FINALITY_SERVICE_ID,
-                header.author_index,
-                self.validator_keys[header.author_index],
-                header.slot,
-            )
-        except (GuaranteeError, IndexError) as error:
+            outputs = service_outputs(block, FINALITY_SERVICE_ID, self.validator_keys)
+        except GuaranteeError as error:
             raise InvalidBlock(f"finality report: {error}") from error
         changes: dict[bytes, bytes | None] = {}
         offenders = set(state.offenders)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from jamcore.block import Block
 from jamcore.codec import Variant
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.work.guarantee import ReportGuarantee, ValidatorSignature
@@ -93,14 +94,20 @@ def build_guarantee(
 
 
 def service_outputs(
-    guarantees: Sequence[ReportGuarantee],
-    service_id: int,
-    author_index: int,
-    author_key: bytes,
-    slot: int,
+    block: Block, service_id: int, validator_keys: Sequence[bytes]
 ) -> list[bytes]:
-    """The refined outputs for `service_id` in a block, after checking the report's core,
-    slot, results and the author's guarantee signature (eq. 11.23-11.26)."""
+    """The refined outputs for `service_id` in `block`, after checking the report's core,
+    slot, results and the guarantee signature of the block's author, whose ed25519 key is
+    `validator_keys[author_index]` (eq. 11.23-11.26)."""
+    header = block.header
+    if not 0 <= header.author_index < len(validator_keys):
+        raise GuaranteeError(f"author index {header.author_index} is not a validator")
+    author_index, author_key, slot = (
+        header.author_index,
+        validator_keys[header.author_index],
+        header.slot,
+    )
+    guarantees = block.extrinsic.guarantees
     core = CORE_OF_SERVICE[service_id]
     matching = [g for g in guarantees if g.report.core_index == core]
     cores = [g.report.core_index for g in guarantees]

@@ -176,14 +176,8 @@ class PoolLayer:
     ) -> LayerOutcome:
         header = block.header
         try:
-            outputs = service_outputs(
-                block.extrinsic.guarantees,
-                POOL_SERVICE_ID,
-                header.author_index,
-                self.validator_keys[header.author_index],
-                header.slot,
-            )
-        except (GuaranteeError, IndexError) as error:
+            outputs = service_outputs(block, POOL_SERVICE_ID, self.validator_keys)
+        except GuaranteeError as error:
             raise InvalidBlock(f"pool report: {error}") from error
         transactions: list[bytes] = []
         for output in outputs:
