@@ -36,9 +36,16 @@ from jamcore.block import (
     header_hash,
 )
 from jamcore.codec import CodecError
+from jamcore.crypto.bandersnatch import vrf_output
 from jamcore.safrole.authoring import claim_slot
 from jamcore.safrole.errors import SafroleError
-from jamcore.safrole.sealing import make_entropy_source, make_seal, slot_sealer, verify_seal
+from jamcore.safrole.sealing import (
+    entropy_source_input,
+    make_entropy_source,
+    make_seal,
+    slot_sealer,
+    verify_seal,
+)
 from jamcore.safrole.state import (
     SafroleInput,
     SafroleState,
@@ -291,14 +298,7 @@ class Chain:
         fork_point = self.store.fork_point(block_hash)
         if fork_point.height < self.finalized.height:
             return ImportOutcome("fork", block_hash)  # would revert a final block
-        branch: list[StoredBlock] = []
-        cursor = candidate
-        while cursor.hash != fork_point.hash:
-            branch.append(cursor)
-            parent = self.store.block(cursor.parent)
-            assert parent is not None
-            cursor = parent
-        branch.reverse()
+        branch = self._branch(fork_point, candidate)
         reverted = self._roll_back_to(fork_point.hash)
         try:
             for stored in branch:
@@ -313,6 +313,18 @@ class Chain:
             return ImportOutcome("fork", block_hash)
         return ImportOutcome("reorg", block_hash, tuple(reverted))
 
+    def _branch(self, fork_point: StoredBlock, tip: StoredBlock) -> list[StoredBlock]:
+        """The blocks after `fork_point` up to `tip`, oldest first."""
+        branch = []
+        cursor = tip
+        while cursor.hash != fork_point.hash:
+            branch.append(cursor)
+            parent = self.store.block(cursor.parent)
+            assert parent is not None
+            cursor = parent
+        branch.reverse()
+        return branch
+
     def finalize(self, block_hash: bytes) -> bool:
         """Make a certified block final (switching to its branch if needed); False if it is
         unknown or not beyond the current final block. Final blocks are never reverted."""
@@ -323,15 +335,9 @@ class Chain:
             fork_point = self.store.fork_point(block_hash)
             if fork_point.height < self.finalized.height:
                 return False  # conflicts with finality: can only happen beyond 1/3 faults
-            branch = []
-            cursor = target
-            while cursor.hash != fork_point.hash:
-                branch.append(cursor)
-                parent = self.store.block(cursor.parent)
-                assert parent is not None
-                cursor = parent
+            branch = self._branch(fork_point, target)
             self._roll_back_to(fork_point.hash)
-            for stored in reversed(branch):
+            for stored in branch:
                 self._apply(self.decode(stored.block), stored.hash, stored.block)
         self.store.finalize(block_hash)
         return True
@@ -401,7 +407,4 @@ class Chain:
 
 def _entropy_output(secret: bytes, seal_input: bytes) -> bytes:
     """Y(H_v): the entropy-source VRF output the importer will feed Safrole (eq. 6.17)."""
-    from jamcore.crypto.bandersnatch import vrf_output
-    from jamcore.safrole.sealing import entropy_source_input
-
     return vrf_output(secret, entropy_source_input(vrf_output(secret, seal_input)))
