@@ -11,6 +11,7 @@ discriminators and invalid booleans raise `CodecError` and never yield a partial
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -126,23 +127,27 @@ def decode_natural(data: bytes, offset: int = 0) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------
 
 
-class Codec(Generic[T]):
+class Codec(ABC, Generic[T]):
     """Encodes values of type T to the graypaper byte format and JSON, and back."""
 
     min_size: int = 1
     """The fewest bytes any value of this type encodes to (bounds forged length prefixes)."""
 
+    @abstractmethod
     def encode_into(self, value: T, out: bytearray) -> None:
-        raise NotImplementedError
+        """Append the encoding of `value` to `out`."""
 
+    @abstractmethod
     def read(self, reader: Reader) -> T:
-        raise NotImplementedError
+        """Decode one value at the reader's position."""
 
+    @abstractmethod
     def to_json(self, value: T) -> Json:
-        raise NotImplementedError
+        """The w3f vectors' JSON form of `value`."""
 
+    @abstractmethod
     def from_json(self, data: Json) -> T:
-        raise NotImplementedError
+        """The value of a JSON form (CodecError if it does not fit)."""
 
     def encode(self, value: T) -> bytes:
         """The complete encoding of `value`."""
