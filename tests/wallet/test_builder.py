@@ -113,16 +113,19 @@ def test_chain_clock_epochs() -> None:
     st.floats(min_value=0, max_value=2e9),
     st.floats(min_value=0.1, max_value=60),
     st.integers(min_value=1, max_value=600),
-    st.floats(min_value=0, max_value=1e7),
+    st.integers(min_value=0, max_value=10_000_000),
+    st.floats(min_value=0.05, max_value=0.95),
 )
 def test_chain_clock_epoch_is_slot_over_epoch_length(
-    genesis: float, slot: float, length: int, elapsed: float
+    genesis: float, slot: float, length: int, slot_index: int, within: float
 ) -> None:
+    """A moment inside slot k (away from its float-rounded edges) lies in epoch k // length."""
     clock = ChainClock(genesis, slot, length)
-    epoch = clock.epoch_at(genesis + elapsed)
-    slot_index = int(elapsed // slot)
+    moment = genesis + (slot_index + within) * slot
+    epoch = clock.epoch_at(moment)
     assert epoch == slot_index // length
-    assert clock.epoch_at(genesis + elapsed + slot * length) >= epoch  # monotone
+    assert clock.epoch_at(moment + slot * length) == epoch + 1
+    assert clock.epoch_at(moment - slot * length) == max(0, epoch - 1)
 
 
 def test_payment_to_a_valid_address() -> None:
