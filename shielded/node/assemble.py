@@ -32,7 +32,12 @@ def assemble_chain(directory: Path, config: GenesisConfig, store: ChainStore) ->
     """The chain of a devnet in `directory` over `store`, with the pool (whose verifying key
     must match the genesis hash) and finality layers."""
     chain_id = bytes.fromhex(config.chain_id)
-    finality = FinalityLayer(chain_id, config.epoch_keys(), config.validator_keys())
+    finality = FinalityLayer(
+        chain_id,
+        config.epoch_keys(),
+        config.validator_keys(),
+        config.chain_spec().epoch_length,
+    )
     verifying = load_verifying(directory / "circuit", config.vk_hash)
     pool = PoolLayer(
         SpendVerifier(verifying),

@@ -6,25 +6,29 @@ checks each vote against the voter's public share, aggregates t = floor(2V/3)+1 
 one header into a certificate (verified with OSST eq. 3.3 against Y), and turns two votes
 by one validator for different headers at one slot into equivocation evidence.
 
-On chain, authors carry certificates and evidence in a work report of the finality
-service (see `guarantees.py`). `FinalityLayer.apply_block` verifies them: a certificate
-must verify against Y and certify an ancestor of the block, which then becomes final; a
-piece of evidence must prove an equivocation, and the offender's ed25519 key joins the
-offenders (Safrole replaces it with the null key at the next epoch, eq. 6.14).
+On chain, authors carry certificates, evidence and the messages of the epoch's reshare
+round in a work report of the finality service (see `guarantees.py`).
+`FinalityLayer.apply_block` verifies them: a certificate must verify against Y and certify
+an ancestor of the block, which then becomes final; a piece of evidence must prove an
+equivocation, and the offender's ed25519 key joins the offenders (Safrole replaces it with
+the null key at the next epoch, eq. 6.14); reshare messages join the round in the chain's
+`KeyRecord`, whose round closes at the first block of the next epoch (`key_record.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from jamcore.block import Block
 from jamcore.codec import BLOB, CodecError, Struct, seq
+from jamcore.state.keys import component_key
 from shielded.finality.certificate import Certificate, aggregate, verify_certificate
 from shielded.finality.contribution import FinalityPayload, Vote, verify_contribution
 from shielded.finality.equivocation import EquivocationEvidence, verify_equivocation
 from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys
+from shielded.finality.transport import Signed
 from shielded.node.chain import (
     FINAL_KEY,
     OFFENDERS_KEY,
@@ -33,10 +37,20 @@ from shielded.node.chain import (
     LayerOutcome,
 )
 from shielded.node.guarantees import FINALITY_SERVICE_ID, GuaranteeError, service_outputs
+from shielded.node.key_record import (
+    KeyRecord,
+    ReshareError,
+    RoundContext,
+    admit,
+    close_round,
+)
 from shielded.node.storage import ChainStore
 
 MAX_CERTIFICATES_PER_BLOCK = 4
 MAX_EVIDENCE_PER_BLOCK = 8
+MAX_RESHARE_PER_BLOCK = 64
+KEYS_KEY = component_key(201)
+"""The finality `KeyRecord`: keys in force and the epoch's reshare round."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,8 @@ class FinalityItems:
 
     certificates: tuple[bytes, ...]
     evidence: tuple[bytes, ...]
+    reshare: tuple[bytes, ...] = ()
+    """Signed dealings, complaints and answers of the epoch's reshare round."""
 
 
 FINALITY_ITEMS = Struct(
@@ -52,30 +68,45 @@ FINALITY_ITEMS = Struct(
     {
         "certificates": seq(BLOB, max_length=MAX_CERTIFICATES_PER_BLOCK),
         "evidence": seq(BLOB, max_length=MAX_EVIDENCE_PER_BLOCK),
+        "reshare": seq(BLOB, max_length=MAX_RESHARE_PER_BLOCK),
     },
 )
+
+
+KeysAt = Callable[[int], EpochKeys | None]
+"""The finality keys votes at a slot use, or None while the node does not know them yet."""
+
+MAX_WAITING_VOTES = 4096
 
 
 class VoteTracker:
     """Collects votes per header; yields certificates and equivocation evidence."""
 
-    def __init__(self, chain_id: bytes, keys: EpochKeys) -> None:
+    def __init__(self, chain_id: bytes, keys_at: KeysAt) -> None:
         self.chain_id = chain_id
-        self.keys = keys
+        self.keys_at = keys_at
         self.votes: dict[bytes, dict[int, Vote]] = {}
         self.by_slot: dict[tuple[int, int], Vote] = {}
         self.slot_voters: dict[int, dict[int, set[bytes]]] = {}
         """slot -> validator index -> the headers it voted for at that slot (valid votes)."""
         self.certified: set[bytes] = set()
+        self.waiting: list[Vote] = []
+        """Votes of an epoch whose keys this node has not imported yet (see `retry`)."""
 
     def add(self, vote: Vote) -> tuple[Certificate | None, EquivocationEvidence | None]:
         """Record a vote (FinalityError if invalid); returns a new certificate when this
-        vote completes t, and evidence when it contradicts an earlier vote."""
+        vote completes t, and evidence when it contradicts an earlier vote. A vote of an
+        epoch whose keys are not known yet waits for `retry`."""
         payload = vote.payload
         if payload.chain_id != self.chain_id:
             raise InvalidBlock("vote for another chain")
+        keys = self.keys_at(payload.slot)
+        if keys is None:
+            if len(self.waiting) < MAX_WAITING_VOTES:
+                self.waiting.append(vote)
+            return None, None
         index = vote.contribution.index
-        verify_contribution(vote.contribution, payload, self.keys.public_share(index))
+        verify_contribution(vote.contribution, payload, keys.public_share(index))
         self.slot_voters.setdefault(payload.slot, {}).setdefault(index, set()).add(
             payload.header_hash
         )
@@ -88,11 +119,17 @@ class VoteTracker:
         votes = self.votes.setdefault(payload.header_hash, {})
         votes.setdefault(index, vote)
         certificate = None
-        if payload.header_hash not in self.certified and len(votes) >= self.keys.threshold:
-            certificate = aggregate(payload, votes.values(), self.keys.validator_count)
-            verify_certificate(certificate, self.keys.group_key, self.keys.validator_count)
+        if payload.header_hash not in self.certified and len(votes) >= keys.threshold:
+            certificate = aggregate(payload, votes.values(), keys.validator_count)
+            verify_certificate(certificate, keys.group_key, keys.validator_count)
             self.certified.add(payload.header_hash)
         return certificate, evidence
+
+    def retry(self) -> list[Vote]:
+        """The waiting votes whose keys are now known (to be added again)."""
+        ready = [v for v in self.waiting if self.keys_at(v.payload.slot) is not None]
+        self.waiting = [v for v in self.waiting if self.keys_at(v.payload.slot) is None]
+        return ready
 
     def prune(self, below_slot: int) -> None:
         """Forget votes for slots below `below_slot` (they can no longer matter)."""
@@ -100,18 +137,57 @@ class VoteTracker:
         self.slot_voters = {k: v for k, v in self.slot_voters.items() if k >= below_slot}
         keep = {v.payload.header_hash for v in self.by_slot.values()}
         self.votes = {h: v for h, v in self.votes.items() if h in keep}
+        self.waiting = [v for v in self.waiting if v.payload.slot >= below_slot]
 
 
 class FinalityLayer:
     """The finality service's on-chain checks and state changes (a `ChainLayer`)."""
 
-    def __init__(self, chain_id: bytes, keys: EpochKeys, validator_keys: Sequence[bytes]) -> None:
+    def __init__(
+        self,
+        chain_id: bytes,
+        keys: EpochKeys,
+        validator_keys: Sequence[bytes],
+        epoch_length: int,
+    ) -> None:
         self.chain_id = chain_id
         self.keys = keys
         self.validator_keys = list(validator_keys)
+        self.epoch_length = epoch_length
+        self._records: dict[bytes, KeyRecord] = {}
 
     def genesis(self, genesis_hash: bytes) -> LayerOutcome:
-        return LayerOutcome({})
+        return LayerOutcome({KEYS_KEY: KeyRecord.genesis(self.keys).encode()})
+
+    def record(self, store: ChainStore) -> KeyRecord:
+        """The key record of the store's (head) state, decoded once per distinct value."""
+        data = store.get(KEYS_KEY)
+        if data is None:
+            return KeyRecord.genesis(self.keys)
+        record = self._records.get(data)
+        if record is None:
+            record = KeyRecord.decode(data)
+            if len(self._records) >= 8:
+                self._records.pop(next(iter(self._records)))
+            self._records[data] = record
+        return record
+
+    def round_context(self, slot: int, state: ChainState) -> RoundContext:
+        """Admission context of reshare messages in a block at `slot` on `state`."""
+        return RoundContext(
+            self.chain_id,
+            slot,
+            self.epoch_length,
+            [key.ed25519 for key in state.safrole.active_validators],
+            [key.ed25519 for key in state.safrole.pending_validators],
+        )
+
+    def record_for_slot(self, store: ChainStore, slot: int) -> KeyRecord:
+        """The record a block at `slot` on the store's head starts from (round closed at
+        an epoch change)."""
+        record = self.record(store)
+        epoch = slot // self.epoch_length
+        return close_round(record, epoch) if epoch > record.epoch else record
 
     def apply_block(
         self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
@@ -124,37 +200,52 @@ class FinalityLayer:
         changes: dict[bytes, bytes | None] = {}
         offenders = set(state.offenders)
         best_final: tuple[int, bytes] | None = None
+        before = self.record(store)
+        record = self.record_for_slot(store, header.slot)
+        context = self.round_context(header.slot, state)
         for output in outputs:
             try:
                 items = FINALITY_ITEMS.decode(output)
                 certificates = [Certificate.decode(c) for c in items.certificates]
                 evidence = [EquivocationEvidence.decode(e) for e in items.evidence]
+                reshare = [Signed.decode(m) for m in items.reshare]
             except (CodecError, FinalityError) as error:
                 raise InvalidBlock(f"malformed finality item: {error}") from error
             for certificate in certificates:
-                target = self._check_certificate(certificate, header.parent, store)
+                target = self._check_certificate(certificate, header.parent, store, record)
                 if best_final is None or target[0] > best_final[0]:
                     best_final = target
             for piece in evidence:
+                keys = record.keys_at(piece.first.payload.slot // self.epoch_length)
+                if keys is None:
+                    raise InvalidBlock("equivocation evidence from a future epoch")
                 try:
-                    index = verify_equivocation(piece, self.keys)
+                    index = verify_equivocation(piece, keys)
                 except FinalityError as error:
                     raise InvalidBlock(f"invalid equivocation evidence: {error}") from error
                 offenders.add(self.validator_keys[index])
+            for message in reshare:
+                try:
+                    record = admit(record, context, message)
+                except ReshareError as error:
+                    raise InvalidBlock(f"reshare message: {error}") from error
         if best_final is not None:
             changes[FINAL_KEY] = best_final[1]
         if offenders != state.offenders:
             changes[OFFENDERS_KEY] = b"".join(sorted(offenders))
+        if record != before:
+            changes[KEYS_KEY] = record.encode()
         return LayerOutcome(changes)
 
     def _check_certificate(
-        self, certificate: Certificate, parent: bytes, store: ChainStore
+        self, certificate: Certificate, parent: bytes, store: ChainStore, record: KeyRecord
     ) -> tuple[int, bytes]:
         payload = certificate.payload
         if payload.chain_id != self.chain_id:
             raise InvalidBlock("certificate for another chain")
+        keys = record.keys_at(payload.slot // self.epoch_length) or record.keys
         try:
-            verify_certificate(certificate, self.keys.group_key, self.keys.validator_count)
+            verify_certificate(certificate, keys.group_key, keys.validator_count)
         except FinalityError as error:
             raise InvalidBlock(f"invalid finality certificate: {error}") from error
         target = store.block(payload.header_hash)

@@ -7,7 +7,8 @@ Each message is a `Choice` (one discriminator octet, then the payload):
 * blocks: a batch of encoded blocks in height order (the answer);
 * ticket: a Safrole ticket envelope for the current contest;
 * transaction: an encoded pool transaction (like a work item sent to guarantors);
-* contribution: an encoded OSST finality contribution.
+* contribution: an encoded OSST finality contribution;
+* reshare: a signed dealing, complaint or answer of the epoch's reshare round.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ MESSAGE = Choice(
         ("ticket", TICKET_ENVELOPE),
         ("transaction", BLOB),
         ("contribution", BLOB),
+        ("reshare", BLOB),
     ]
 )
 

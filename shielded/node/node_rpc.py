@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from jamcore.block import header_hash
 from jamcore.safrole.state import TicketSeries
 from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
+from shielded.node.key_record import KeyRecord, keys_fingerprint
 from shielded.node.pool_rpc import register_pool_methods
 from shielded.node.storage import StoredBlock
 
@@ -64,6 +65,22 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
             raise RpcError(NOT_FOUND, "no such block")
         return block
 
+    def finality_keys_summary(record: KeyRecord) -> dict[str, Any]:
+        """The OSST keys in force: since which epoch, their fingerprint, the group key Y,
+        how many dealers the last reshare combined (0: genesis or carried over), and the
+        current round's dealings, complaints and answers on chain."""
+        return {
+            "epoch": record.epoch,
+            "fingerprint": "0x" + keys_fingerprint(record.keys).hex(),
+            "group_key": "0x" + record.keys.group_key.encoded.hex(),
+            "reshared_from": len(record.basis),
+            "round": {
+                "dealings": len(record.dealings),
+                "complaints": len(record.complaints),
+                "answers": len(record.answers),
+            },
+        }
+
     @dispatcher.method("system_status")
     def system_status(_: Params) -> dict[str, Any]:
         """Head, final block, peers, the slot clock and Safrole's mode at this validator."""
@@ -85,6 +102,7 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
             "sealing": "tickets" if isinstance(safrole.sealing_keys, TicketSeries) else "fallback",
             "ticket_accumulator": len(safrole.ticket_accumulator),
             "offenders": ["0x" + key.hex() for key in sorted(state.offenders)],
+            "finality_keys": finality_keys_summary(node.finality.record(chain.store)),
         }
 
     @dispatcher.method("chain_getHead")

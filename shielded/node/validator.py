@@ -8,6 +8,8 @@ Run as `python -m shielded.node.validator --dir DEVNET --index I`. The process
 * imports blocks from peers; on an unknown parent it asks the sender for the missing
   canonical blocks (sync), so a node that was down catches up,
 * produces its Safrole tickets once per epoch and gossips them; authors include them,
+* takes part in each epoch's reshare of the finality keys (`resharing.py`) and votes
+  with its share of the keys in force,
 * serves JSON-RPC on 127.0.0.1 (HTTP `/` and WebSocket `/ws`).
 
 Fault injection (for tests of reorgs and finality stalls) comes from the environment:
@@ -46,6 +48,8 @@ from shielded.finality.certificate import Certificate
 from shielded.finality.contribution import FinalityPayload, Vote, contribute
 from shielded.finality.equivocation import EquivocationEvidence
 from shielded.finality.errors import FinalityError
+from shielded.finality.keys import EpochKeys
+from shielded.finality.transport import Signed
 from shielded.node.assemble import assemble_chain
 from shielded.node.chain import FINAL_KEY, InvalidBlock
 from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, VoteTracker
@@ -57,6 +61,7 @@ from shielded.node.genesis import (
     load_validator_secrets,
 )
 from shielded.node.guarantees import FINALITY_SERVICE_ID, POOL_SERVICE_ID, build_guarantee
+from shielded.node.key_record import ReshareError
 from shielded.node.messages import (
     MAX_BLOCKS_PER_BATCH,
     BlocksRequest,
@@ -67,6 +72,7 @@ from shielded.node.messages import (
 from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, SNAPSHOT
+from shielded.node.resharing import Resharer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore, StorageError
 from shielded.notes.address import ShieldedAddress
@@ -115,7 +121,15 @@ class ValidatorNode:
         self.processed: dict[bytes, None] = {self.chain.head.hash: None}
         """Blocks whose transactions are already reflected in tx_status (insertion order)."""
         self._proving: ProvingArtifacts | None = None
-        self.votes = VoteTracker(self.chain_id, self.epoch_keys)
+        self.resharer = Resharer(
+            self.store,
+            self.finality,
+            index,
+            self.secrets.signing_key,
+            self.secrets.key_share,
+            self.config.validator_keys(),
+        )
+        self.votes = VoteTracker(self.chain_id, self._keys_at)
         self.last_voted_slot = self.chain.head.slot
         saved_lock = self.store.note("vote_lock")
         self.lock: tuple[int, bytes] | None = (
@@ -202,6 +216,7 @@ class ValidatorNode:
                 log.exception("slot %d failed", slot)
 
     async def _on_slot(self, slot: int) -> None:
+        await self._reshare_duties(slot)
         if slot <= self.chain.head.slot:
             return
         if self._tickets_task is None or self._tickets_task.done():
@@ -228,6 +243,7 @@ class ValidatorNode:
         log.info("authored slot %d #%d %s", slot, self.chain.head.height, outcome.hash.hex()[:12])
         self._publish_head()
         self._after_import()
+        self._retry_waiting_votes()
         await self._vote_for_head()
         if self.partitioned:
             return
@@ -317,9 +333,10 @@ class ValidatorNode:
             if key not in state.offenders:
                 evidence.append(piece.encode())
                 offenders.append(key)
-        if best is None and not evidence:
+        reshare = self.resharer.for_block(slot, state)
+        if best is None and not evidence and not reshare:
             return None, ()
-        items = FinalityItems((best.encode(),) if best else (), tuple(evidence))
+        items = FinalityItems((best.encode(),) if best else (), tuple(evidence), tuple(reshare))
         guarantee = build_guarantee(
             FINALITY_SERVICE_ID,
             [FINALITY_ITEMS.encode(items)],
@@ -383,11 +400,15 @@ class ValidatorNode:
         return cursor is not None and cursor.hash == ancestor
 
     async def _vote(self, slot: int, block_hash: bytes) -> None:
+        keys = self._keys_at(slot)
+        share = self.resharer.share_for(keys) if keys is not None else None
+        if share is None:
+            return  # no share of this epoch's keys (a dealing to it failed): cannot vote
         self.last_voted_slot = max(self.last_voted_slot, slot)
         self.lock = (slot, block_hash)
         self.store.set_note("vote_lock", slot.to_bytes(4, "little") + block_hash)
         payload = FinalityPayload(self.chain_id, slot, block_hash)
-        vote = Vote(payload, contribute(self.secrets.key_share, payload))
+        vote = Vote(payload, contribute(share, payload))
         self._receive_vote(vote)
         if not self.partitioned:
             await self.network.broadcast(encode_message("contribution", vote.encode()))
@@ -407,6 +428,25 @@ class ValidatorNode:
             self.certificates[certificate.payload.header_hash] = certificate
         self._try_finalize()
         return True
+
+    def _keys_at(self, slot: int) -> EpochKeys | None:
+        """The finality keys of votes at `slot`, from the head's key record."""
+        return self.finality.record(self.store).keys_at(slot // self.resharer.epoch_length)
+
+    async def _reshare_duties(self, slot: int) -> None:
+        """Deal, complain and answer in this epoch's reshare round; gossip what is new."""
+        try:
+            made = self.resharer.duties(slot, self.chain.state())
+        except (FinalityError, ReshareError) as error:
+            log.warning("reshare duties at slot %d failed: %s", slot, error)
+            return
+        if not self.partitioned:
+            for message in made:
+                await self.network.broadcast(encode_message("reshare", message.encode()))
+
+    def _retry_waiting_votes(self) -> None:
+        for vote in self.votes.retry():
+            self._receive_vote(vote)
 
     def _try_finalize(self) -> None:
         for block_hash in sorted(
@@ -655,6 +695,16 @@ class ValidatorNode:
                 return
             if not self._receive_vote(vote):
                 self._penalize(peer, "invalid finality vote", INVALID_PENALTY)
+        elif kind == "reshare":
+            try:
+                signed = Signed.decode(payload)
+            except FinalityError:
+                self._penalize(peer, "malformed reshare message", MALFORMED_PENALTY)
+                return
+            if signed.signature not in self.resharer.pool and self.resharer.receive(signed):
+                await self.network.broadcast(encode_message("reshare", payload), exclude=peer.key)
+            elif signed.signature not in self.resharer.pool:
+                self._penalize(peer, "invalid reshare message", INVALID_PENALTY)
 
     def _penalize(self, peer: Peer, reason: str, weight: int) -> None:
         """Score a peer down for bad input; past BAN_SCORE it is disconnected and refused
@@ -701,6 +751,7 @@ class ValidatorNode:
             self._publish_head()
             if relay:
                 await self.network.broadcast(encode_message("block", encoded), exclude=peer.key)
+            self._retry_waiting_votes()
             await self._vote_for_head()
             self._try_finalize()
             self._after_import()

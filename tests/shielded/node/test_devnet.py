@@ -144,3 +144,56 @@ def test_equivocating_validator_becomes_an_offender(tmp_path: Path) -> None:
         )
     finally:
         devnet.down(directory)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("devnet")
+def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path) -> None:
+    """Design section 4: at every epoch change the validators reshare the OSST keys on chain;
+    Y stays, the public shares change, and blocks keep being finalized with the new shares."""
+    directory = tmp_path / "devnet"
+    slot = 0.5
+    devnet.init(directory, VALIDATORS, slot_duration=slot, base_port=free_base_port(2 * VALIDATORS))
+    try:
+        devnet.up(directory)
+        genesis = wait_for(
+            lambda: [r for r in devnet.status(directory) if r["state"] == "up"],
+            60,
+            "a validator to answer",
+        )[0]["finality_keys"]
+        assert genesis["reshared_from"] == 0
+
+        def reshared_after(epoch: int) -> list[dict[str, Any]] | None:
+            """Every validator's status once all hold keys reshared for a later epoch."""
+            rows = devnet.status(directory)
+            if all(
+                r["state"] == "up"
+                and r["finality_keys"]["epoch"] > epoch
+                and r["finality_keys"]["reshared_from"] >= 5  # t = 5 of the 6 dealt
+                for r in rows
+            ):
+                return rows
+            return None
+
+        # The first epoch change may carry the keys over: the nodes start after genesis,
+        # possibly after the dealing window of epoch 0.
+        first = wait_for(lambda: reshared_after(0), 60, "reshared keys on every validator")
+        epoch = first[0]["finality_keys"]["epoch"]
+        second = wait_for(lambda: reshared_after(epoch), 60, "a reshare at the next change")
+        for rows in (first, second):
+            keys = [r["finality_keys"] for r in rows]
+            assert {k["group_key"] for k in keys} == {genesis["group_key"]}
+            assert len({k["fingerprint"] for k in keys if k["epoch"] == keys[0]["epoch"]}) == 1
+        fingerprints = {r["finality_keys"]["fingerprint"] for r in first + second}
+        assert genesis["fingerprint"] not in fingerprints and len(fingerprints) >= 2
+        epoch_length = first[0]["epoch_length"]
+        wait_for(
+            lambda: all(
+                r["state"] == "up" and r["finalized"]["slot"] // epoch_length > epoch
+                for r in devnet.status(directory)
+            ),
+            30,
+            "blocks after the second reshare to be final (votes with the new shares)",
+        )
+    finally:
+        devnet.down(directory)
