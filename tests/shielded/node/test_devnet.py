@@ -195,5 +195,55 @@ def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path) -> None
             30,
             "blocks after the second reshare to be final (votes with the new shares)",
         )
+
+        # A validator down through a reshare derives its new share from the chain when it
+        # returns: with another one down, finality (t = 5 of 6) then needs its votes.
+        devnet.down(directory, only=[2], hard=True)
+        during_epoch = wait_for(
+            lambda: _reshared_without(directory, second[0]["finality_keys"]["epoch"], 2),
+            60,
+            "a reshare while validator 2 is down",
+        )
+        devnet.up(directory, only=[2])
+        wait_for(
+            lambda: _all_hold_one_sharing(directory, since=during_epoch),
+            60,
+            "validator 2 to catch up to the keys reshared while it was down",
+        )
+        devnet.down(directory, only=[3], hard=True)
+        final_before = max(r["finalized"]["height"] for r in _up(directory))
+        wait_for(
+            lambda: min(r["finalized"]["height"] for r in _up(directory)) >= final_before + 3,
+            30,
+            "finality with validator 3 down, which needs validator 2's votes",
+        )
     finally:
         devnet.down(directory)
+
+
+def _up(directory: Path) -> list[dict[str, Any]]:
+    return [r for r in devnet.status(directory) if r["state"] == "up"]
+
+
+def _reshared_without(directory: Path, after_epoch: int, down: int) -> int | None:
+    """The epoch of keys reshared after `after_epoch` that every running validator holds
+    (validator `down` is stopped), if they all hold the same."""
+    rows = _up(directory)
+    keys = [r["finality_keys"] for r in rows if r["index"] != down]
+    if len(keys) == VALIDATORS - 1 and all(
+        k["epoch"] > after_epoch and k["reshared_from"] >= 5 for k in keys
+    ):
+        if len({k["fingerprint"] for k in keys}) == 1:
+            return int(keys[0]["epoch"])
+    return None
+
+
+def _all_hold_one_sharing(directory: Path, since: int) -> bool:
+    """Every validator is up and holds the same reshared keys, of epoch `since` or later."""
+    keys = [r["finality_keys"] for r in _up(directory)]
+    return (
+        len(keys) == VALIDATORS
+        and len({k["fingerprint"] for k in keys}) == 1
+        and keys[0]["epoch"] >= since
+        and keys[0]["reshared_from"] >= 5
+    )
