@@ -14,7 +14,7 @@ At the first block of a later epoch the round closes (`close_round`): a dealer w
 complaints, or a complaint left unanswered or answered with a wrong share, drops out
 (Feldman's rule, `SharingRound.answer`); if at least the old t dealers qualify the keys
 become `reshare_keys(...)` (same Y, fresh public shares), otherwise the keys carry over
-unchanged and the old shares stay in use.
+unchanged, with the basis they were made from, and the old shares stay in use.
 """
 
 from __future__ import annotations
@@ -152,7 +152,9 @@ def close_round(record: KeyRecord, epoch: int) -> KeyRecord:
     least the old t dealers qualified, else the same keys; an empty round for `epoch`."""
     if epoch <= record.epoch:
         raise ReshareError(f"epoch {epoch} does not follow the record's epoch {record.epoch}")
-    keys, basis, basis_answers = record.keys, (), ()
+    # Carried-over keys keep the basis they were made from, so a validator that was down
+    # when they were made can still derive its share.
+    keys, basis, basis_answers = record.keys, record.basis, record.basis_answers
     if record.dealings:
         sharing = _sharing(record)
         qualified = set(sharing.qualified())

@@ -67,12 +67,14 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
 
     def finality_keys_summary(record: KeyRecord) -> dict[str, Any]:
         """The OSST keys in force: since which epoch, their fingerprint, the group key Y,
-        how many dealers the last reshare combined (0: genesis or carried over), and the
-        current round's dealings, complaints and answers on chain."""
+        whether this epoch's start reshared them (else they carried over), how many dealers
+        they were combined from (0: the genesis keys), and the current round's dealings,
+        complaints and answers on chain."""
         return {
             "epoch": record.epoch,
             "fingerprint": "0x" + keys_fingerprint(record.keys).hex(),
             "group_key": "0x" + record.keys.group_key.encoded.hex(),
+            "reshared": record.keys != record.previous,
             "reshared_from": len(record.basis),
             "round": {
                 "dealings": len(record.dealings),

@@ -169,6 +169,7 @@ def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path) -> None
             if all(
                 r["state"] == "up"
                 and r["finality_keys"]["epoch"] > epoch
+                and r["finality_keys"]["reshared"]
                 and r["finality_keys"]["reshared_from"] >= 5  # t = 5 of the 6 dealt
                 for r in rows
             ):
@@ -231,7 +232,7 @@ def _reshared_without(directory: Path, after_epoch: int, down: int) -> int | Non
     rows = _up(directory)
     keys = [r["finality_keys"] for r in rows if r["index"] != down]
     if len(keys) == VALIDATORS - 1 and all(
-        k["epoch"] > after_epoch and k["reshared_from"] >= 5 for k in keys
+        k["epoch"] > after_epoch and k["reshared"] and k["reshared_from"] >= 5 for k in keys
     ):
         if len({k["fingerprint"] for k in keys}) == 1:
             return int(keys[0]["epoch"])
