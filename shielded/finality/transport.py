@@ -125,10 +125,25 @@ def sign(kind: bytes, codec: Codec[object], body: object, key: SigningKey) -> Si
     return Signed(kind, data, key.sign(_signing_message(kind, data)).signature)
 
 
-def open_body(signed: Signed, kind: bytes, codec: Codec[object]) -> object:
+BODY_CODECS: dict[bytes, Codec[object]] = {
+    b"dealing": DEALING_BODY,
+    b"complaint": COMPLAINT_BODY,
+    b"answer": ANSWER_BODY,
+}
+
+
+def open_body(signed: Signed, kind: bytes, codec: Codec[object] | None = None) -> object:
     """The body of `signed` if it is of `kind`; MalformedMessage otherwise."""
     ensure(signed.kind == kind, MalformedMessage, f"expected a {kind.decode()} message")
-    return decode_strict(codec, signed.body, kind.decode())
+    return decode_strict(codec or BODY_CODECS[kind], signed.body, kind.decode())
+
+
+def message_body(signed: Signed) -> DealingBody | ComplaintBody | AnswerBody:
+    """The decoded body of a round message of any kind (MalformedMessage if unknown)."""
+    ensure(signed.kind in BODY_CODECS, MalformedMessage, f"unknown kind {signed.kind!r}")
+    body = open_body(signed, signed.kind)
+    assert isinstance(body, DealingBody | ComplaintBody | AnswerBody)
+    return body
 
 
 def x25519_public(ed25519_key: bytes) -> PublicKey | None:

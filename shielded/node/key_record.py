@@ -39,9 +39,6 @@ from shielded.finality.keys import (
 from shielded.finality.lagrange import lagrange_at_zero
 from shielded.finality.reshare import reshare_keys
 from shielded.finality.transport import (
-    ANSWER_BODY,
-    COMPLAINT_BODY,
-    DEALING_BODY,
     SIGNED,
     AnswerBody,
     ComplaintBody,
@@ -122,11 +119,8 @@ def keys_fingerprint(keys: EpochKeys) -> bytes:
     return blake2b_256(keys.encode())
 
 
-_CODECS = {b"dealing": DEALING_BODY, b"complaint": COMPLAINT_BODY, b"answer": ANSWER_BODY}
-
-
 def _body(signed: Signed, kind: bytes) -> object:
-    return open_body(signed, kind, _CODECS[kind])
+    return open_body(signed, kind)
 
 
 def _sharing(record: KeyRecord) -> SharingRound:

@@ -24,9 +24,6 @@ from shielded.finality.errors import FinalityError
 from shielded.finality.group import Scalar
 from shielded.finality.keys import EpochKeys, KeyShare, threshold_for
 from shielded.finality.transport import (
-    ANSWER_BODY,
-    COMPLAINT_BODY,
-    DEALING_BODY,
     AnswerBody,
     ComplaintBody,
     DealingBody,
@@ -34,7 +31,7 @@ from shielded.finality.transport import (
     make_answer,
     make_complaint,
     make_dealing,
-    open_body,
+    message_body,
     open_share,
 )
 from shielded.node.chain import ChainState
@@ -52,19 +49,6 @@ log = logging.getLogger("shielded.resharing")
 
 MAX_POOL = 512
 _KIND_ORDER = {b"dealing": 0, b"complaint": 1, b"answer": 2}
-_CODECS = {b"dealing": DEALING_BODY, b"complaint": COMPLAINT_BODY, b"answer": ANSWER_BODY}
-
-
-def message_body(message: Signed) -> DealingBody | ComplaintBody | AnswerBody:
-    """The decoded body of a round message (MalformedMessage for an unknown kind)."""
-    codec = _CODECS.get(message.kind)
-    if codec is None:
-        raise ReshareError(f"unknown reshare message kind {message.kind!r}")
-    body = open_body(message, message.kind, codec)
-    assert isinstance(body, DealingBody | ComplaintBody | AnswerBody)
-    return body
-
-
 def message_author(body: DealingBody | ComplaintBody | AnswerBody) -> int:
     """The validator index that must have signed the message."""
     if isinstance(body, DealingBody):
