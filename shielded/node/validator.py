@@ -96,6 +96,9 @@ PROCESSED_MEMORY = 4096
 """Recently processed block hashes kept to find where a new branch starts."""
 BAN_SCORE = 20
 BAN_SECONDS = 60
+TICKET_FIRST_PHASE = 2
+TICKET_TURNS = 6
+"""Validators produce their Safrole tickets in turns over TICKET_TURNS slots."""
 PROVING_ESTIMATE_S = 3.0
 """How long a Groth16 spend proof takes here, to aim a transaction at the right epoch."""
 
@@ -591,7 +594,15 @@ class ValidatorNode:
         """Make this validator's tickets for the contest of `slot`'s epoch (once per epoch)
         against the state before `slot`, and gossip them."""
         epoch, phase = epoch_and_phase(slot, self.chain.spec)
-        if epoch <= self.ticket_epoch or phase >= self.chain.spec.contest_duration:
+        contest = self.chain.spec.contest_duration
+        if epoch <= self.ticket_epoch or phase >= contest:
+            return
+        # Ring proofs cost about 0.2 s each here. Validators take turns, one per slot from
+        # the epoch's third slot, so the epoch change (and the transactions held for the new
+        # epoch) does not meet a CPU burst that delays its first blocks and their finality;
+        # the contest stays open for several blocks after the last turn.
+        turns = max(1, min(TICKET_TURNS, contest - TICKET_FIRST_PHASE - 2))
+        if phase < TICKET_FIRST_PHASE + self.index % turns:
             return
         self.ticket_epoch = epoch
         # Ring proofs take a while; the bindings release the GIL, so a thread keeps the slot
