@@ -113,7 +113,7 @@ def figures() -> Iterator[Figure]:
                 for future in warmup:
                     future.result()
                 anchor = _rpc(config, 0, "pool_getAnchor")
-                epoch, batch = _prove_batch(
+                epoch, batch, round_seconds = _prove_batch(
                     provers,
                     config,
                     _prove_deposit,
@@ -135,7 +135,9 @@ def figures() -> Iterator[Figure]:
                     f"tx/s ({final} of {DEPOSITS} deposits final, in {blocks} blocks)",
                 )
                 transfers = _transfer_jobs(config)
-                _, sent = _prove_batch(provers, config, _prove_transfer, transfers)
+                _, sent, _ = _prove_batch(
+                    provers, config, _prove_transfer, transfers, round_seconds
+                )
                 tx_per_s, final, blocks = _throughput(config, sent)
                 yield Figure("node.tx_per_s", tx_per_s, "tx/s (shielded transfers, final)")
                 yield Figure(
@@ -230,16 +232,20 @@ def _prove_batch(
     config: GenesisConfig,
     prove: Callable[[tuple[Any, ...]], bytes],
     jobs_for: Callable[[int], list[tuple[Any, ...]]],
-) -> tuple[int, list[bytes]]:
+    round_seconds: float | None = None,
+) -> tuple[int, list[bytes], float]:
     """Transactions proved (by `prove` over `jobs_for(E)`) for an epoch E whose previous
     epoch is about when proving ends (nodes hold transactions for the next epoch, so they
-    may be submitted from the start of epoch E - 1 until the middle of E); (E, encoded)."""
+    may be submitted from the start of epoch E - 1 until the middle of E); (E, encoded,
+    seconds per round of WORKERS proofs). Without `round_seconds` from an earlier batch, one
+    round is proved first to measure it."""
     epoch_length = config.chain_spec().epoch_length
     now_epoch = _slot_at(config, time.time()) // epoch_length
-    # Calibrate: one proof per worker (discarded) gives the seconds per round of proofs.
-    began = time.time()
-    list(provers.map(prove, jobs_for(now_epoch + 1)[:WORKERS]))
-    round_seconds = time.time() - began
+    if round_seconds is None:
+        # Calibrate: one proof per worker (discarded) gives the seconds per round of proofs.
+        began = time.time()
+        list(provers.map(prove, jobs_for(now_epoch + 1)[:WORKERS]))
+        round_seconds = time.time() - began
     count = len(jobs_for(now_epoch + 1))
     rounds = math.ceil(count / WORKERS)
     for _attempt in range(3):
@@ -258,7 +264,7 @@ def _prove_batch(
         )
         # Verify half of epoch E is still ahead for inclusion, else prove again, later.
         if now_slot < epoch * epoch_length + epoch_length // 2:
-            return epoch, batch
+            return epoch, batch, round_seconds
     raise RuntimeError("proving the batch kept overrunning its target epoch")
 
 
