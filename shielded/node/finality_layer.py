@@ -17,6 +17,7 @@ the null key at the next epoch, eq. 6.14); reshare messages join the round in th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from jamcore.state.keys import component_key
 from shielded.finality.certificate import Certificate, aggregate, verify_certificate
 from shielded.finality.contribution import FinalityPayload, Vote, verify_contribution
 from shielded.finality.equivocation import EquivocationEvidence, verify_equivocation
-from shielded.finality.errors import FinalityError
+from shielded.finality.errors import FinalityError, UnknownIndex
 from shielded.finality.keys import EpochKeys
 from shielded.finality.transport import Signed
 from shielded.node.chain import (
@@ -45,6 +46,8 @@ from shielded.node.key_record import (
     close_round,
 )
 from shielded.node.storage import ChainStore
+
+log = logging.getLogger("shielded.finality")
 
 MAX_CERTIFICATES_PER_BLOCK = 4
 MAX_EVIDENCE_PER_BLOCK = 8
@@ -73,40 +76,54 @@ FINALITY_ITEMS = Struct(
 )
 
 
-KeysAt = Callable[[int], EpochKeys | None]
-"""The finality keys votes at a slot use, or None while the node does not know them yet."""
+KeysFor = Callable[[Vote], tuple[EpochKeys | None, bool]]
+"""The finality keys a vote must verify against, and whether they are definitive: the keys
+in the voted block's state when the node has that block (definitive), else the head's keys
+for the vote's epoch, or None. Branches may hold different keys after an epoch change (their
+reshare rounds differed), so a vote is judged by its own block's keys."""
 
 MAX_WAITING_VOTES = 4096
+KEYS_LOCAL = "finality_keys"
+"""Node-local record, per block, of the finality keys in its state (`FinalityLayer.keys_of`)."""
 
 
 class VoteTracker:
     """Collects votes per header; yields certificates and equivocation evidence."""
 
-    def __init__(self, chain_id: bytes, keys_at: KeysAt) -> None:
+    def __init__(self, chain_id: bytes, keys_for: KeysFor) -> None:
         self.chain_id = chain_id
-        self.keys_at = keys_at
+        self.keys_for = keys_for
         self.votes: dict[bytes, dict[int, Vote]] = {}
         self.by_slot: dict[tuple[int, int], Vote] = {}
         self.slot_voters: dict[int, dict[int, set[bytes]]] = {}
         """slot -> validator index -> the headers it voted for at that slot (valid votes)."""
         self.certified: set[bytes] = set()
         self.waiting: list[Vote] = []
-        """Votes of an epoch whose keys this node has not imported yet (see `retry`)."""
+        """Votes for blocks this node has not imported yet that it cannot check yet (see
+        `retry`); the oldest are dropped beyond MAX_WAITING_VOTES."""
 
     def add(self, vote: Vote) -> tuple[Certificate | None, EquivocationEvidence | None]:
         """Record a vote (FinalityError if invalid); returns a new certificate when this
-        vote completes t, and evidence when it contradicts an earlier vote. A vote of an
-        epoch whose keys are not known yet waits for `retry`."""
+        vote completes t, and evidence when it contradicts an earlier vote. A vote for an
+        unknown block that the head's keys do not confirm waits for `retry`; only a vote
+        that fails its own block's keys is invalid."""
         payload = vote.payload
         if payload.chain_id != self.chain_id:
             raise InvalidBlock("vote for another chain")
-        keys = self.keys_at(payload.slot)
-        if keys is None:
-            if len(self.waiting) < MAX_WAITING_VOTES:
-                self.waiting.append(vote)
-            return None, None
+        keys, definitive = self.keys_for(vote)
         index = vote.contribution.index
-        verify_contribution(vote.contribution, payload, keys.public_share(index))
+        try:
+            if keys is None:
+                raise UnknownIndex("no keys for this vote yet")
+            verify_contribution(vote.contribution, payload, keys.public_share(index))
+        except FinalityError:
+            if definitive:
+                raise
+            log.debug("vote of %d for unknown %s waits", index, payload.header_hash.hex()[:12])
+            self.waiting.append(vote)
+            del self.waiting[:-MAX_WAITING_VOTES]
+            return None, None
+        assert keys is not None
         self.slot_voters.setdefault(payload.slot, {}).setdefault(index, set()).add(
             payload.header_hash
         )
@@ -126,9 +143,12 @@ class VoteTracker:
         return certificate, evidence
 
     def retry(self) -> list[Vote]:
-        """The waiting votes whose keys are now known (to be added again)."""
-        ready = [v for v in self.waiting if self.keys_at(v.payload.slot) is not None]
-        self.waiting = [v for v in self.waiting if self.keys_at(v.payload.slot) is None]
+        """The waiting votes whose block is now known (to be added again)."""
+        ready: list[Vote] = []
+        still: list[Vote] = []
+        for vote in self.waiting:
+            (ready if self.keys_for(vote)[1] else still).append(vote)
+        self.waiting = still
         return ready
 
     def prune(self, below_slot: int) -> None:
@@ -155,9 +175,25 @@ class FinalityLayer:
         self.validator_keys = list(validator_keys)
         self.epoch_length = epoch_length
         self._records: dict[bytes, KeyRecord] = {}
+        self._keys: dict[bytes, EpochKeys] = {}
 
     def genesis(self, genesis_hash: bytes) -> LayerOutcome:
-        return LayerOutcome({KEYS_KEY: KeyRecord.genesis(self.keys).encode()})
+        return LayerOutcome(
+            {KEYS_KEY: KeyRecord.genesis(self.keys).encode()}, {KEYS_LOCAL: self.keys.encode()}
+        )
+
+    def keys_of(self, store: ChainStore, block_hash: bytes) -> EpochKeys | None:
+        """The finality keys in force in `block_hash`'s state, if the store has the block."""
+        data = store.local(block_hash, KEYS_LOCAL)
+        if data is None:
+            return None
+        keys = self._keys.get(data)
+        if keys is None:
+            keys = EpochKeys.decode(data)
+            if len(self._keys) >= 16:
+                self._keys.pop(next(iter(self._keys)))
+            self._keys[data] = keys
+        return keys
 
     def record(self, store: ChainStore) -> KeyRecord:
         """The key record of the store's (head) state, decoded once per distinct value."""
@@ -235,7 +271,7 @@ class FinalityLayer:
             changes[OFFENDERS_KEY] = b"".join(sorted(offenders))
         if record != before:
             changes[KEYS_KEY] = record.encode()
-        return LayerOutcome(changes)
+        return LayerOutcome(changes, {KEYS_LOCAL: record.keys.encode()})
 
     def _check_certificate(
         self, certificate: Certificate, parent: bytes, store: ChainStore, record: KeyRecord

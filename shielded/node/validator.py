@@ -52,7 +52,12 @@ from shielded.finality.keys import EpochKeys
 from shielded.finality.transport import Signed
 from shielded.node.assemble import assemble_chain
 from shielded.node.chain import FINAL_KEY, InvalidBlock
-from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems, VoteTracker
+from shielded.node.finality_layer import (
+    FINALITY_ITEMS,
+    KEYS_LOCAL,
+    FinalityItems,
+    VoteTracker,
+)
 from shielded.node.genesis import (
     GenesisConfig,
     GenesisError,
@@ -132,7 +137,7 @@ class ValidatorNode:
             self.secrets.key_share,
             self.config.validator_keys(),
         )
-        self.votes = VoteTracker(self.chain_id, self._keys_at)
+        self.votes = VoteTracker(self.chain_id, self._keys_for)
         self.last_voted_slot = self.chain.head.slot
         saved_lock = self.store.note("vote_lock")
         self.lock: tuple[int, bytes] | None = (
@@ -353,8 +358,12 @@ class ValidatorNode:
     async def _vote_for_head(self) -> None:
         """Vote for the canonical head if the voting rule allows it (`may_vote_for`)."""
         head = self.chain.head
-        if head.slot > self.last_voted_slot and self._may_vote_for(head.hash):
+        if head.slot <= self.last_voted_slot:
+            return
+        if self._may_vote_for(head.hash):
             await self._vote(head.slot, head.hash)
+        else:
+            log.debug("locked on slot %d: no vote for head at slot %d", self.lock[0], head.slot)
 
     def _may_vote_for(self, block_hash: bytes) -> bool:
         """The lock rule that keeps two conflicting blocks from both being certified: vote
@@ -403,10 +412,11 @@ class ValidatorNode:
         return cursor is not None and cursor.hash == ancestor
 
     async def _vote(self, slot: int, block_hash: bytes) -> None:
-        keys = self._keys_at(slot)
+        keys, _ = self._keys_for_block(block_hash, slot)
         share = self.resharer.share_for(keys) if keys is not None else None
-        if share is None:
-            return  # no share of this epoch's keys (a dealing to it failed): cannot vote
+        if share is None:  # no share of these keys (a dealing to it failed): cannot vote
+            log.debug("no share of the keys of %s: no vote", block_hash.hex()[:12])
+            return
         self.last_voted_slot = max(self.last_voted_slot, slot)
         self.lock = (slot, block_hash)
         self.store.set_note("vote_lock", slot.to_bytes(4, "little") + block_hash)
@@ -432,9 +442,18 @@ class ValidatorNode:
         self._try_finalize()
         return True
 
-    def _keys_at(self, slot: int) -> EpochKeys | None:
-        """The finality keys of votes at `slot`, from the head's key record."""
-        return self.finality.record(self.store).keys_at(slot // self.resharer.epoch_length)
+    def _keys_for(self, vote: Vote) -> tuple[EpochKeys | None, bool]:
+        """The keys a vote must verify against (see `KeysFor`)."""
+        return self._keys_for_block(vote.payload.header_hash, vote.payload.slot)
+
+    def _keys_for_block(self, block_hash: bytes, slot: int) -> tuple[EpochKeys | None, bool]:
+        """The keys of the block's state if it is in the store (definitive), else the head's
+        for the slot's epoch (a block not imported yet, or a fault-injected twin)."""
+        known = self.finality.keys_of(self.store, block_hash)
+        if known is not None:
+            return known, True
+        epoch = slot // self.resharer.epoch_length
+        return self.finality.record(self.store).keys_at(epoch), False
 
     async def _reshare_duties(self, slot: int) -> None:
         """Deal, complain and answer in this epoch's reshare round; gossip what is new."""
@@ -550,6 +569,7 @@ class ValidatorNode:
         while len(self.processed) > PROCESSED_MEMORY:
             self.processed.pop(next(iter(self.processed)))
         self.store.prune_local(SNAPSHOT, self.chain.finalized.height)
+        self.store.prune_local(KEYS_LOCAL, self.chain.finalized.height)
 
     @property
     def faucet_available(self) -> bool:
@@ -789,7 +809,8 @@ def main() -> None:
     parser.add_argument("--index", required=True, type=int)
     args = parser.parse_args()
     logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s v{args.index} %(levelname)s %(message)s"
+        level=os.environ.get("JAM_LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s v{args.index} %(levelname)s %(message)s",
     )
     try:
         node = ValidatorNode(args.dir, args.index)
