@@ -169,6 +169,10 @@ class Chain:
             self.genesis_hash, 0, self.codecs.block.encode(genesis), changes, local
         )
         self._root_cache: dict[bytes, bytes] = {}
+        self.required_ancestor: bytes | None = None
+        """A block every new head must descend from (a validator's live vote lock): the
+        validator builds on the branch it is locked on instead of a longer one it cannot
+        vote for (`_consider_fork`)."""
 
     # --- queries ------------------------------------------------------------------------
 
@@ -288,12 +292,46 @@ class Chain:
         if final is not None:
             self.finalize(final)
 
-    def _consider_fork(self, block_hash: bytes) -> ImportOutcome:
-        """Switch to the branch ending at `block_hash` if it is longer and keeps finality."""
+    def descends(self, block_hash: bytes, ancestor: bytes) -> bool:
+        """Whether `block_hash` is `ancestor` or built on it (both known)."""
+        target = self.store.block(ancestor)
+        cursor = self.store.block(block_hash)
+        if target is None:
+            return False
+        while cursor is not None and cursor.height > target.height:
+            cursor = self.store.block(cursor.parent)
+        return cursor is not None and cursor.hash == target.hash
+
+    def best_descendant(self, ancestor: bytes) -> StoredBlock | None:
+        """The highest known block built on `ancestor` (itself if none), None if unknown."""
+        best = self.store.block(ancestor)
+        frontier = [best] if best is not None else []
+        while frontier:
+            stored = frontier.pop()
+            if best is None or stored.height > best.height:
+                best = stored
+            frontier.extend(self.store.children(stored.hash))
+        return best
+
+    def switch_to(self, block_hash: bytes) -> ImportOutcome:
+        """Make the branch ending at `block_hash` canonical, whatever its length, unless
+        that would revert a final block ('fork')."""
+        candidate = self.store.block(block_hash)
+        if candidate is None or self.store.is_canonical(block_hash):
+            return ImportOutcome("known", block_hash)
+        return self._consider_fork(block_hash, force=True)
+
+    def _consider_fork(self, block_hash: bytes, force: bool = False) -> ImportOutcome:
+        """Switch to the branch ending at `block_hash` if it is longer (or `force`), keeps
+        finality and descends from `required_ancestor`."""
         candidate = self.store.block(block_hash)
         assert candidate is not None
         head = self.head
-        if candidate.height <= head.height:
+        if candidate.height <= head.height and not force:
+            return ImportOutcome("fork", block_hash)
+        if self.required_ancestor is not None and not self.descends(
+            block_hash, self.required_ancestor
+        ):
             return ImportOutcome("fork", block_hash)
         fork_point = self.store.fork_point(block_hash)
         if fork_point.height < self.finalized.height:

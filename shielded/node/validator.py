@@ -13,7 +13,9 @@ Run as `python -m shielded.node.validator --dir DEVNET --index I`. The process
 * serves JSON-RPC on 127.0.0.1 (HTTP `/` and WebSocket `/ws`).
 
 Fault injection (for tests of reorgs and finality stalls) comes from the environment:
-JAM_FAULT_PARTITION_UNTIL=<slot> keeps the node off the network until that slot.
+JAM_FAULT_PARTITION_UNTIL=<slot> keeps the node off the network until that slot;
+JAM_FAULT_EQUIVOCATE=1 (or `one`) sends two blocks for each of its slots to the two halves of
+its peers, voting for both (or for one).
 """
 
 from __future__ import annotations
@@ -161,7 +163,10 @@ class ValidatorNode:
         self.ticket_epoch = -1
         self._tickets_task: asyncio.Task[None] | None = None
         self.partition_until = int(os.environ.get("JAM_FAULT_PARTITION_UNTIL", "0"))
-        self.equivocate = os.environ.get("JAM_FAULT_EQUIVOCATE") == "1"
+        equivocate = os.environ.get("JAM_FAULT_EQUIVOCATE", "")
+        self.equivocate = equivocate in ("1", "one")
+        self.vote_both_twins = equivocate == "1"
+        """"1": vote for both twin blocks (evidence follows); "one": vote for one only."""
         self.started = time.time()
         self._stop = asyncio.Event()
         self._background: set[asyncio.Future[None]] = set()
@@ -225,6 +230,7 @@ class ValidatorNode:
 
     async def _on_slot(self, slot: int) -> None:
         await self._reshare_duties(slot)
+        self._follow_lock()
         if slot <= self.chain.head.slot:
             return
         if self._tickets_task is None or self._tickets_task.done():
@@ -279,12 +285,14 @@ class ValidatorNode:
         return self.chain.author_block(slot, self.secrets, extrinsic=extrinsic)
 
     async def _equivocate(self, slot: int, block: bytes, twin: bytes) -> None:
-        """Send `block` to half the peers and `twin` to the other half, voting for both."""
+        """Send `block` to half the peers and `twin` to the other half, voting for both (or,
+        with JAM_FAULT_EQUIVOCATE=one, for `block` only: no vote evidence, a split vote)."""
         peers = sorted(self.network.peers.values(), key=lambda p: p.key)
         for position, peer in enumerate(peers):
             await peer.send(encode_message("block", block if position % 2 == 0 else twin))
-        twin_hash = header_hash(self.chain.decode(twin).header, self.chain.spec)
-        await self._vote(slot, twin_hash)
+        if self.vote_both_twins:
+            twin_hash = header_hash(self.chain.decode(twin).header, self.chain.spec)
+            await self._vote(slot, twin_hash)
         log.warning("FAULT: equivocated at slot %d", slot)
 
     # --- finality -----------------------------------------------------------------------
@@ -404,6 +412,30 @@ class ValidatorNode:
                         against.add(index)
                         break
         return len(against) >= needed
+
+    def _follow_lock(self) -> None:
+        """Build on the branch of a live vote lock. A validator that cannot vote for the
+        longest branch (its lock is elsewhere and not dead) prefers the longest branch
+        through its lock, so the locked validators' branch grows and either gets its t votes
+        or loses enough of them to release the locks; otherwise a longest branch with too
+        few voters to free the locks would stall finality for good."""
+        lock = self.lock
+        alive = (
+            lock is not None
+            and self.store.has_block(lock[1])
+            and not self._lock_is_dead(*lock)
+        )
+        self.chain.required_ancestor = lock[1] if alive and lock else None
+        if not alive or lock is None or self.chain.descends(self.chain.head.hash, lock[1]):
+            return
+        best = self.chain.best_descendant(lock[1])
+        if best is None:
+            return
+        outcome = self.chain.switch_to(best.hash)
+        if outcome.status == "reorg":
+            log.info("back to the branch of the vote lock: head #%d", self.chain.head.height)
+            self._publish_head()
+            self._after_import()
 
     def _descends(self, block_hash: bytes, ancestor: bytes, ancestor_slot: int) -> bool:
         cursor = self.store.block(block_hash)
@@ -786,6 +818,7 @@ class ValidatorNode:
             await self._vote_for_head()
             self._try_finalize()
             self._after_import()
+            self._follow_lock()
         return True
 
     def _publish_head(self) -> None:

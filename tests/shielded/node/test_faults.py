@@ -476,7 +476,7 @@ def _sealer(chain: Chain, slot: int, validators: list[ValidatorSecrets]) -> int:
 def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
     """Validator 0 runs alone; the test plays the others with their genesis keys over one
     authenticated connection, shows it block A, then a longer branch B1 <- B2 from A's
-    parent, and records validator 0's votes."""
+    parent, and records validator 0's votes: none for B, and its head stays on A's branch."""
     directory, config = init_devnet(tmp_path)
     validators = [load_validator_secrets(directory, i) for i in range(VALIDATORS)]
     replica = assemble_chain(directory, config, ChainStore(tmp_path / "replica.sqlite")).chain
@@ -544,17 +544,23 @@ def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) 
         tap.send("block", block_b1)
         tap.send("block", block_b2)
         head_b2 = "0x" + replica.head.hash.hex()
-        # Precondition: validator 0 switches to the longer branch (nothing final conflicts).
-        wait_for(
-            lambda: (
+        # Validator 0 imports the longer branch, but it is locked on A (nobody else voted):
+        # it keeps building on A's branch instead of switching (`_follow_lock`).
+        def knows_b2() -> bool:
+            try:
                 devnet.rpc_call(
-                    config.validators[0].rpc_port, "chain_getHead", timeout=RPC_TIMEOUT
-                )["hash"]
-                == head_b2
-            ),
-            15,
-            "validator 0 to reorganize onto B1 <- B2",
-        )
+                    config.validators[0].rpc_port,
+                    "chain_getHeader",
+                    {"hash": head_b2},
+                    timeout=RPC_TIMEOUT,
+                )
+            except RuntimeError:
+                return False
+            return True
+
+        wait_for(knows_b2, 15, "validator 0 to import B1 <- B2")
+        head = devnet.rpc_call(config.validators[0].rpc_port, "chain_getHead", timeout=RPC_TIMEOUT)
+        assert bytes.fromhex(head["hash"][2:]) not in branch_b
         time.sleep(2 * SLOT)
         drain()
         conflicting = [v for v in votes if v.payload.header_hash in branch_b]
@@ -569,3 +575,48 @@ def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) 
             tap.close()
         devnet.down(directory)
         replica.store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("devnet")
+def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None:
+    """The culprit sends twin blocks to the two halves of its peers but votes for one only,
+    so honest votes split with no evidence to show for it. Validators locked on the branch
+    that is not the longest build on their lock's branch (`_follow_lock`), so finality keeps
+    going through many such splits, and final blocks are never replaced."""
+    directory, config = init_devnet(tmp_path)
+    culprit = 1
+    everyone = list(range(VALIDATORS))
+    watch = FinalityWatch(config)
+    log_file = directory / "validators" / str(culprit) / "node.log"
+
+    def observed() -> dict[int, dict[str, Any]]:
+        rows = up_rows(directory)
+        watch.observe(rows)
+        return rows
+
+    def equivocations() -> int:
+        return log_file.read_text().count("FAULT: equivocated") if log_file.exists() else 0
+
+    try:
+        devnet.up(directory, only=[i for i in everyone if i != culprit])
+        devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"})
+        wait_for(lambda: equivocations() >= 2, 90, "two equivocations")
+        final_before = min(row["finalized"]["height"] for row in observed().values())
+        wait_for(lambda: equivocations() >= 5, 90, "five equivocations")
+        wait_for(
+            lambda: (
+                len(rows := observed()) == VALIDATORS
+                and min(row["finalized"]["height"] for row in rows.values()) >= final_before + 10
+            ),
+            60,
+            "finality to go on through the split votes",
+        )
+        assert wait_for(
+            lambda: agree_on_one_chain(config, everyone, observed()),
+            30,
+            "every validator to end on one canonical chain",
+        )
+        watch.check_all(everyone)
+    finally:
+        devnet.down(directory)
