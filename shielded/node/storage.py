@@ -144,6 +144,11 @@ class ChainStore:
         row = self.db.execute("SELECT 1 FROM canonical WHERE hash = ?", (block_hash,)).fetchone()
         return row is not None
 
+    def max_height(self) -> int:
+        """The height of the highest known block on any branch."""
+        row = self.db.execute("SELECT MAX(height) FROM blocks").fetchone()
+        return int(row[0] or 0)
+
     def children(self, block_hash: bytes) -> list[StoredBlock]:
         rows = self.db.execute(
             "SELECT hash, parent, slot, height, block FROM blocks WHERE parent = ?", (block_hash,)

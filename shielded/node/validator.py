@@ -103,6 +103,8 @@ PROCESSED_MEMORY = 4096
 """Recently processed block hashes kept to find where a new branch starts."""
 BAN_SCORE = 20
 BAN_SECONDS = 60
+LOCK_BRANCH_LAG = 3
+"""Blocks the branch of a live vote lock may trail the longest branch before it is given up."""
 TICKET_FIRST_PHASE = 2
 TICKET_TURNS = 6
 """Validators produce their Safrole tickets in turns over TICKET_TURNS slots."""
@@ -420,16 +422,19 @@ class ValidatorNode:
         or loses enough of them to release the locks; otherwise a longest branch with too
         few voters to free the locks would stall finality for good."""
         lock = self.lock
+        best = self.chain.best_descendant(lock[1]) if lock is not None else None
+        # A lock's branch that fell LOCK_BRANCH_LAG blocks behind has lost (a validator that
+        # was partitioned, voting on its own blocks): follow the longest chain again.
         alive = (
             lock is not None
-            and self.store.has_block(lock[1])
+            and best is not None
+            and best.height + LOCK_BRANCH_LAG > self.store.max_height()
             and not self._lock_is_dead(*lock)
         )
         self.chain.required_ancestor = lock[1] if alive and lock else None
-        if not alive or lock is None or self.chain.descends(self.chain.head.hash, lock[1]):
+        if not alive or lock is None or best is None:
             return
-        best = self.chain.best_descendant(lock[1])
-        if best is None:
+        if self.chain.descends(self.chain.head.hash, lock[1]):
             return
         outcome = self.chain.switch_to(best.hash)
         if outcome.status == "reorg":
