@@ -42,12 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import Figure
-from jamcore.block import DisputesExtrinsic, Extrinsic
 from jamcore.crypto.hashing import blake2b_256
 from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.circuits.spend import SpendInput
 from shielded.node import devnet
-from shielded.node.assemble import AssembledChain, assemble_chain
+from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.genesis import (
     DEMO_ACCOUNTS,
     GenesisConfig,
@@ -55,7 +54,7 @@ from shielded.node.genesis import (
     load_account_key,
     load_validator_secrets,
 )
-from shielded.node.guarantees import POOL_SERVICE_ID, build_guarantee
+from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.pool_layer import COMPACT, MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
 from shielded.node.storage import ChainStore
 from shielded.notes.encryption import trial_decrypt
@@ -513,25 +512,8 @@ def _author(
 ) -> bytes:
     """The block of `slot` by whichever validator Safrole gives it, carrying `txs` in a pool
     guarantee signed by that author."""
-    chain = assembled.chain
-    for secrets in validators:
-        if chain.author_block(slot, secrets) is None:
-            continue
-        extrinsic = None
-        if txs:
-            guarantee = build_guarantee(
-                POOL_SERVICE_ID,
-                [POOL_BATCH.encode(tuple(txs))],
-                chain.refine_context(),
-                slot,
-                secrets.index,
-                secrets.signing_key,
-            )
-            extrinsic = Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ()))
-        block = chain.author_block(slot, secrets, extrinsic=extrinsic)
-        assert block is not None
-        return block
-    raise RuntimeError(f"no validator may author slot {slot}")
+    reports = {POOL_SERVICE_ID: POOL_BATCH.encode(tuple(txs))} if txs else {}
+    return author_slot(assembled.chain, validators, slot, reports)
 
 
 def _check_accepted(replica: AssembledChain, block_hash: bytes, expected: int) -> None:

@@ -292,16 +292,6 @@ class Chain:
         if final is not None:
             self.finalize(final)
 
-    def descends(self, block_hash: bytes, ancestor: bytes) -> bool:
-        """Whether `block_hash` is `ancestor` or built on it (both known)."""
-        target = self.store.block(ancestor)
-        cursor = self.store.block(block_hash)
-        if target is None:
-            return False
-        while cursor is not None and cursor.height > target.height:
-            cursor = self.store.block(cursor.parent)
-        return cursor is not None and cursor.hash == target.hash
-
     def best_descendant(self, ancestor: bytes) -> StoredBlock | None:
         """The highest known block built on `ancestor` (itself if none), None if unknown."""
         best = self.store.block(ancestor)
@@ -329,7 +319,7 @@ class Chain:
         head = self.head
         if candidate.height <= head.height and not force:
             return ImportOutcome("fork", block_hash)
-        if self.required_ancestor is not None and not self.descends(
+        if self.required_ancestor is not None and not self.store.descends(
             block_hash, self.required_ancestor
         ):
             return ImportOutcome("fork", block_hash)

@@ -17,6 +17,7 @@ the null key at the next epoch, eq. 6.14); reshare messages join the round in th
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -174,8 +175,6 @@ class FinalityLayer:
         self.keys = keys
         self.validator_keys = list(validator_keys)
         self.epoch_length = epoch_length
-        self._records: dict[bytes, KeyRecord] = {}
-        self._keys: dict[bytes, EpochKeys] = {}
 
     def genesis(self, genesis_hash: bytes) -> LayerOutcome:
         return LayerOutcome(
@@ -185,28 +184,14 @@ class FinalityLayer:
     def keys_of(self, store: ChainStore, block_hash: bytes) -> EpochKeys | None:
         """The finality keys in force in `block_hash`'s state, if the store has the block."""
         data = store.local(block_hash, KEYS_LOCAL)
-        if data is None:
-            return None
-        keys = self._keys.get(data)
-        if keys is None:
-            keys = EpochKeys.decode(data)
-            if len(self._keys) >= 16:
-                self._keys.pop(next(iter(self._keys)))
-            self._keys[data] = keys
-        return keys
+        return None if data is None else _decode_keys(data)
 
     def record(self, store: ChainStore) -> KeyRecord:
         """The key record of the store's (head) state, decoded once per distinct value."""
         data = store.get(KEYS_KEY)
         if data is None:
             return KeyRecord.genesis(self.keys)
-        record = self._records.get(data)
-        if record is None:
-            record = KeyRecord.decode(data)
-            if len(self._records) >= 8:
-                self._records.pop(next(iter(self._records)))
-            self._records[data] = record
-        return record
+        return _decode_record(data)
 
     def round_context(self, slot: int, state: ChainState) -> RoundContext:
         """Admission context of reshare messages in a block at `slot` on `state`."""
@@ -217,13 +202,6 @@ class FinalityLayer:
             [key.ed25519 for key in state.safrole.active_validators],
             [key.ed25519 for key in state.safrole.pending_validators],
         )
-
-    def record_for_slot(self, store: ChainStore, slot: int) -> KeyRecord:
-        """The record a block at `slot` on the store's head starts from (round closed at
-        an epoch change)."""
-        record = self.record(store)
-        epoch = slot // self.epoch_length
-        return close_round(record, epoch) if epoch > record.epoch else record
 
     def apply_block(
         self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
@@ -237,7 +215,9 @@ class FinalityLayer:
         offenders = set(state.offenders)
         best_final: tuple[int, bytes] | None = None
         before = self.record(store)
-        record = self.record_for_slot(store, header.slot)
+        epoch = header.slot // self.epoch_length
+        # The first block of a later epoch closes the round (key_record.close_round).
+        record = close_round(before, epoch) if epoch > before.epoch else before
         context = self.round_context(header.slot, state)
         for output in outputs:
             try:
@@ -287,12 +267,21 @@ class FinalityLayer:
         target = store.block(payload.header_hash)
         if target is None or target.slot != payload.slot:
             raise InvalidBlock("certificate for an unknown block")
-        cursor = store.block(parent)
-        while cursor is not None and cursor.height > target.height:
-            cursor = store.block(cursor.parent)
-        if cursor is None or cursor.hash != target.hash:
+        if not store.descends(parent, target.hash):
             raise InvalidBlock("certificate for a block that is not an ancestor")
         return target.height, target.hash
+
+
+@functools.lru_cache(maxsize=16)
+def _decode_keys(data: bytes) -> EpochKeys:
+    """EpochKeys.decode, once per distinct encoding (votes and blocks share a few)."""
+    return EpochKeys.decode(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _decode_record(data: bytes) -> KeyRecord:
+    """KeyRecord.decode, once per distinct state value (every block reads the head's)."""
+    return KeyRecord.decode(data)
 
 
 def vote_payload(chain_id: bytes, slot: int, header_hash: bytes) -> FinalityPayload:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-from jamcore.block import Block
+from jamcore.block import Block, DisputesExtrinsic, Extrinsic
 from jamcore.codec import Variant
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.work.guarantee import ReportGuarantee, ValidatorSignature
@@ -91,6 +91,11 @@ def build_guarantee(
     )
     signature = signing_key.sign(guarantee_message(report)).signature
     return ReportGuarantee(report, slot, (ValidatorSignature(guarantor_index, signature),))
+
+
+def guarantees_extrinsic(guarantees: Sequence[ReportGuarantee]) -> Extrinsic:
+    """A block body carrying these guarantees and nothing else."""
+    return Extrinsic((), (), tuple(guarantees), (), DisputesExtrinsic((), (), ()))
 
 
 def service_outputs(

@@ -225,9 +225,9 @@ class Resharer:
     def for_block(self, slot: int, state: ChainState) -> list[bytes]:
         """Pooled messages a block at `slot` on the head admits, in admission order; stale
         ones (an earlier epoch's, or already on chain) leave the pool."""
-        record = self.finality.record_for_slot(self.store, slot)
+        record = self.record()
         epoch = slot // self.epoch_length
-        if record.epoch != epoch or self.record().epoch != epoch:
+        if record.epoch != epoch:
             return []  # the epoch's first block carries none: its validator sets rotate
         context = self.finality.round_context(slot, state)
         on_chain = {m.signature for m in (*record.dealings, *record.complaints, *record.answers)}

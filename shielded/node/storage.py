@@ -144,6 +144,16 @@ class ChainStore:
         row = self.db.execute("SELECT 1 FROM canonical WHERE hash = ?", (block_hash,)).fetchone()
         return row is not None
 
+    def descends(self, block_hash: bytes, ancestor: bytes) -> bool:
+        """Whether `block_hash` is `ancestor` or built on it (False if either is unknown)."""
+        target = self.block(ancestor)
+        cursor = self.block(block_hash)
+        if target is None:
+            return False
+        while cursor is not None and cursor.height > target.height:
+            cursor = self.block(cursor.parent)
+        return cursor is not None and cursor.hash == target.hash
+
     def max_height(self) -> int:
         """The height of the highest known block on any branch."""
         row = self.db.execute("SELECT MAX(height) FROM blocks").fetchone()

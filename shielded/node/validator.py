@@ -29,7 +29,7 @@ import signal
 import time
 from pathlib import Path
 
-from jamcore.block import DisputesExtrinsic, Extrinsic, header_hash
+from jamcore.block import Extrinsic, header_hash
 from jamcore.codec import CodecError
 from jamcore.crypto.bandersnatch import BandersnatchError
 from jamcore.crypto.hashing import blake2b_256
@@ -67,7 +67,12 @@ from shielded.node.genesis import (
     load_genesis,
     load_validator_secrets,
 )
-from shielded.node.guarantees import FINALITY_SERVICE_ID, POOL_SERVICE_ID, build_guarantee
+from shielded.node.guarantees import (
+    FINALITY_SERVICE_ID,
+    POOL_SERVICE_ID,
+    build_guarantee,
+    guarantees_extrinsic,
+)
 from shielded.node.key_record import ReshareError
 from shielded.node.messages import (
     MAX_BLOCKS_PER_BATCH,
@@ -281,7 +286,7 @@ class ValidatorNode:
                 self.index,
                 self.secrets.signing_key,
             )
-            extrinsic = Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ()))
+            extrinsic = guarantees_extrinsic([guarantee])
         else:
             extrinsic = None
         return self.chain.author_block(slot, self.secrets, extrinsic=extrinsic)
@@ -325,7 +330,7 @@ class ValidatorNode:
             guarantees.append(finality)
         if not guarantees:
             return None, ()
-        return Extrinsic((), (), tuple(guarantees), (), DisputesExtrinsic((), (), ())), offenders
+        return guarantees_extrinsic(guarantees), offenders
 
     def _finality_guarantee(
         self, slot: int
@@ -382,7 +387,7 @@ class ValidatorNode:
         if self.lock is None:
             return True
         lock_slot, lock_hash = self.lock
-        if self._descends(block_hash, lock_hash, lock_slot):
+        if self.store.descends(block_hash, lock_hash):
             return True
         return self._lock_is_dead(lock_slot, lock_hash)
 
@@ -396,7 +401,7 @@ class ValidatorNode:
         V - t + 1 + f of them did (f = the faults tolerated), fewer than t votes remain for
         the lock's branch even if the f faulty ones vote for everything."""
         final = self.chain.finalized
-        if final.slot >= lock_slot and not self._descends(final.hash, lock_hash, lock_slot):
+        if final.slot >= lock_slot and not self.store.descends(final.hash, lock_hash):
             return True
         keys = self.epoch_keys
         faults = (keys.validator_count - 1) // 3
@@ -410,7 +415,7 @@ class ValidatorNode:
                     continue
                 for header in headers:
                     known = self.store.block(header)
-                    if known is not None and not self._descends(header, lock_hash, lock_slot):
+                    if known is not None and not self.store.descends(header, lock_hash):
                         against.add(index)
                         break
         return len(against) >= needed
@@ -434,19 +439,13 @@ class ValidatorNode:
         self.chain.required_ancestor = lock[1] if alive and lock else None
         if not alive or lock is None or best is None:
             return
-        if self.chain.descends(self.chain.head.hash, lock[1]):
+        if self.store.descends(self.chain.head.hash, lock[1]):
             return
         outcome = self.chain.switch_to(best.hash)
         if outcome.status == "reorg":
             log.info("back to the branch of the vote lock: head #%d", self.chain.head.height)
             self._publish_head()
             self._after_import()
-
-    def _descends(self, block_hash: bytes, ancestor: bytes, ancestor_slot: int) -> bool:
-        cursor = self.store.block(block_hash)
-        while cursor is not None and cursor.slot > ancestor_slot:
-            cursor = self.store.block(cursor.parent)
-        return cursor is not None and cursor.hash == ancestor
 
     async def _vote(self, slot: int, block_hash: bytes) -> None:
         keys, _ = self._keys_for_block(block_hash, slot)

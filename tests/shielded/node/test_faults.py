@@ -185,6 +185,12 @@ class FinalityWatch:
                     f"validator {index} replaced the final block at height {earlier}"
                 )
 
+    def poll(self, directory: Path) -> dict[int, dict[str, Any]]:
+        """The running validators' statuses, observed."""
+        rows = up_rows(directory)
+        self.observe(rows)
+        return rows
+
     def check_all(self, indices: list[int]) -> None:
         for index in indices:
             for height, block_hash in self.final.items():
@@ -200,18 +206,13 @@ def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
     everyone = list(range(VALIDATORS))
     watch = FinalityWatch(config)
 
-    def observed() -> dict[int, dict[str, Any]]:
-        rows = up_rows(directory)
-        watch.observe(rows)
-        return rows
-
     try:
         devnet.up(directory, only=[i for i in everyone if i != culprit])
         devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"})
         # Verify the evidence reaches the chain of every validator (offenders).
         rows = wait_for(
             lambda: (
-                (r := observed())
+                (r := watch.poll(directory))
                 and len(r) == VALIDATORS
                 and all(culprit_key in row["offenders"] for row in r.values())
                 and r
@@ -223,13 +224,14 @@ def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
         # Verify finality goes on (five honest voters reach t = 5) and one chain wins.
         wait_for(
             lambda: (
-                min(row["finalized"]["height"] for row in observed().values()) >= final_before + 3
+                min(row["finalized"]["height"] for row in watch.poll(directory).values())
+                >= final_before + 3
             ),
             60,
             "finality to continue after the equivocation",
         )
         assert wait_for(
-            lambda: agree_on_one_chain(config, everyone, observed()),
+            lambda: agree_on_one_chain(config, everyone, watch.poll(directory)),
             30,
             "every validator to end on one canonical chain",
         )
@@ -590,11 +592,6 @@ def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None
     watch = FinalityWatch(config)
     log_file = directory / "validators" / str(culprit) / "node.log"
 
-    def observed() -> dict[int, dict[str, Any]]:
-        rows = up_rows(directory)
-        watch.observe(rows)
-        return rows
-
     def equivocations() -> int:
         return log_file.read_text().count("FAULT: equivocated") if log_file.exists() else 0
 
@@ -602,18 +599,18 @@ def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None
         devnet.up(directory, only=[i for i in everyone if i != culprit])
         devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"})
         wait_for(lambda: equivocations() >= 2, 90, "two equivocations")
-        final_before = min(row["finalized"]["height"] for row in observed().values())
+        final_before = min(row["finalized"]["height"] for row in watch.poll(directory).values())
         wait_for(lambda: equivocations() >= 5, 90, "five equivocations")
         wait_for(
             lambda: (
-                len(rows := observed()) == VALIDATORS
+                len(rows := watch.poll(directory)) == VALIDATORS
                 and min(row["finalized"]["height"] for row in rows.values()) >= final_before + 10
             ),
             60,
             "finality to go on through the split votes",
         )
         assert wait_for(
-            lambda: agree_on_one_chain(config, everyone, observed()),
+            lambda: agree_on_one_chain(config, everyone, watch.poll(directory)),
             30,
             "every validator to end on one canonical chain",
         )

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jamcore.block import DisputesExtrinsic, Extrinsic
 from shielded.circuits.artifacts import load_proving
-from shielded.node.assemble import AssembledChain, assemble_chain
+from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.chain import InvalidBlock
 from shielded.node.genesis import (
     GenesisConfig,
@@ -20,7 +19,7 @@ from shielded.node.genesis import (
     load_account_key,
     load_validator_secrets,
 )
-from shielded.node.guarantees import POOL_SERVICE_ID, build_guarantee
+from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, POOL_DIGEST_KEY
 from shielded.node.storage import ChainStore
 from shielded.notes.keys import SpendingKey
@@ -67,27 +66,7 @@ def chains(devnet: tuple[Path, GenesisConfig], tmp_path: Path) -> tuple[Assemble
 def author_with(
     node: AssembledChain, keys: list[ValidatorSecrets], slot: int, batch: list[bytes]
 ) -> bytes:
-    for validator in keys:
-        extrinsic = Extrinsic(
-            (),
-            (),
-            (
-                build_guarantee(
-                    POOL_SERVICE_ID,
-                    [POOL_BATCH.encode(tuple(batch))],
-                    node.chain.refine_context(),
-                    slot,
-                    validator.index,
-                    validator.signing_key,
-                ),
-            ),
-            (),
-            DisputesExtrinsic((), (), ()),
-        )
-        block = node.chain.author_block(slot, validator, extrinsic=extrinsic)
-        if block is not None:
-            return block
-    raise AssertionError(f"nobody may author slot {slot}")
+    return author_slot(node.chain, keys, slot, {POOL_SERVICE_ID: POOL_BATCH.encode(tuple(batch))})
 
 
 def validators(devnet: tuple[Path, GenesisConfig]) -> list[ValidatorSecrets]:

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from jamcore.block import DisputesExtrinsic, Extrinsic
 from shielded.finality.keys import threshold_for
 from shielded.finality.transport import Signed, make_complaint, make_dealing
-from shielded.node.assemble import AssembledChain, assemble_chain
+from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.chain import InvalidBlock
 from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems
 from shielded.node.genesis import (
@@ -20,7 +19,7 @@ from shielded.node.genesis import (
     create_devnet,
     load_validator_secrets,
 )
-from shielded.node.guarantees import FINALITY_SERVICE_ID, build_guarantee
+from shielded.node.guarantees import FINALITY_SERVICE_ID
 from shielded.node.key_record import derive_share, keys_fingerprint
 from shielded.node.storage import ChainStore
 
@@ -36,26 +35,9 @@ def author(
     assembled: AssembledChain, keys: list[ValidatorSecrets], slot: int, reshare: list[Signed]
 ) -> bytes:
     """The block of `slot` by its Safrole author, carrying `reshare` in a finality report."""
-    chain = assembled.chain
-    for secrets in keys:
-        if chain.author_block(slot, secrets) is None:
-            continue
-        extrinsic = None
-        if reshare:
-            items = FinalityItems((), (), tuple(m.encode() for m in reshare))
-            guarantee = build_guarantee(
-                FINALITY_SERVICE_ID,
-                [FINALITY_ITEMS.encode(items)],
-                chain.refine_context(),
-                slot,
-                secrets.index,
-                secrets.signing_key,
-            )
-            extrinsic = Extrinsic((), (), (guarantee,), (), DisputesExtrinsic((), (), ()))
-        block = chain.author_block(slot, secrets, extrinsic=extrinsic)
-        assert block is not None
-        return block
-    raise AssertionError(f"nobody may author slot {slot}")
+    items = FinalityItems((), (), tuple(m.encode() for m in reshare))
+    reports = {FINALITY_SERVICE_ID: FINALITY_ITEMS.encode(items)} if reshare else {}
+    return author_slot(assembled.chain, keys, slot, reports)
 
 
 def test_a_reshare_round_in_blocks_switches_the_keys_at_the_epoch_change(
