@@ -768,9 +768,11 @@ class ValidatorNode:
             except FinalityError:
                 self._penalize(peer, "malformed reshare message", MALFORMED_PENALTY)
                 return
-            if signed.signature not in self.resharer.pool and self.resharer.receive(signed):
+            if signed.signature in self.resharer.pool:
+                return  # already pooled and relayed
+            if self.resharer.receive(signed):
                 await self.network.broadcast(encode_message("reshare", payload), exclude=peer.key)
-            elif signed.signature not in self.resharer.pool:
+            else:
                 self._penalize(peer, "invalid reshare message", INVALID_PENALTY)
 
     def _penalize(self, peer: Peer, reason: str, weight: int) -> None:

@@ -14,22 +14,8 @@ from shielded.node.chain import Chain, InvalidBlock
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
-    create_devnet,
-    load_validator_secrets,
 )
 from shielded.node.storage import ChainStore
-
-
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenesisConfig]:
-    directory = tmp_path_factory.mktemp("devnet")
-    config = create_devnet(directory, validators=6, slot_duration=1.0, genesis_delay=-10_000)
-    return directory, config
-
-
-def validators(devnet: tuple[Path, GenesisConfig]) -> list[ValidatorSecrets]:
-    directory, config = devnet
-    return [load_validator_secrets(directory, i) for i in range(config.validators_count)]
 
 
 def new_chain(devnet: tuple[Path, GenesisConfig], tmp_path: Path, name: str) -> Chain:
@@ -45,12 +31,11 @@ def author_next(chain: Chain, keys: list[ValidatorSecrets], slot: int, **kwargs:
 
 
 def test_blocks_import_on_another_node_across_an_epoch(
-    devnet: tuple[Path, GenesisConfig], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig], tmp_path: Path, validator_keys: list[ValidatorSecrets]
 ) -> None:
-    keys = validators(devnet)
     author, follower = new_chain(devnet, tmp_path, "a"), new_chain(devnet, tmp_path, "b")
     for slot in range(1, 15):  # crosses the epoch boundary at slot 12
-        block = author_next(author, keys, slot)
+        block = author_next(author, validator_keys, slot)
         assert author.import_block(block).status == "imported"
         assert follower.import_block(block).status == "imported"
     assert follower.head.hash == author.head.hash
@@ -65,9 +50,8 @@ def test_blocks_import_on_another_node_across_an_epoch(
 
 @pytest.mark.slow
 def test_ticket_mode_after_a_full_contest(
-    devnet: tuple[Path, GenesisConfig], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig], tmp_path: Path, validator_keys: list[ValidatorSecrets]
 ) -> None:
-    keys = validators(devnet)
     chain = new_chain(devnet, tmp_path, "tickets")
     follower = new_chain(devnet, tmp_path, "tickets-follower")
     spec = chain.spec
@@ -75,12 +59,12 @@ def test_ticket_mode_after_a_full_contest(
     for slot in range(1, 24):  # tickets in epoch 0 seal epoch 1 (slots 12..23)
         state = chain.state().safrole
         if slot == 1:
-            for validator in keys[:4]:  # 4 x N=3 tickets fill E=12 slots exactly
+            for validator in validator_keys[:4]:  # 4 x N=3 tickets fill E=12 slots exactly
                 produced += produce_tickets(state, slot, validator.bandersnatch_secret, spec)
         envelopes: tuple = ()
         if slot % spec.epoch_length < spec.contest_duration and slot < spec.epoch_length:
             envelopes = select_tickets(produced, state.ticket_accumulator, spec)
-        block = author_next(chain, keys, slot, tickets=envelopes)
+        block = author_next(chain, validator_keys, slot, tickets=envelopes)
         assert chain.import_block(block).status == "imported"
         assert follower.import_block(block).status == "imported"
     assert isinstance(chain.state().safrole.sealing_keys, TicketSeries)
@@ -90,12 +74,11 @@ def test_ticket_mode_after_a_full_contest(
 
 
 def test_invalid_blocks_change_nothing(
-    devnet: tuple[Path, GenesisConfig], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig], tmp_path: Path, validator_keys: list[ValidatorSecrets]
 ) -> None:
-    keys = validators(devnet)
     chain = new_chain(devnet, tmp_path, "invalid")
     codec = block_codecs(chain.spec).block
-    good: Block = codec.decode(author_next(chain, keys, 1))
+    good: Block = codec.decode(author_next(chain, validator_keys, 1))
     head_before = chain.head.hash
 
     def tampered(**changes: object) -> bytes:
@@ -118,20 +101,19 @@ def test_invalid_blocks_change_nothing(
 
 
 def test_longest_chain_wins_and_final_blocks_stay(
-    devnet: tuple[Path, GenesisConfig], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig], tmp_path: Path, validator_keys: list[ValidatorSecrets]
 ) -> None:
-    keys = validators(devnet)
     main = new_chain(devnet, tmp_path, "main")
     side = new_chain(devnet, tmp_path, "side")
-    first = author_next(main, keys, 1)
+    first = author_next(main, validator_keys, 1)
     main.import_block(first)
     side.import_block(first)
     for slot in (2, 3):
-        main.import_block(author_next(main, keys, slot))
+        main.import_block(author_next(main, validator_keys, slot))
     old_head = main.head.hash
     side_blocks = []
     for slot in (4, 5, 6):
-        block = author_next(side, keys, slot)
+        block = author_next(side, validator_keys, slot)
         side.import_block(block)
         side_blocks.append(block)
     outcomes = [main.import_block(block).status for block in side_blocks]
@@ -145,7 +127,7 @@ def test_longest_chain_wins_and_final_blocks_stay(
     other = new_chain(devnet, tmp_path, "other")
     other.import_block(first)
     for slot in range(7, 12):
-        other.import_block(author_next(other, keys, slot))
+        other.import_block(author_next(other, validator_keys, slot))
     statuses = {main.import_block(b.block).status for b in other.store.canonical_range(2, 10)}
     assert statuses <= {"fork", "known"}
     assert main.head.hash == side.head.hash

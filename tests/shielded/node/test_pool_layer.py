@@ -15,21 +15,13 @@ from shielded.node.chain import InvalidBlock
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
-    create_devnet,
     load_account_key,
-    load_validator_secrets,
 )
 from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, POOL_DIGEST_KEY
 from shielded.node.storage import ChainStore
 from shielded.notes.keys import SpendingKey
 from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
-
-
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenesisConfig]:
-    directory = tmp_path_factory.mktemp("pool-devnet")
-    return directory, create_devnet(directory, 6, slot_duration=1.0, genesis_delay=-10_000)
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +61,15 @@ def author_with(
     return author_slot(node.chain, keys, slot, {POOL_SERVICE_ID: POOL_BATCH.encode(tuple(batch))})
 
 
-def validators(devnet: tuple[Path, GenesisConfig]) -> list[ValidatorSecrets]:
-    return [load_validator_secrets(devnet[0], i) for i in range(6)]
-
-
 @pytest.mark.slow
 def test_replicas_apply_the_same_transactions(
-    devnet: tuple[Path, GenesisConfig], deposits: list[Transaction], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig],
+    deposits: list[Transaction],
+    tmp_path: Path,
+    validator_keys: list[ValidatorSecrets],
 ) -> None:
     author, follower = chains(devnet, tmp_path)
-    block = author_with(author, validators(devnet), 1, [tx.encode() for tx in deposits])
+    block = author_with(author, validator_keys, 1, [tx.encode() for tx in deposits])
     assert author.chain.import_block(block).status == "imported"
     assert follower.chain.import_block(block).status == "imported"
     assert author.chain.store.get(POOL_DIGEST_KEY) == follower.chain.store.get(POOL_DIGEST_KEY)
@@ -92,11 +83,14 @@ def test_replicas_apply_the_same_transactions(
 
 @pytest.mark.slow
 def test_forged_proof_is_rejected_not_applied(
-    devnet: tuple[Path, GenesisConfig], deposits: list[Transaction], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig],
+    deposits: list[Transaction],
+    tmp_path: Path,
+    validator_keys: list[ValidatorSecrets],
 ) -> None:
     author, follower = chains(devnet, tmp_path)
     forged = replace(deposits[0], proof=bytes(len(deposits[0].proof)))
-    block = author_with(author, validators(devnet), 1, [forged.encode(), deposits[1].encode()])
+    block = author_with(author, validator_keys, 1, [forged.encode(), deposits[1].encode()])
     assert follower.chain.import_block(block).status == "imported"
     compact = json.loads(follower.chain.store.local(follower.chain.head.hash, COMPACT) or b"")
     assert [t["tx_id"] for t in compact["transactions"]] == [deposits[1].tx_id.hex()]
@@ -106,15 +100,18 @@ def test_forged_proof_is_rejected_not_applied(
 
 @pytest.mark.slow
 def test_invalid_guarantee_signature(
-    devnet: tuple[Path, GenesisConfig], deposits: list[Transaction], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig],
+    deposits: list[Transaction],
+    tmp_path: Path,
+    validator_keys: list[ValidatorSecrets],
 ) -> None:
     author, follower = chains(devnet, tmp_path)
-    block = author.chain.decode(author_with(author, validators(devnet), 1, [deposits[0].encode()]))
+    block = author.chain.decode(author_with(author, validator_keys, 1, [deposits[0].encode()]))
     guarantee = block.extrinsic.guarantees[0]
     signature = replace(guarantee.signatures[0], signature=bytes(64))
     bad_guarantee = replace(guarantee, signatures=(signature,))
     extrinsic = replace(block.extrinsic, guarantees=(bad_guarantee,))
-    secrets = validators(devnet)[block.header.author_index]
+    secrets = validator_keys[block.header.author_index]
     resealed = author.chain.author_block(1, secrets, extrinsic=extrinsic)
     assert resealed is not None
     with pytest.raises(InvalidBlock, match="signature"):

@@ -16,19 +16,10 @@ from shielded.node.finality_layer import FINALITY_ITEMS, FinalityItems
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
-    create_devnet,
-    load_validator_secrets,
 )
 from shielded.node.guarantees import FINALITY_SERVICE_ID
 from shielded.node.key_record import derive_share, keys_fingerprint
 from shielded.node.storage import ChainStore
-
-
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenesisConfig]:
-    directory = tmp_path_factory.mktemp("reshare-devnet")
-    config = create_devnet(directory, validators=6, slot_duration=1.0, genesis_delay=-10_000)
-    return directory, config
 
 
 def author(
@@ -41,10 +32,9 @@ def author(
 
 
 def test_a_reshare_round_in_blocks_switches_the_keys_at_the_epoch_change(
-    devnet: tuple[Path, GenesisConfig], tmp_path: Path
+    devnet: tuple[Path, GenesisConfig], tmp_path: Path, validator_keys: list[ValidatorSecrets]
 ) -> None:
     directory, config = devnet
-    keys = [load_validator_secrets(directory, i) for i in range(config.validators_count)]
     chain_id = bytes.fromhex(config.chain_id)
     ed25519 = config.validator_keys()
     made, follower = (
@@ -54,7 +44,7 @@ def test_a_reshare_round_in_blocks_switches_the_keys_at_the_epoch_change(
     now = config.genesis_time + 10_000
 
     def step(slot: int, reshare: list[Signed]) -> None:
-        block = author(made, keys, slot, reshare)
+        block = author(made, validator_keys, slot, reshare)
         assert made.chain.import_block(block, now=now).status == "imported"
         assert follower.chain.import_block(block, now=now).status == "imported"
 
@@ -62,7 +52,7 @@ def test_a_reshare_round_in_blocks_switches_the_keys_at_the_epoch_change(
     t = threshold_for(len(ed25519))
     dealings = [
         make_dealing(chain_id, 0, secrets.key_share, ed25519, t, secrets.signing_key)[0]
-        for secrets in keys
+        for secrets in validator_keys
     ]
     step(1, dealings[:3])
     step(2, dealings[3:])
@@ -71,13 +61,13 @@ def test_a_reshare_round_in_blocks_switches_the_keys_at_the_epoch_change(
     # refused by import with a clear error, and changes nothing.
     head = follower.chain.head.hash
     record = follower.finality.record(follower.chain.store)
-    forged = make_complaint(chain_id, 0, 0, 1, keys[2].signing_key)
-    bad = author(made, keys, 3, [forged])
+    forged = make_complaint(chain_id, 0, 0, 1, validator_keys[2].signing_key)
+    bad = author(made, validator_keys, 3, [forged])
     with pytest.raises(InvalidBlock, match="reshare message: complaint signature"):
         follower.chain.import_block(bad, now=now)
     assert follower.chain.head.hash == head
     assert follower.finality.record(follower.chain.store) == record
-    assert len(record.dealings) == len(keys)
+    assert len(record.dealings) == len(validator_keys)
 
     for slot in range(3, 14):  # the first block of epoch 1 (slot 12) closes the round
         step(slot, [])
@@ -87,24 +77,25 @@ def test_a_reshare_round_in_blocks_switches_the_keys_at_the_epoch_change(
     assert keys_fingerprint(after.keys) != keys_fingerprint(genesis.keys)
     assert made.finality.record(made.chain.store) == after
     assert follower.chain.head_state_root() == made.chain.head_state_root()
-    shares = [derive_share(after, s.index, s.signing_key) for s in keys]
+    shares = [derive_share(after, s.index, s.signing_key) for s in validator_keys]
     assert all(share is not None for share in shares)
     # A dealing of the old epoch is refused in the new one.
-    late = author(made, keys, 14, [dealings[0]])
+    late = author(made, validator_keys, 14, [dealings[0]])
     with pytest.raises(InvalidBlock, match="epoch 0, not 1"):
         follower.chain.import_block(late, now=now)
 
 
-def test_a_stranger_cannot_deal(devnet: tuple[Path, GenesisConfig], tmp_path: Path) -> None:
+def test_a_stranger_cannot_deal(
+    devnet: tuple[Path, GenesisConfig], tmp_path: Path, validator_keys: list[ValidatorSecrets]
+) -> None:
     directory, config = devnet
-    keys = [load_validator_secrets(directory, i) for i in range(config.validators_count)]
     chain = assemble_chain(directory, config, ChainStore(tmp_path / "c.sqlite"))
     ed25519 = config.validator_keys()
     stranger = SigningKey(b"\x42" * 32)
     message, _ = make_dealing(
-        bytes.fromhex(config.chain_id), 0, keys[0].key_share, ed25519, 5, stranger
+        bytes.fromhex(config.chain_id), 0, validator_keys[0].key_share, ed25519, 5, stranger
     )
-    block = author(chain, keys, 1, [message])
+    block = author(chain, validator_keys, 1, [message])
     follower = assemble_chain(directory, config, ChainStore(tmp_path / "d.sqlite"))
     with pytest.raises(InvalidBlock, match="dealing signature does not verify"):
         follower.chain.import_block(block, now=config.genesis_time + 10_000)
