@@ -329,8 +329,16 @@ class Wallet:
             )
         return submitted
 
-    def wait(self, tx_id: str, final: bool = True, progress: Progress | None = None) -> None:
-        TransactionBuilder.wait(self.builder(self.account(0)), tx_id, final, progress=progress)
+    def wait(
+        self,
+        tx_id: str,
+        final: bool = True,
+        progress: Progress | None = None,
+        timeout: float = 120.0,
+    ) -> dict[str, Any]:
+        """The transaction's status once it is on the canonical chain (and final, unless
+        `final` is False); SendError if it is rejected or does not get there in time."""
+        return self.builder(self.account(0)).wait(tx_id, final, timeout, progress)
 
     def complete(
         self,

@@ -175,16 +175,7 @@ class PoolLayer:
         self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
     ) -> LayerOutcome:
         header = block.header
-        try:
-            outputs = service_outputs(block, POOL_SERVICE_ID, self.validator_keys)
-        except GuaranteeError as error:
-            raise InvalidBlock(f"pool report: {error}") from error
-        transactions: list[bytes] = []
-        for output in outputs:
-            try:
-                transactions.extend(POOL_BATCH.decode(output))
-            except CodecError as error:
-                raise InvalidBlock(f"malformed pool batch: {error}") from error
+        transactions = self.transactions(block)
         self._check_capacity(transactions)
         snapshot = self.snapshot(store, header.parent)
         pool = snapshot.service(self.verifier)
@@ -236,6 +227,21 @@ class PoolLayer:
         return LayerOutcome(
             {POOL_DIGEST_KEY: snapshot.state.digest()}, {SNAPSHOT: data, COMPACT: compact}
         )
+
+    def transactions(self, block: Block) -> list[bytes]:
+        """The encoded pool transactions `block` carries: the outputs of its guarantees for
+        the pool service, each a batch (graypaper section 11, work results)."""
+        try:
+            outputs = service_outputs(block, POOL_SERVICE_ID, self.validator_keys)
+        except GuaranteeError as error:
+            raise InvalidBlock(f"pool report: {error}") from error
+        transactions: list[bytes] = []
+        for output in outputs:
+            try:
+                transactions.extend(POOL_BATCH.decode(output))
+            except CodecError as error:
+                raise InvalidBlock(f"malformed pool batch: {error}") from error
+        return transactions
 
     def _check_capacity(self, transactions: Sequence[bytes]) -> None:
         """Verify the block respects the block capacity and each spam tier's quota (the

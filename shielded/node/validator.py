@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -32,7 +31,6 @@ from pathlib import Path
 from jamcore.block import Extrinsic, header_hash
 from jamcore.codec import CodecError
 from jamcore.crypto.bandersnatch import BandersnatchError
-from jamcore.crypto.hashing import blake2b_256
 from jamcore.safrole.authoring import ProducedTicket, produce_tickets, select_tickets
 from jamcore.safrole.epochs import (
     epoch_and_phase,
@@ -74,6 +72,7 @@ from shielded.node.guarantees import (
     guarantees_extrinsic,
 )
 from shielded.node.key_record import ReshareError
+from shielded.node.mempool import Mempool, transaction_id
 from shielded.node.messages import (
     MAX_BLOCKS_PER_BATCH,
     BlocksRequest,
@@ -83,7 +82,7 @@ from shielded.node.messages import (
 )
 from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
-from shielded.node.pool_layer import COMPACT, POOL_BATCH, SNAPSHOT
+from shielded.node.pool_layer import POOL_BATCH, SNAPSHOT
 from shielded.node.resharing import Resharer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore, StorageError
@@ -104,8 +103,6 @@ MALFORMED_PENALTY = 5
 """Score for bytes that do not even decode: an honest peer never sends them."""
 INVALID_PENALTY = 2
 """Score for a well-formed block or vote that fails its checks (may be a race or a fork)."""
-PROCESSED_MEMORY = 4096
-"""Recently processed block hashes kept to find where a new branch starts."""
 BAN_SCORE = 20
 BAN_SECONDS = 60
 LOCK_BRANCH_LAG = 3
@@ -131,12 +128,13 @@ class ValidatorNode:
         self.epoch_keys = self.config.epoch_keys()
         assembled = assemble_chain(directory, self.config, self.store)
         self.chain, self.pool, self.finality = assembled.chain, assembled.pool, assembled.finality
-        self.mempool: dict[bytes, bytes] = {}
-        self.tx_status: dict[bytes, dict[str, object]] = {}
+        self.mempool = Mempool(
+            self.store,
+            self.chain.head,
+            lambda stored: self.pool.transactions(self.chain.decode(stored.block)),
+        )
         self.peer_faults: dict[bytes, int] = {}
         self.banned: dict[bytes, float] = {}
-        self.processed: dict[bytes, None] = {self.chain.head.hash: None}
-        """Blocks whose transactions are already reflected in tx_status (insertion order)."""
         self._proving: ProvingArtifacts | None = None
         self.resharer = Resharer(
             self.store,
@@ -308,12 +306,8 @@ class ValidatorNode:
         """The guarantees of a block this validator authors at `slot`: the pool's batch of
         mempool transactions (core 0) and the finality report (core 1)."""
         guarantees = []
-        chosen, failed = self.pool.select(self.store, slot, list(self.mempool.values()))
-        for raw in failed:
-            tx_id = _tx_id(raw)
-            self.mempool.pop(tx_id, None)
-            if self.tx_status.get(tx_id, {}).get("status") != "included":
-                self.tx_status[tx_id] = {"status": "rejected", "reason": failed[raw]}
+        chosen, failed = self.pool.select(self.store, slot, self.mempool.candidates())
+        self.mempool.refuse(failed)
         if chosen:
             guarantees.append(
                 build_guarantee(
@@ -530,7 +524,7 @@ class ValidatorNode:
     ) -> tuple[bytes, str | None]:
         """Refine a transaction against the head and queue and gossip it if it passes;
         returns (tx_id, None) or (tx_id, why it was refused)."""
-        tx_id = _tx_id(raw)
+        tx_id = transaction_id(raw)
         if tx_id in self.mempool:
             return tx_id, None
         # Refine for the first coming slot in the transaction's epoch: a wallet may prove
@@ -549,8 +543,7 @@ class ValidatorNode:
             return tx_id, failed[raw]
         if epoch > slot // epoch_length:
             return tx_id, f"transaction is for epoch {epoch}, too far ahead of the chain"
-        self.mempool[tx_id] = raw
-        self.tx_status[tx_id] = {"status": "pending"}
+        self.mempool.add(tx_id, raw)
         if not self.partitioned:
             message = encode_message("transaction", raw)
             task = asyncio.ensure_future(self.network.broadcast(message, exclude=relay_from))
@@ -559,7 +552,7 @@ class ValidatorNode:
         return tx_id, None
 
     def transaction_status(self, tx_id: bytes) -> dict[str, object]:
-        status = dict(self.tx_status.get(tx_id, {"status": "unknown"}))
+        status = dict(self.mempool.status.get(tx_id, {"status": "unknown"}))
         height = status.get("height")
         if status.get("status") == "included" and isinstance(height, int):
             status["final"] = height <= self.chain.finalized.height
@@ -569,41 +562,9 @@ class ValidatorNode:
         return status
 
     def _after_import(self) -> None:
-        """Mark the transactions of newly canonical blocks included and drop them (and any
-        the blocks rejected) from the mempool."""
-        head = self.chain.head
-        fresh = []
-        cursor = head
-        # Walk back to a block already processed: after a reorg this covers the whole new
-        # branch, not just the blocks above the old head's height.
-        while cursor.hash not in self.processed and cursor.height > 0:
-            fresh.append(cursor)
-            parent = self.store.block(cursor.parent)
-            if parent is None:
-                break
-            cursor = parent
-        for stored in reversed(fresh):
-            data = self.store.local(stored.hash, COMPACT)
-            if data is None:
-                continue
-            compact = json.loads(data)
-            for entry in compact["transactions"]:
-                tx_id = bytes.fromhex(entry["tx_id"])
-                self.mempool.pop(tx_id, None)
-                self.tx_status[tx_id] = {
-                    "status": "included",
-                    "height": stored.height,
-                    "block": stored.hash.hex(),
-                }
-            for tx_hex, reason in compact["rejected"].items():
-                tx_id = bytes.fromhex(tx_hex)
-                self.mempool.pop(tx_id, None)
-                if self.tx_status.get(tx_id, {}).get("status") != "included":
-                    self.tx_status[tx_id] = {"status": "rejected", "reason": reason}
-        for stored in fresh:
-            self.processed[stored.hash] = None
-        while len(self.processed) > PROCESSED_MEMORY:
-            self.processed.pop(next(iter(self.processed)))
+        """Bring the mempool to the new head (a reorganisation returns the retracted blocks'
+        transactions to it) and prune node-local data below the final block."""
+        self.mempool.follow(self.chain.head)
         self.store.prune_local(SNAPSHOT, self.chain.finalized.height)
         self.store.prune_local(KEYS_LOCAL, self.chain.finalized.height)
 
@@ -832,14 +793,6 @@ class ValidatorNode:
         self.hub.publish(
             "heads", {"hash": head.hash.hex(), "height": head.height, "slot": head.slot}
         )
-
-
-def _tx_id(raw: bytes) -> bytes:
-    """The transaction id of an encoded transaction, or the hash of undecodable bytes."""
-    try:
-        return Transaction.decode(raw).tx_id
-    except TransactionError:
-        return blake2b_256(raw)
 
 
 def main() -> None:

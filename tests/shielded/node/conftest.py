@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from shielded.circuits.artifacts import load_proving
+from shielded.node.assemble import assemble_chain
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
     create_devnet,
+    load_account_key,
     load_validator_secrets,
 )
+from shielded.node.storage import ChainStore
+from shielded.notes.keys import SpendingKey
+from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +33,26 @@ def validator_keys(devnet: tuple[Path, GenesisConfig]) -> list[ValidatorSecrets]
     """Every genesis validator's secrets, by index."""
     directory, config = devnet
     return [load_validator_secrets(directory, i) for i in range(config.validators_count)]
+
+
+@pytest.fixture(scope="module")
+def deposits(devnet: tuple[Path, GenesisConfig]) -> list[Transaction]:
+    """Two proven deposits into one recipient's address, valid at epoch 0."""
+    directory, config = devnet
+    keys = load_proving(directory / "circuit", config.vk_hash)
+    chain = assemble_chain(directory, config, ChainStore(directory / "scratch.sqlite"))
+    state = chain.pool.head_snapshot(chain.chain.store).state
+    recipient = SpendingKey.from_seed(b"recipient".ljust(32, b"\0"))
+    made = []
+    for account, amount in (("alice", 1_000), ("bob", 2_000)):
+        plan = TransactionPlan(
+            anchor=state.trees.anchor,
+            epoch=0,
+            lifetime=state.config.lifetime,
+            change_key=recipient,
+            payments=(Payment(recipient.address, amount),),
+            deposit_from=load_account_key(directory, account),
+            deposit_amount=amount,
+        )
+        made.append(build_transaction(keys, plan))
+    return made

@@ -9,42 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from shielded.circuits.artifacts import load_proving
 from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.chain import InvalidBlock
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
-    load_account_key,
 )
 from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, POOL_DIGEST_KEY
 from shielded.node.storage import ChainStore
-from shielded.notes.keys import SpendingKey
-from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
-
-
-@pytest.fixture(scope="module")
-def deposits(devnet: tuple[Path, GenesisConfig]) -> list[Transaction]:
-    """Two proven deposits into one recipient's address, valid at epoch 0."""
-    directory, config = devnet
-    keys = load_proving(directory / "circuit", config.vk_hash)
-    chain = assemble_chain(directory, config, ChainStore(directory / "scratch.sqlite"))
-    state = chain.pool.head_snapshot(chain.chain.store).state
-    recipient = SpendingKey.from_seed(b"recipient".ljust(32, b"\0"))
-    made = []
-    for account, amount in (("alice", 1_000), ("bob", 2_000)):
-        plan = TransactionPlan(
-            anchor=state.trees.anchor,
-            epoch=0,
-            lifetime=state.config.lifetime,
-            change_key=recipient,
-            payments=(Payment(recipient.address, amount),),
-            deposit_from=load_account_key(directory, account),
-            deposit_amount=amount,
-        )
-        made.append(build_transaction(keys, plan))
-    return made
+from shielded.transaction import Transaction
 
 
 def chains(devnet: tuple[Path, GenesisConfig], tmp_path: Path) -> tuple[AssembledChain, ...]:
