@@ -326,7 +326,7 @@ class Chain:
         fork_point = self.store.fork_point(block_hash)
         if fork_point.height < self.finalized.height:
             return ImportOutcome("fork", block_hash)  # would revert a final block
-        branch = self._branch(fork_point, candidate)
+        branch = self.store.branch(fork_point, candidate)
         reverted = self._roll_back_to(fork_point.hash)
         try:
             for stored in branch:
@@ -341,18 +341,6 @@ class Chain:
             return ImportOutcome("fork", block_hash)
         return ImportOutcome("reorg", block_hash, tuple(reverted))
 
-    def _branch(self, fork_point: StoredBlock, tip: StoredBlock) -> list[StoredBlock]:
-        """The blocks after `fork_point` up to `tip`, oldest first."""
-        branch = []
-        cursor = tip
-        while cursor.hash != fork_point.hash:
-            branch.append(cursor)
-            parent = self.store.block(cursor.parent)
-            assert parent is not None
-            cursor = parent
-        branch.reverse()
-        return branch
-
     def finalize(self, block_hash: bytes) -> bool:
         """Make a certified block final (switching to its branch if needed); False if it is
         unknown or not beyond the current final block. Final blocks are never reverted."""
@@ -363,7 +351,7 @@ class Chain:
             fork_point = self.store.fork_point(block_hash)
             if fork_point.height < self.finalized.height:
                 return False  # conflicts with finality: can only happen beyond 1/3 faults
-            branch = self._branch(fork_point, target)
+            branch = self.store.branch(fork_point, target)
             self._roll_back_to(fork_point.hash)
             for stored in branch:
                 self._apply(self.decode(stored.block), stored.hash, stored.block)

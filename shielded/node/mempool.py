@@ -71,18 +71,19 @@ class Mempool:
             self._reject(transaction_id(raw), reason)
 
     def follow(self, head: StoredBlock) -> None:
-        """Move to a new canonical head: the transactions of retracted blocks become pending
-        again, then those of the newly canonical blocks (lowest first) are marked included
-        and those the blocks rejected are dropped."""
-        retracted, enacted = self._branches(self._tip, head)
-        for stored in retracted:
+        """Move to a new canonical head: the transactions of retracted blocks (the previous
+        head's branch above its latest canonical ancestor) become pending again, then those
+        of the newly canonical blocks, oldest first, are marked included and those the
+        blocks rejected are dropped."""
+        fork_point = self.store.fork_point(self._tip.hash)
+        for stored in self.store.branch(fork_point, self._tip):
             block = stored.hash.hex()
             for raw in self._transactions_of(stored):
                 tx_id = transaction_id(raw)
                 if self.status.get(tx_id, {}).get("block") == block:
                     log.info("tx %s pending again: %s left the chain", tx_id.hex()[:12], block[:12])
                     self.add(tx_id, raw)
-        for stored in reversed(enacted):
+        for stored in self.store.branch(fork_point, head):
             data = self.store.local(stored.hash, COMPACT)
             if data is None:
                 continue
@@ -103,21 +104,3 @@ class Mempool:
         self.pending.pop(tx_id, None)
         if self.status.get(tx_id, {}).get("status") != "included":
             self.status[tx_id] = {"status": "rejected", "reason": reason}
-
-    def _branches(
-        self, old: StoredBlock, new: StoredBlock
-    ) -> tuple[list[StoredBlock], list[StoredBlock]]:
-        """(retracted, enacted): the blocks from `old` and from `new` down to, not including,
-        their common ancestor, highest first."""
-        retracted: list[StoredBlock] = []
-        enacted: list[StoredBlock] = []
-        left: StoredBlock | None = old
-        right: StoredBlock | None = new
-        while left is not None and right is not None and left.hash != right.hash:
-            if left.height >= right.height:
-                retracted.append(left)
-                left = self.store.block(left.parent)
-            else:
-                enacted.append(right)
-                right = self.store.block(right.parent)
-        return retracted, enacted

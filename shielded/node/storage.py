@@ -353,6 +353,19 @@ class ChainStore:
             stored = parent
         return stored
 
+    def branch(self, fork_point: StoredBlock, tip: StoredBlock) -> list[StoredBlock]:
+        """The blocks after `fork_point` up to `tip` (a descendant of it), oldest first."""
+        branch = []
+        cursor = tip
+        while cursor.hash != fork_point.hash:
+            branch.append(cursor)
+            parent = self.block(cursor.parent)
+            if parent is None:
+                raise StorageError(f"block {tip.hash.hex()} does not descend from the fork point")
+            cursor = parent
+        branch.reverse()
+        return branch
+
 
 def _stored(row: tuple[bytes, bytes, int, int, bytes]) -> StoredBlock:
     return StoredBlock(bytes(row[0]), bytes(row[1]), int(row[2]), int(row[3]), bytes(row[4]))

@@ -79,6 +79,11 @@ def up_rows(directory: Path) -> dict[int, dict[str, Any]]:
     return rows
 
 
+def lowest_final(rows: dict[int, dict[str, Any]]) -> int:
+    """The lowest final height among the validators that answered."""
+    return min(row["finalized"]["height"] for row in rows.values())
+
+
 def canonical_hash(config: GenesisConfig, index: int, height: int) -> str:
     """The hash validator `index` holds at canonical `height`."""
     port = config.validators[index].rpc_port
@@ -109,7 +114,7 @@ def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path) -> Non
             "every validator to finalize height 3",
         )
         # Record final blocks at several heights; they must stay canonical throughout.
-        final_height = min(row["finalized"]["height"] for row in rows.values())
+        final_height = lowest_final(rows)
         recorded = {
             height: canonical_hash(config, 0, height)
             for height in sorted({1, final_height // 2, final_height})
@@ -220,13 +225,10 @@ def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
             120,
             "every validator to hold the equivocation evidence on chain",
         )
-        final_before = min(row["finalized"]["height"] for row in rows.values())
+        final_before = lowest_final(rows)
         # Verify finality goes on (five honest voters reach t = 5) and one chain wins.
         wait_for(
-            lambda: (
-                min(row["finalized"]["height"] for row in watch.poll(directory).values())
-                >= final_before + 3
-            ),
+            lambda: lowest_final(watch.poll(directory)) >= final_before + 3,
             60,
             "finality to continue after the equivocation",
         )
@@ -242,7 +244,7 @@ def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
         watch.check_all(everyone)
         # Every block below the lowest final head is the same at every validator. (Polls are
         # sparse under load, so the heights seen final may skip; check the whole prefix.)
-        final_now = min(row["finalized"]["height"] for row in watch.poll(directory).values())
+        final_now = lowest_final(watch.poll(directory))
         assert final_now >= final_before + 3
         for height in range(1, final_now + 1):
             assert len({canonical_hash(config, i, height) for i in everyone}) == 1, height
@@ -604,12 +606,12 @@ def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None
         devnet.up(directory, only=[i for i in everyone if i != culprit])
         devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"})
         wait_for(lambda: equivocations() >= 2, 90, "two equivocations")
-        final_before = min(row["finalized"]["height"] for row in watch.poll(directory).values())
+        final_before = lowest_final(watch.poll(directory))
         wait_for(lambda: equivocations() >= 5, 90, "five equivocations")
         wait_for(
             lambda: (
                 len(rows := watch.poll(directory)) == VALIDATORS
-                and min(row["finalized"]["height"] for row in rows.values()) >= final_before + 10
+                and lowest_final(rows) >= final_before + 10
             ),
             60,
             "finality to go on through the split votes",
