@@ -57,8 +57,25 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def free_base_port(count: int, low: int = 20_000, high: int = 60_000) -> int:
-    """A base port with `count` consecutive free ports on 127.0.0.1 (for throwaway devnets)."""
+EPHEMERAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_port_low() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux), else IANA's 49152."""
+    try:
+        return int(EPHEMERAL_PORT_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49_152
+
+
+def free_base_port(count: int, low: int = 10_000, high: int | None = None) -> int:
+    """A base port with `count` consecutive free ports on 127.0.0.1 (for throwaway devnets).
+
+    By default the ports lie below the kernel's ephemeral range: there an outgoing
+    connection (an RPC poll, a peer dial) could take a port between this probe and the
+    validator's bind, and the validator would fail to start."""
+    if high is None:
+        high = max(ephemeral_port_low(), low + 2 * count)
     for _ in range(100):
         base = random.randrange(low, high - count, 2)
         sockets: list[socket.socket] = []

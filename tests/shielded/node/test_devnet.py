@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -15,25 +13,6 @@ import pytest
 from shielded.node import devnet
 
 VALIDATORS = 6
-
-
-def free_base_port(count: int) -> int:
-    """A base port with `count` free consecutive ports after it."""
-    for _ in range(50):
-        base = random.randrange(20_000, 60_000, 2)
-        try:
-            sockets = []
-            for port in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                sockets.append(s)
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-        return base
-    raise RuntimeError("no free ports")
 
 
 def wait_for(condition: Any, timeout: float, what: str) -> Any:
@@ -58,7 +37,8 @@ def heads(directory: Path) -> dict[int, tuple[int, str]]:
 @pytest.mark.xdist_group("devnet")
 def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
-    devnet.init(directory, VALIDATORS, slot_duration=1.0, base_port=free_base_port(2 * VALIDATORS))
+    base_port = devnet.free_base_port(2 * VALIDATORS)
+    devnet.init(directory, VALIDATORS, slot_duration=1.0, base_port=base_port)
     try:
         devnet.up(directory)
         wait_for(
@@ -114,7 +94,7 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
 def test_equivocating_validator_becomes_an_offender(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
     config = devnet.init(
-        directory, VALIDATORS, slot_duration=1.0, base_port=free_base_port(2 * VALIDATORS)
+        directory, VALIDATORS, slot_duration=1.0, base_port=devnet.free_base_port(2 * VALIDATORS)
     )
     culprit = 1
     culprit_key = "0x" + config.validators[culprit].ed25519
@@ -153,7 +133,8 @@ def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path) -> None
     Y stays, the public shares change, and blocks keep being finalized with the new shares."""
     directory = tmp_path / "devnet"
     slot = 0.5
-    devnet.init(directory, VALIDATORS, slot_duration=slot, base_port=free_base_port(2 * VALIDATORS))
+    base_port = devnet.free_base_port(2 * VALIDATORS)
+    devnet.init(directory, VALIDATORS, slot_duration=slot, base_port=base_port)
     try:
         devnet.up(directory)
         genesis = wait_for(

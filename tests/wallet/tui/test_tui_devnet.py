@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton
 
 from shielded.node import devnet, genesis
-from tests.shielded.node.test_devnet import free_base_port, wait_for
+from tests.shielded.node.test_devnet import wait_for
 from tests.wallet.tui.support import until
 from wallet import keystore
 from wallet.tui.app import WalletApp
@@ -47,9 +47,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     """One devnet for the module: a sender wallet funded by a deposit, and a recipient."""
     root = tmp_path_factory.mktemp("tui")
     directory = root / "devnet"
-    config = devnet.init(
-        directory, VALIDATORS, slot_duration=SLOT_SECONDS, base_port=free_base_port(2 * VALIDATORS)
-    )
+    base_port = devnet.free_base_port(2 * VALIDATORS)
+    config = devnet.init(directory, VALIDATORS, slot_duration=SLOT_SECONDS, base_port=base_port)
     try:
         devnet.up(directory)
         url = f"http://127.0.0.1:{config.validators[0].rpc_port}/"
