@@ -33,17 +33,21 @@ from jamcore.codec import (
     optional,
     seq,
 )
-from jamcore.spec import SPECS, TINY
+from jamcore.spec import SPECS, TINY, ChainSpec
 from jamcore.work.package import REFINE_CONTEXT, WORK_ITEM, WORK_PACKAGE
 from jamcore.work.report import WORK_REPORT, WORK_RESULT
 from tests.jamcore.codec_strategies import values_of
 from tests.vectors import vector_params
 
 
+def spec_for(vector: Path) -> ChainSpec:
+    """The chain spec of a vector file: the `tiny` or `full` directory it lies in."""
+    return next((SPECS[part] for part in vector.parts if part in SPECS), TINY)
+
+
 def codec_for(vector: Path) -> Codec[Any]:
     """The codec a vector file tests: the spec from its directory, the type from its name."""
-    spec = next((SPECS[part] for part in vector.parts if part in SPECS), TINY)
-    codecs = block_codecs(spec)
+    codecs = block_codecs(spec_for(vector))
     type_name = re.sub(r"_\d+$", "", vector.stem)
     by_name: dict[str, Codec[Any]] = {
         "block": codecs.block,
@@ -288,11 +292,12 @@ def test_variant_json_shape() -> None:
 @pytest.mark.parametrize("vector", vector_params("codec", "block.json"))
 def test_unsigned_header_is_the_encoding_without_the_seal(vector: Path) -> None:
     expected_json, _ = load(vector)
-    codecs = block_codecs(TINY)
+    spec = spec_for(vector)
+    codecs = block_codecs(spec)
     block: Block = codecs.block.from_json(expected_json)
     full = codecs.header.encode(block.header)
-    assert full == encode_unsigned_header(block.header, TINY) + block.header.seal
-    assert len(header_hash(block.header, TINY)) == 32
-    assert extrinsic_hash(block.extrinsic, TINY) != extrinsic_hash(
-        codecs.extrinsic.from_json({**expected_json["extrinsic"], "tickets": []}), TINY
+    assert full == encode_unsigned_header(block.header, spec) + block.header.seal
+    assert len(header_hash(block.header, spec)) == 32
+    assert extrinsic_hash(block.extrinsic, spec) != extrinsic_hash(
+        codecs.extrinsic.from_json({**expected_json["extrinsic"], "tickets": []}), spec
     )
