@@ -1,0 +1,1 @@
+"""State-transition functions of the graypaper sections, one module per section."""
