@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nacl.bindings import crypto_sign_open
-from nacl.exceptions import CryptoError
-
 from jamcore.block import Culprit, DisputesExtrinsic, Fault, Verdict
+from jamcore.crypto import ed25519
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError, ensure
 from jamcore.spec import ChainSpec
@@ -246,10 +244,7 @@ def check_faults(
 def verify_signatures(signatures: Sequence[Signature]) -> None:
     """Verify each queued ed25519 signature once (eq. 10.3-10.6)."""
     for key, message, signature in signatures:
-        try:
-            crypto_sign_open(signature + message, key)
-        except (CryptoError, ValueError, TypeError) as error:
-            raise BadSignature() from error
+        ensure(ed25519.verify(key, message, signature), BadSignature())
 
 
 # --- Transition -----------------------------------------------------------------------------
