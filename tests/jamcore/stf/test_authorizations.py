@@ -1,0 +1,92 @@
+"""The authorizations STF (section 8) against the w3f `stf/authorizations` vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.stf.authorizations import (
+    AUTH_POOL_SIZE,
+    AUTH_QUEUE_SIZE,
+    AUTHORIZATIONS_INPUT,
+    AuthorizationError,
+    AuthorizationsInput,
+    AuthorizationsState,
+    CoreAuthorizer,
+    authorizations_state_codec,
+    transition,
+)
+from tests.vectors import vector_params
+
+
+def spec_of(path: Path) -> ChainSpec:
+    """The chain spec named by the vector's directory (tiny or full)."""
+    return next(SPECS[part] for part in reversed(path.parts) if part in SPECS)
+
+
+@pytest.mark.parametrize("path", vector_params("stf/authorizations"))
+def test_vector(path: Path) -> None:
+    vector = json.loads(path.read_text())
+    spec = spec_of(path)
+    state_codec = authorizations_state_codec(spec)
+    pre = state_codec.from_json(vector["pre_state"])
+    inputs = AUTHORIZATIONS_INPUT.from_json(vector["input"])
+    post, output = transition(pre, inputs, spec)
+    assert output is vector["output"] is None
+    assert state_codec.to_json(post) == vector["post_state"]
+    assert state_codec.to_json(pre) == vector["pre_state"]
+
+
+@pytest.mark.parametrize("path", vector_params("stf/authorizations"))
+def test_binary_matches_json(path: Path) -> None:
+    """The .bin twin starts with the input then the pre-state, in the codec's encoding."""
+    vector = json.loads(path.read_text())
+    spec = spec_of(path)
+    state_codec = authorizations_state_codec(spec)
+    encoded = AUTHORIZATIONS_INPUT.encode(
+        AUTHORIZATIONS_INPUT.from_json(vector["input"])
+    ) + state_codec.encode(state_codec.from_json(vector["pre_state"]))
+    assert path.with_suffix(".bin").read_bytes().startswith(encoded)
+
+
+def hashes(count: int, tag: int) -> tuple[bytes, ...]:
+    return tuple(bytes([tag, i]) + bytes(30) for i in range(count))
+
+
+@given(
+    pool_size=st.integers(0, AUTH_POOL_SIZE),
+    slot=st.integers(0, 2**32 - 1),
+    used=st.one_of(st.none(), st.integers(0, AUTH_POOL_SIZE - 1)),
+)
+def test_pool_properties(pool_size: int, slot: int, used: int | None) -> None:
+    """The pool never exceeds O, ends with the slot's queue item and loses the used hash."""
+    pools = (hashes(pool_size, 1), hashes(pool_size, 2))
+    queues = (hashes(AUTH_QUEUE_SIZE, 3), hashes(AUTH_QUEUE_SIZE, 4))
+    auths = ()
+    if used is not None and used < pool_size:
+        auths = (CoreAuthorizer(0, pools[0][used]),)
+    post, _ = transition(AuthorizationsState(pools, queues), AuthorizationsInput(slot, auths), TINY)
+    for core in range(2):
+        assert len(post.auth_pools[core]) <= AUTH_POOL_SIZE
+        assert post.auth_pools[core][-1] == queues[core][slot % AUTH_QUEUE_SIZE]
+    if auths:
+        assert post.auth_pools[0].count(auths[0].auth_hash) == 0
+        assert len(post.auth_pools[0]) == pool_size
+    else:
+        assert len(post.auth_pools[0]) == min(pool_size + 1, AUTH_POOL_SIZE)
+
+
+def test_bad_core() -> None:
+    pools = (hashes(1, 1), hashes(1, 2))
+    queues = (hashes(AUTH_QUEUE_SIZE, 3), hashes(AUTH_QUEUE_SIZE, 4))
+    with pytest.raises(AuthorizationError):
+        transition(
+            AuthorizationsState(pools, queues),
+            AuthorizationsInput(0, (CoreAuthorizer(2, pools[0][0]),)),
+            TINY,
+        )

@@ -1,0 +1,92 @@
+"""The recent-history STF (section 7) against the w3f `stf/history` vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jamcore.crypto.hashing import ZERO_HASH
+from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.stf.history import (
+    HISTORY_INPUT,
+    HISTORY_STATE,
+    HistoryInput,
+    HistoryState,
+    transition,
+)
+from jamcore.types.history import RECENT_HISTORY_SIZE, Mmr, RecentBlocks, ReportedWorkPackage
+from tests.vectors import vector_params
+
+
+def spec_of(path: Path) -> ChainSpec:
+    """The chain spec named by the vector's directory (tiny or full)."""
+    return next(SPECS[part] for part in reversed(path.parts) if part in SPECS)
+
+
+@pytest.mark.parametrize("path", vector_params("stf/history"))
+def test_vector(path: Path) -> None:
+    vector = json.loads(path.read_text())
+    pre = HISTORY_STATE.from_json(vector["pre_state"])
+    inputs = HISTORY_INPUT.from_json(vector["input"])
+    post, output = transition(pre, inputs, spec_of(path))
+    assert output is vector["output"] is None
+    assert HISTORY_STATE.to_json(post) == vector["post_state"]
+    assert HISTORY_STATE.to_json(pre) == vector["pre_state"]
+
+
+@pytest.mark.parametrize("path", vector_params("stf/history"))
+def test_binary_matches_json(path: Path) -> None:
+    """The .bin twin starts with the input then the pre-state, in the codec's encoding."""
+    vector = json.loads(path.read_text())
+    state_codec = HISTORY_STATE
+    encoded = HISTORY_INPUT.encode(HISTORY_INPUT.from_json(vector["input"])) + state_codec.encode(
+        state_codec.from_json(vector["pre_state"])
+    )
+    assert path.with_suffix(".bin").read_bytes().startswith(encoded)
+
+
+def tagged(prefix: bytes, n: int) -> bytes:
+    """A 32-byte hash naming block n."""
+    return prefix + n.to_bytes(2, "little") + bytes(29)
+
+
+@given(blocks=st.integers(1, 3 * RECENT_HISTORY_SIZE))
+def test_chain_of_blocks(blocks: int) -> None:
+    """Over a run of blocks: at most H entries, each past state root filled in from the
+    next block, the MMR holding one peak per set bit of the leaf count."""
+    state = HistoryState(RecentBlocks((), Mmr(())))
+    for n in range(blocks):
+        package = ReportedWorkPackage(tagged(b"p", n), bytes(32))
+        inputs = HistoryInput(
+            header_hash=tagged(b"h", n),
+            parent_state_root=tagged(b"s", n - 1) if n else bytes(32),
+            accumulate_root=tagged(b"r", n),
+            work_packages=(package,),
+        )
+        state, _ = transition(state, inputs, TINY)
+    history = state.beta.history
+    first = blocks - len(history)
+    assert len(history) == min(blocks, RECENT_HISTORY_SIZE)
+    assert [entry.header_hash for entry in history] == [
+        tagged(b"h", n) for n in range(first, blocks)
+    ]
+    assert [entry.state_root for entry in history] == [
+        tagged(b"s", n) for n in range(first, blocks - 1)
+    ] + [ZERO_HASH]
+    peaks = state.beta.mmr.peaks
+    assert [peak is not None for peak in peaks] == [
+        bool(blocks >> i & 1) for i in range(len(peaks))
+    ]
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=6))
+def test_reported_is_a_dictionary(hashes: list[bytes]) -> None:
+    """The reported packages are held as a dictionary: unique keys in ascending order."""
+    packages = tuple(ReportedWorkPackage(h, bytes(32)) for h in hashes)
+    state = HistoryState(RecentBlocks((), Mmr(())))
+    post, _ = transition(state, HistoryInput(bytes(32), bytes(32), bytes(32), packages), TINY)
+    assert [p.hash for p in post.beta.history[-1].reported] == sorted(set(hashes))
