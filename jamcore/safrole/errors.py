@@ -7,8 +7,10 @@ A transition that raises leaves the state it was given untouched (states are imm
 
 from __future__ import annotations
 
+from jamcore.errors import JamError
 
-class SafroleError(ValueError):
+
+class SafroleError(JamError, ValueError):
     """A block, ticket, seal or key rejected by Safrole (graypaper section 6)."""
 
     code = "safrole_error"
