@@ -69,7 +69,7 @@ def account_from_json(service_id: int, data: Json) -> ServiceAccount:
         key = item["key"]
         state_key = request_key(service_id, _hex(key["hash"]), key["length"])
         entries[state_key] = encode_request_status(item["value"])
-    return ServiceAccount(info=info, entries=entries)  # type: ignore[arg-type]
+    return ServiceAccount(info=info, entries=entries)
 
 
 def known_keys(data: Json) -> tuple[set[bytes], set[tuple[bytes, int]]]:

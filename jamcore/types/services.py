@@ -66,7 +66,8 @@ SERVICE_INFO = Struct(
 class ServiceAccount:
     """One service account: its record and its keyed items (eq. 9.3)."""
 
-    info: ServiceInfo
+    info: ServiceInfo | None
+    """The account record; None only where a test vector's state omits it (stf/preimages)."""
     entries: Mapping[bytes, bytes]
     """State key (31 octets, eq. D.1) -> value, for storage items, preimage blobs and
     preimage requests (request values are E(↕[E_4(t)]), eq. D.2)."""

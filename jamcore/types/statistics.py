@@ -27,7 +27,7 @@ class ValidatorActivityRecord:
 
 @dataclass(frozen=True)
 class CoreActivityRecord:
-    """One core's activity in the latest block (eq. 13.5)."""
+    """One core's activity in the latest block (eq. 13.6)."""
 
     da_load: int
     popularity: int
