@@ -436,7 +436,9 @@ class Dictionary(Codec[dict[K, V]]):
         self.value_name = value_name
 
     def _sorted_keys(self, value: Mapping[K, V]) -> list[K]:
-        return sorted(value, key=lambda k: self.key.encode(k))
+        # Ordered by the keys themselves (eq. C.10), not their encodings: E_4(256) sorts
+        # before E_4(1) as octets but 1 < 256.
+        return sorted(value)  # type: ignore[type-var]
 
     def encode_into(self, value: dict[K, V], out: bytearray) -> None:
         out += encode_natural(len(value))
@@ -448,16 +450,14 @@ class Dictionary(Codec[dict[K, V]]):
         count = read_natural(reader)
         ensure(count <= reader.remaining(), f"dictionary of {count} entries is truncated")
         result: dict[K, V] = {}
-        previous: bytes | None = None
-        for _ in range(count):
-            start = reader.pos
+        previous: Any = None
+        for index in range(count):
             key = self.key.read(reader)
-            encoded_key = reader.data[start : reader.pos]
             ensure(
-                previous is None or encoded_key > previous,
+                index == 0 or key > previous,
                 "dictionary keys are not strictly increasing",
             )
-            previous = encoded_key
+            previous = key
             result[key] = self.value.read(reader)
         return result
 

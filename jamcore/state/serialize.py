@@ -13,21 +13,16 @@ Storage and preimage values are stored as they are; a service's items are kept b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
 from jamcore.codec import (
     HASH,
     U32,
-    U64,
     Codec,
     CodecError,
-    Dictionary,
     Reader,
-    Struct,
     encode_natural,
-    ensure,
     read_natural,
     seq,
 )
@@ -44,7 +39,6 @@ from jamcore.types import (
     ACCUMULATION_OUTPUTS,
     DISPUTES_RECORDS,
     RECENT_BLOCKS,
-    SERVICE_ACTIVITY_RECORD,
     SERVICE_INFO,
     AccumulationOutput,
     Availability,
@@ -97,43 +91,6 @@ def _encode(codec: Codec, value: object, row: str) -> bytes:
         return codec.encode(value)
     except (CodecError, AttributeError, TypeError) as error:
         raise MalformedState(f"{row}: cannot encode: {error}") from error
-
-
-class _OrderedDictionary(Dictionary):
-    """E(d) = E(↕[(E(k), E(d[k])) | k <- keys(d) ordered by k]) (eq. C.10): pairs ordered by
-    the key itself, not by its encoding (little-endian E_4 keys sort differently)."""
-
-    def _sorted_keys(self, value: Mapping) -> list:
-        return sorted(value)
-
-    def read(self, reader: Reader) -> dict:
-        count = read_natural(reader)
-        ensure(count <= reader.remaining(), f"dictionary of {count} entries is truncated")
-        result: dict = {}
-        previous = None
-        for _ in range(count):
-            key = self.key.read(reader)
-            # Verify the keys are strictly increasing (eq. C.10).
-            ensure(previous is None or key > previous, "dictionary keys are not increasing")
-            previous = key
-            result[key] = self.value.read(reader)
-        return result
-
-
-@cache
-def _privileges_codec(spec: ChainSpec) -> Struct[Privileges]:
-    fields = dict(privileges_codec(spec).fields)
-    fields["always_acc"] = _OrderedDictionary(U32, U64, key_name="id", value_name="gas")
-    return Struct(Privileges, fields)
-
-
-@cache
-def _statistics_codec(spec: ChainSpec) -> Struct[Statistics]:
-    fields = dict(statistics_codec(spec).fields)
-    fields["services"] = _OrderedDictionary(
-        U32, SERVICE_ACTIVITY_RECORD, key_name="id", value_name="record"
-    )
-    return Struct(Statistics, fields)
 
 
 @cache
@@ -308,23 +265,23 @@ def decode_slot(data: bytes) -> int:
 def encode_privileges(privileges: Privileges, spec: ChainSpec) -> bytes:
     """C(12) -> E(E_4(chi_M, chi_A, chi_V, chi_R), chi_Z) with chi_Z the ordered
     (E_4(s), E_8(g)) pairs (eq. D.2)."""
-    return _encode(_privileges_codec(spec), privileges, "C(12)")
+    return _encode(privileges_codec(spec), privileges, "C(12)")
 
 
 def decode_privileges(data: bytes, spec: ChainSpec) -> Privileges:
     """Inverse of `encode_privileges` (eq. D.2, C(12))."""
-    return _decode(_privileges_codec(spec), data, "C(12) privileges")  # type: ignore[return-value]
+    return _decode(privileges_codec(spec), data, "C(12) privileges")  # type: ignore[return-value]
 
 
 def encode_statistics(statistics: Statistics, spec: ChainSpec) -> bytes:
     """C(13) -> E(E_4(pi_V, pi_L), pi_C, pi_S): validator counts in E_4, core and service
     counts as naturals, services ordered by id (eq. D.2)."""
-    return _encode(_statistics_codec(spec), statistics, "C(13)")
+    return _encode(statistics_codec(spec), statistics, "C(13)")
 
 
 def decode_statistics(data: bytes, spec: ChainSpec) -> Statistics:
     """Inverse of `encode_statistics` (eq. D.2, C(13))."""
-    return _decode(_statistics_codec(spec), data, "C(13) statistics")  # type: ignore[return-value]
+    return _decode(statistics_codec(spec), data, "C(13) statistics")  # type: ignore[return-value]
 
 
 def encode_ready_queue(ready_queue: tuple[tuple[ReadyRecord, ...], ...], spec: ChainSpec) -> bytes:
