@@ -60,6 +60,12 @@ def _simulate(args: argparse.Namespace) -> int:
     return run_simulate(args)
 
 
+def _jam(args: argparse.Namespace) -> int:
+    from shielded.jam_cli import run_jam
+
+    return run_jam(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `shielded` subcommand."""
     parser = argparse.ArgumentParser(
@@ -107,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="simulate dust and state growth")
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=_simulate)
+
+    from shielded.jam_cli import add_jam_arguments
+
+    jam = commands.add_parser("jam", help="JAM conformance: import traces, serve the fuzzer")
+    add_jam_arguments(jam)
+    jam.set_defaults(run=_jam)
     return parser
 
 
