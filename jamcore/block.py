@@ -23,6 +23,7 @@ from jamcore.codec import (
     optional,
     seq,
 )
+from jamcore.crypto.bandersnatch import IETF_SIGNATURE_BYTES, PUBLIC_KEY_BYTES, RING_PROOF_BYTES
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.safrole.state import EpochMark, EpochMarkValidatorKeys, TicketBody, TicketEnvelope
 from jamcore.spec import ChainSpec
@@ -36,10 +37,10 @@ from jamcore.work.guarantee import (
 )
 from jamcore.work.report import WORK_REPORT
 
-BANDERSNATCH_PUBLIC = FixedBytes(32)
+BANDERSNATCH_PUBLIC = FixedBytes(PUBLIC_KEY_BYTES)
 ED25519_PUBLIC = FixedBytes(32)
-VRF_SIGNATURE = FixedBytes(96)
-RING_VRF_SIGNATURE = FixedBytes(784)
+VRF_SIGNATURE = FixedBytes(IETF_SIGNATURE_BYTES)
+RING_VRF_SIGNATURE = FixedBytes(RING_PROOF_BYTES)
 GUARANTEE_SIGNATURES = seq(VALIDATOR_SIGNATURE)
 
 
@@ -275,8 +276,8 @@ def block_codecs(spec: ChainSpec) -> BlockCodecs:
 
 def encode_unsigned_header(header: Header, spec: ChainSpec) -> bytes:
     """E_U(H): the header encoding without the seal, which is what the seal signs (C.3)."""
-    encoded = block_codecs(spec).header.encode(replace(header, seal=bytes(96)))
-    return encoded[:-96]
+    encoded = block_codecs(spec).header.encode(replace(header, seal=bytes(IETF_SIGNATURE_BYTES)))
+    return encoded[:-IETF_SIGNATURE_BYTES]
 
 
 def header_hash(header: Header, spec: ChainSpec) -> bytes:

@@ -3,7 +3,8 @@
 * IETF VRF signatures `F^m_k<c>` (96 bytes): block seals and the entropy source H_v.
 * Ring VRF proofs `bar-F^m_r<c>` (784 bytes): Safrole tickets, anonymous within a ring whose
   commitment (144 bytes) is the epoch root gamma_z.
-* `Y(signature)`: the 32-byte VRF output hash, returned by verification.
+* `Y(signature)`: the 32-byte VRF output hash, returned by verification (and computed from
+  an already verified signature by `signature_output`).
 
 The bindings trust their inputs (a malformed public key makes them panic), so every key is
 checked here first: 32 bytes that decode to a point of Bandersnatch's prime-order subgroup.
@@ -13,6 +14,7 @@ graypaper requires for offenders' zeroed keys (eq. 6.14) and undecodable keys.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -26,6 +28,9 @@ IETF_SIGNATURE_BYTES = 96
 RING_PROOF_BYTES = 784
 RING_COMMITMENT_BYTES = 144
 VRF_OUTPUT_BYTES = 32
+
+VRF_SUITE = b"Bandersnatch_SHA-512_ELL2"
+"""The suite string of the Bandersnatch VRFs (ark-vrf; RFC 9381 section 5.2)."""
 
 # Bandersnatch: a twisted Edwards curve a*x^2 + y^2 = 1 + d*x^2*y^2 over the BLS12-381
 # scalar field, with a prime-order subgroup of order ORDER and cofactor 4.
@@ -142,6 +147,19 @@ def vrf_output(secret: bytes, vrf_input: bytes) -> bytes:
     """Y of any signature by `secret` on `vrf_input`: the output depends on the input only."""
     _ensure_length(secret, SECRET_KEY_BYTES, "Bandersnatch secret key")
     return bytes(bandersnatch_vrfs.vrf_output(secret, vrf_input))
+
+
+def signature_output(signature: bytes) -> bytes:
+    """Y(s): the 32-byte output of an IETF VRF signature or ring VRF proof (section 3.8.2).
+
+    Both begin with the compressed output point Gamma; Y is RFC 9381's proof-to-hash
+    SHA-512(suite ++ 0x03 ++ Gamma ++ 0x00) truncated to 32 bytes. It does not verify the
+    signature: use it on signatures already verified (their Gamma is then canonical).
+    """
+    if not isinstance(signature, bytes) or len(signature) < PUBLIC_KEY_BYTES:
+        raise BandersnatchError(f"a VRF signature holds at least 32 bytes, got {signature!r:.80}")
+    point = signature[:PUBLIC_KEY_BYTES]
+    return hashlib.sha512(VRF_SUITE + b"\x03" + point + b"\x00").digest()[:VRF_OUTPUT_BYTES]
 
 
 def ietf_sign(secret: bytes, vrf_input: bytes, aux: bytes) -> bytes:

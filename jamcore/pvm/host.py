@@ -81,6 +81,17 @@ def invoke(
         charge_entry = False
 
 
+def gas_used(limit: int, state: MachineState, exit_: Exit) -> int:
+    """The gas an invocation used: its limit less what is left (eq. B.9, B.2, B.4).
+
+    Gas is charged per basic block on entry, so an out-of-gas exit leaves the remainder
+    of the block it could not afford unspent; charged instruction by instruction (A.1) the
+    counter would have run down to zero first, so an out-of-gas run used all its gas."""
+    if exit_.status is ExitStatus.OUT_OF_GAS:
+        return limit
+    return limit - max(state.gas, 0)
+
+
 @dataclass(frozen=True)
 class InvocationResult:
     """Ψ_M's result: gas used and either the output blob or the failing exit status."""
@@ -107,7 +118,7 @@ def invoke_standard(
         return InvocationResult(0, PANIC.status)
     state = MachineState(pc, gas, list(initial.registers), initial.memory)
     exit_ = invoke(program, state, host_call, mode=mode)
-    used = gas - max(state.gas, 0)
+    used = gas_used(gas, state, exit_)
     if exit_.status is ExitStatus.OUT_OF_GAS:
         return InvocationResult(used, ExitStatus.OUT_OF_GAS)
     if exit_.status is ExitStatus.HALT:

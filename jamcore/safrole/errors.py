@@ -7,7 +7,24 @@ A transition that raises leaves the state it was given untouched (states are imm
 
 from __future__ import annotations
 
-from jamcore.errors import JamError
+from jamcore.errors import JamError, ensure
+
+__all__ = [
+    "BadAuthorIndex",
+    "BadSeal",
+    "BadSlot",
+    "BadTicketAttempt",
+    "BadTicketOrder",
+    "BadTicketProof",
+    "BadVrfEntropy",
+    "DuplicateTicket",
+    "MalformedKey",
+    "NotSlotAuthor",
+    "SafroleError",
+    "UnexpectedTicket",
+    "UselessTicket",
+    "ensure",
+]
 
 
 class SafroleError(JamError, ValueError):
@@ -59,9 +76,23 @@ class UselessTicket(SafroleError):
 
 
 class BadSeal(SafroleError):
-    """A header's seal or entropy VRF signature is not the slot sealer's (eq. 6.15-6.17)."""
+    """A header's seal H_s is not the slot sealer's VRF signature on the slot's seal input
+    over E_U(H), or (ticket mode) its output is not the slot's ticket id (eq. 6.15-6.16)."""
 
     code = "bad_seal"
+
+
+class BadAuthorIndex(BadSeal):
+    """H_i names no validator of kappa' with a usable Bandersnatch key, or (fallback mode)
+    not the one whose key gamma'_s assigns the slot (eq. 5.9, 6.16)."""
+
+    code = "bad_author_index"
+
+
+class BadVrfEntropy(BadSeal):
+    """H_v is not the author's VRF signature on X_E ++ Y(H_s) with no message (eq. 6.17)."""
+
+    code = "bad_vrf_entropy"
 
 
 class MalformedKey(SafroleError):
@@ -74,9 +105,3 @@ class NotSlotAuthor(SafroleError):
     """A validator tried to author a slot it holds neither the ticket nor fallback key of."""
 
     code = "not_slot_author"
-
-
-def ensure(condition: bool, error: SafroleError) -> None:
-    """Raise `error` unless `condition` holds."""
-    if not condition:
-        raise error

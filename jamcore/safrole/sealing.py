@@ -5,31 +5,34 @@ A header carries two IETF VRF signatures by the slot's sealer: the entropy sourc
 X_E ++ Y(H_s) with no message, and the seal H_s on the slot's seal input with the unsealed
 header E_U(H) (which includes H_v) as message. Y(H_s) depends only on the seal input, so
 the author makes H_v first, then the header, then H_s. These functions take E_U(H) as bytes
-so that `jamcore.block` can call them without Safrole knowing the header layout.
+so that Safrole need not know the header layout; `verify_seal` is the one check of H_i, H_s
+and H_v, which the block importer (`jamcore.stf.header`) and the node both call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jamcore.crypto.bandersnatch import (
     BandersnatchError,
-    ensure_public_key,
     ietf_sign,
     ietf_verify,
+    is_valid_public_key,
     vrf_output,
 )
 from jamcore.safrole.epochs import is_new_epoch, posterior_history, rotated_validators
-from jamcore.safrole.errors import BadSeal, BadSlot, MalformedKey, ensure
+from jamcore.safrole.errors import BadAuthorIndex, BadSeal, BadSlot, BadVrfEntropy, ensure
 from jamcore.safrole.sequencing import posterior_sealing_keys
-from jamcore.safrole.state import SafroleState, TicketBody, TicketSeries, ValidatorKey
+from jamcore.safrole.state import (
+    SafroleState,
+    SealingKeySeries,
+    TicketBody,
+    TicketSeries,
+    ValidatorKey,
+)
 from jamcore.safrole.tickets import ticket_vrf_input
-from jamcore.spec import ChainSpec
-
-FALLBACK_SEAL_CONTEXT = b"jam_fallback_seal"
-"""X_F: the context of seals in fallback mode (eq. 6.18)."""
-ENTROPY_CONTEXT = b"jam_entropy"
-"""X_E: the context of the entropy-source signature H_v (eq. 6.17)."""
+from jamcore.spec import ENTROPY_CONTEXT, FALLBACK_SEAL_CONTEXT, ChainSpec
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,22 @@ def slot_sealer(state: SafroleState, slot: int, spec: ChainSpec) -> SlotSealer:
     series = posterior_sealing_keys(state, slot, spec)
     _, _, entropy3 = posterior_history(state.entropy, new_epoch)
     _, active, _ = rotated_validators(state, new_epoch, ())
+    return posterior_sealer(slot, series, entropy3, active, spec)
+
+
+def posterior_sealer(
+    slot: int,
+    sealing_keys: SealingKeySeries,
+    entropy3: bytes,
+    validators: Sequence[ValidatorKey],
+    spec: ChainSpec,
+) -> SlotSealer:
+    """The sealer of `slot` from posterior components: gamma'_s[H_t mod E] (a ticket or a
+    fallback key), eta'_3 and kappa' (eq. 6.15-6.16, 5.9)."""
     index = slot % spec.epoch_length
-    if isinstance(series, TicketSeries):
-        return SlotSealer(slot, series.tickets[index], None, entropy3, active)
-    return SlotSealer(slot, None, series.keys[index], entropy3, active)
+    if isinstance(sealing_keys, TicketSeries):
+        return SlotSealer(slot, sealing_keys.tickets[index], None, entropy3, tuple(validators))
+    return SlotSealer(slot, None, sealing_keys.keys[index], entropy3, tuple(validators))
 
 
 def entropy_source_input(seal_output: bytes) -> bytes:
@@ -96,6 +111,33 @@ def make_seal(secret: bytes, sealer: SlotSealer, unsealed_header: bytes) -> byte
     return ietf_sign(secret, sealer.seal_input, unsealed_header)
 
 
+def author_key(sealer: SlotSealer, author_index: int) -> bytes:
+    """H_a = kappa'[H_i]_b, the author's Bandersnatch key (eq. 5.9); in fallback mode it must
+    be the key gamma'_s assigns the slot (eq. 6.16)."""
+    count = len(sealer.validators)
+    # Verify the author index names a validator of kappa'.
+    ensure(
+        0 <= author_index < count,
+        BadAuthorIndex(f"author index {author_index} is not below V = {count}"),
+    )
+    key = sealer.validators[author_index].bandersnatch
+    # Verify the author's key is a Bandersnatch point (an offender's is zeroed, eq. 6.14).
+    ensure(
+        is_valid_public_key(key),
+        BadAuthorIndex(f"validator {author_index} has no valid Bandersnatch key"),
+    )
+    # Verify the fallback key of the slot is the author's (eq. 6.16).
+    if sealer.fallback_key is not None:
+        ensure(
+            key == sealer.fallback_key,
+            BadAuthorIndex(
+                f"slot {sealer.slot} falls to key 0x{sealer.fallback_key.hex()}, not to "
+                f"validator {author_index} (0x{key.hex()})"
+            ),
+        )
+    return key
+
+
 def verify_seal(
     sealer: SlotSealer,
     author_index: int,
@@ -103,39 +145,35 @@ def verify_seal(
     seal: bytes,
     entropy_source: bytes,
 ) -> SealVerdict:
-    """Check H_s and H_v of a header by validator `author_index` of kappa' for the slot of
-    `sealer` (eq. 6.15-6.17); BadSeal if another validator sealed it or a signature fails."""
-    ensure(
-        0 <= author_index < len(sealer.validators),
-        BadSeal(f"author index {author_index} is not below V = {len(sealer.validators)}"),
-    )
-    author = sealer.validators[author_index].bandersnatch
+    """H_s in F^{E_U(H)}_{H_a}<X_T ++ eta'_3 ++ i_e> with Y(H_s) = i_y (ticket mode, eq. 6.15)
+    or in F^{E_U(H)}_{H_a}<X_F ++ eta'_3> (fallback mode, eq. 6.16), and H_v in
+    F^[]_{H_a}<X_E ++ Y(H_s)> (eq. 6.17), for a header by validator `author_index` of kappa'
+    with unsealed encoding `unsealed_header` = E_U(H). Returns Y(H_v), the entropy Safrole
+    accumulates (eq. 6.22), and T; a `BadSeal` (or its `BadAuthorIndex`, `BadVrfEntropy`)
+    names the rule broken."""
+    key = author_key(sealer, author_index)
+    # Verify the seal over the unsigned header (eq. 6.15-6.16).
     try:
-        ensure_public_key(author, f"Bandersnatch key of author {author_index}")
+        seal_output = ietf_verify(key, sealer.seal_input, unsealed_header, seal)
     except BandersnatchError as error:
-        raise MalformedKey(str(error)) from error
-    if sealer.fallback_key is not None:
-        ensure(
-            author == sealer.fallback_key,
-            BadSeal(
-                f"slot {sealer.slot} falls to key 0x{sealer.fallback_key.hex()}, not to "
-                f"author {author_index} (0x{author.hex()})"
-            ),
-        )
-    try:
-        seal_output = ietf_verify(author, sealer.seal_input, unsealed_header, seal)
-    except BandersnatchError as error:
-        raise BadSeal(f"seal of slot {sealer.slot} by author {author_index}: {error}") from error
+        raise BadSeal(
+            f"seal of slot {sealer.slot} is not validator {author_index}'s: {error}"
+        ) from error
+    # Verify the ticket mode seal's output is the slot's ticket identifier (eq. 6.15).
     if sealer.ticket is not None:
         ensure(
             seal_output == sealer.ticket.id,
             BadSeal(
-                f"seal output 0x{seal_output.hex()} of author {author_index} is not the "
+                f"seal output 0x{seal_output.hex()} of validator {author_index} is not the "
                 f"slot {sealer.slot} ticket 0x{sealer.ticket.id.hex()}"
             ),
         )
+    # Verify the entropy source on X_E ++ Y(H_s) (eq. 6.17).
     try:
-        entropy = ietf_verify(author, entropy_source_input(seal_output), b"", entropy_source)
+        entropy = ietf_verify(key, entropy_source_input(seal_output), b"", entropy_source)
     except BandersnatchError as error:
-        raise BadSeal(f"entropy source of slot {sealer.slot}: {error}") from error
+        raise BadVrfEntropy(
+            f"entropy source of slot {sealer.slot} is not validator {author_index}'s "
+            f"signature on its seal output: {error}"
+        ) from error
     return SealVerdict(entropy=entropy, ticketed=sealer.ticketed)

@@ -11,16 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jamcore.crypto.bandersnatch import PUBLIC_KEY_BYTES as BANDERSNATCH_KEY_BYTES
+from jamcore.crypto.bandersnatch import RING_COMMITMENT_BYTES, RING_PROOF_BYTES
 from jamcore.safrole.errors import MalformedKey, SafroleError, ensure
 from jamcore.spec import ChainSpec
 
 HASH_BYTES = 32
-BANDERSNATCH_KEY_BYTES = 32
 ED25519_KEY_BYTES = 32
 BLS_KEY_BYTES = 144
+"""Octets of a validator's BLS key (eq. 6.11)."""
 METADATA_BYTES = 128
-RING_COMMITMENT_BYTES = 144
-RING_PROOF_BYTES = 784
+"""Octets of a validator's metadata (eq. 6.13)."""
 
 Json = Any
 

@@ -20,10 +20,7 @@ from jamcore.safrole.errors import (
     ensure,
 )
 from jamcore.safrole.state import TicketBody, TicketEnvelope
-from jamcore.spec import ChainSpec
-
-TICKET_SEAL_CONTEXT = b"jam_ticket_seal"
-"""X_T: the context of ticket proofs and of ticketed seals (eq. 6.19)."""
+from jamcore.spec import TICKET_SEAL_CONTEXT, ChainSpec
 
 
 def ticket_vrf_input(entropy: bytes, attempt: int) -> bytes:

@@ -1,4 +1,4 @@
-"""State-key constructors C of graypaper Appendix D.1 (eq. D.1), v0.7.0.
+"""State-key constructors C of graypaper Appendix D.1 (eq. D.1), v0.7.2.
 
 Every entry of the serialized state T(sigma) lives under a 31-octet state key: either a
 state component's index (C(i)), a component index with a service id (C(i, s), used with
@@ -12,7 +12,7 @@ from __future__ import annotations
 from jamcore.crypto.hashing import blake2b_256
 
 STATE_KEY_LENGTH = 31
-"""Octets in a state key (graypaper v0.7.0: keys are B_31)."""
+"""Octets in a state key (graypaper v0.7.2: keys are B_31)."""
 
 SERVICE_ACCOUNT_COMPONENT = 255
 """The component index i of C(255, s), the key of a service account's record."""

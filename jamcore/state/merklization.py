@@ -1,4 +1,4 @@
-"""State Merklization of graypaper Appendix D.2 (v0.7.0): the binary Patricia trie root.
+"""State Merklization of graypaper Appendix D.2 (v0.7.2): the binary Patricia trie root.
 
 The serialized state is a dictionary from 31-octet state keys to octet strings. Its
 commitment is the root of a binary trie over the bits of the keys, with 64-octet nodes:
@@ -14,10 +14,10 @@ blake2b hash of its root node; a sub-trie of two or more entries is always a bra
 keys sharing a prefix hang below a chain of one-sided branches.
 
 `bits` orders the bits of an octet most significant first (graypaper section 3.7.2,
-since v0.4.0). The trie vectors on w3f/jamtestvectors master (tag v0.7.0 included) still
-use the older least-significant-first order; their regeneration (PR #14, commit ba6ee043)
-was never merged. `BitOrder.LSB_FIRST` reproduces that layout for conformance checks only;
-the v0.7.0 block-import traces' state roots use `BitOrder.MSB_FIRST`.
+since v0.4.0). The trie vectors (trie/trie.json, unchanged up to the v0.7.2 vector release)
+still use the older least-significant-first order; their regeneration (w3f PR #14, commit
+ba6ee043) was never merged. `BitOrder.LSB_FIRST` reproduces that layout for conformance
+checks only; the v0.7.2 block-import traces' state roots use `BitOrder.MSB_FIRST`.
 
 The root is computed from one sort of the keys: a sub-trie is an index range of the
 sorted keys, split by binary search at the first bit where its first and last key differ.
@@ -41,10 +41,10 @@ class BitOrder(enum.Enum):
     """How `bits` maps an octet to a bit sequence (graypaper section 3.7.2)."""
 
     MSB_FIRST = "msb-first"
-    """The graypaper since v0.4.0, including v0.7.0: the protocol's state root."""
+    """The graypaper since v0.4.0, including v0.7.2: the protocol's state root."""
 
     LSB_FIRST = "lsb-first"
-    """Graypaper up to v0.3.x, still used by the w3f trie vectors tagged v0.7.0."""
+    """Graypaper up to v0.3.x, still used by the trie vectors of the v0.7.2 release."""
 
 
 _REVERSED_BITS = bytes(int(f"{octet:08b}"[::-1], 2) for octet in range(256))

@@ -13,22 +13,19 @@ Storage and preimage values are stored as they are; a service's items are kept b
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 from jamcore.codec import (
-    HASH,
     U32,
     Codec,
     CodecError,
     Reader,
     encode_natural,
     read_natural,
-    seq,
 )
+from jamcore.crypto.bandersnatch import RING_COMMITMENT_BYTES
 from jamcore.errors import JamError
 from jamcore.safrole.state import (
-    RING_COMMITMENT_BYTES,
     FallbackSeries,
     SealingKeySeries,
     TicketBody,
@@ -38,34 +35,33 @@ from jamcore.spec import ChainSpec
 from jamcore.types import (
     ACCUMULATION_OUTPUTS,
     DISPUTES_RECORDS,
-    RECENT_BLOCKS,
+    ENTROPY,
+    REQUEST_STATUS,
     SERVICE_INFO,
     AccumulationOutput,
+    AuthPools,
+    AuthQueues,
     Availability,
     DisputesRecords,
+    Entropy,
     Privileges,
     ReadyRecord,
     RecentBlocks,
     ServiceInfo,
     Statistics,
     accumulated_codec,
+    auth_pools_codec,
+    auth_queues_codec,
     availability_codec,
     privileges_codec,
     ready_queue_codec,
+    recent_blocks_codec,
     statistics_codec,
     validators_codec,
 )
 
 if TYPE_CHECKING:
-    from jamcore.state.state import AuthPools, AuthQueues, ValidatorSet
-
-AUTH_POOL_SIZE = 8
-"""O: the most authorizers in a core's pool (Appendix I.4.4)."""
-
-AUTH_QUEUE_SIZE = 80
-"""Q: the authorizers in a core's queue (Appendix I.4.4)."""
-
-ENTROPY = seq(HASH, 4)
+    from jamcore.state.state import ValidatorSet
 
 
 class MalformedState(JamError):
@@ -93,44 +89,34 @@ def _encode(codec: Codec, value: object, row: str) -> bytes:
         raise MalformedState(f"{row}: cannot encode: {error}") from error
 
 
-@cache
-def _auth_pools_codec(spec: ChainSpec) -> Codec[AuthPools]:
-    return seq(seq(HASH, max_length=AUTH_POOL_SIZE), spec.cores_count)
-
-
-@cache
-def _auth_queues_codec(spec: ChainSpec) -> Codec[AuthQueues]:
-    return seq(seq(HASH, AUTH_QUEUE_SIZE), spec.cores_count)
-
-
 def encode_auth_pools(auth_pools: AuthPools, spec: ChainSpec) -> bytes:
     """C(1) -> E([↕x | x <- alpha]): each core's pool, length-prefixed (eq. D.2)."""
-    return _encode(_auth_pools_codec(spec), auth_pools, "C(1)")
+    return _encode(auth_pools_codec(spec), auth_pools, "C(1)")
 
 
 def decode_auth_pools(data: bytes, spec: ChainSpec) -> AuthPools:
     """Inverse of `encode_auth_pools` (eq. D.2, C(1))."""
-    return _decode(_auth_pools_codec(spec), data, "C(1) auth pools")  # type: ignore[return-value]
+    return _decode(auth_pools_codec(spec), data, "C(1) auth pools")  # type: ignore[return-value]
 
 
 def encode_auth_queues(auth_queues: AuthQueues, spec: ChainSpec) -> bytes:
     """C(2) -> E(phi): C queues of exactly Q hashes (eq. D.2)."""
-    return _encode(_auth_queues_codec(spec), auth_queues, "C(2)")
+    return _encode(auth_queues_codec(spec), auth_queues, "C(2)")
 
 
 def decode_auth_queues(data: bytes, spec: ChainSpec) -> AuthQueues:
     """Inverse of `encode_auth_queues` (eq. D.2, C(2))."""
-    return _decode(_auth_queues_codec(spec), data, "C(2) auth queues")  # type: ignore[return-value]
+    return _decode(auth_queues_codec(spec), data, "C(2) auth queues")  # type: ignore[return-value]
 
 
-def encode_recent_blocks(recent_blocks: RecentBlocks) -> bytes:
+def encode_recent_blocks(recent_blocks: RecentBlocks, spec: ChainSpec) -> bytes:
     """C(3) -> E(↕[(h, b, s, ↕p)], E_M(beta_B)) (eq. D.2)."""
-    return _encode(RECENT_BLOCKS, recent_blocks, "C(3)")
+    return _encode(recent_blocks_codec(spec), recent_blocks, "C(3)")
 
 
-def decode_recent_blocks(data: bytes) -> RecentBlocks:
+def decode_recent_blocks(data: bytes, spec: ChainSpec) -> RecentBlocks:
     """Inverse of `encode_recent_blocks` (eq. D.2, C(3))."""
-    return _decode(RECENT_BLOCKS, data, "C(3) recent blocks")  # type: ignore[return-value]
+    return _decode(recent_blocks_codec(spec), data, "C(3) recent blocks")  # type: ignore[return-value]
 
 
 def encode_safrole(
@@ -221,12 +207,12 @@ def decode_disputes(data: bytes) -> DisputesRecords:
     return _decode(DISPUTES_RECORDS, data, "C(5) disputes")  # type: ignore[return-value]
 
 
-def encode_entropy(entropy: tuple[bytes, bytes, bytes, bytes]) -> bytes:
+def encode_entropy(entropy: Entropy) -> bytes:
     """C(6) -> E(eta): four hashes (eq. D.2)."""
     return _encode(ENTROPY, entropy, "C(6)")
 
 
-def decode_entropy(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+def decode_entropy(data: bytes) -> Entropy:
     """Inverse of `encode_entropy` (eq. D.2, C(6))."""
     return _decode(ENTROPY, data, "C(6) entropy")  # type: ignore[return-value]
 
@@ -329,16 +315,13 @@ def decode_service_info(data: bytes) -> ServiceInfo:
     return info
 
 
-_REQUEST_STATUS = seq(U32, max_length=3)
-
-
 def encode_request_status(slots: tuple[int, ...]) -> bytes:
     """C(s, E_4(l) ++ h) -> E(↕[E_4(x) | x <- t]): a preimage request's status, at most
     three slots (eq. D.2, eq. 9.7). Storage (C(s, E_4(2^32-1) ++ k)) and preimage
     (C(s, E_4(2^32-2) ++ h)) values are stored as they are."""
-    return _encode(_REQUEST_STATUS, slots, "C(s, E_4(l) ++ h)")
+    return _encode(REQUEST_STATUS, slots, "C(s, E_4(l) ++ h)")
 
 
 def decode_request_status(data: bytes) -> tuple[int, ...]:
     """Inverse of `encode_request_status` (eq. D.2)."""
-    return _decode(_REQUEST_STATUS, data, "C(s, E_4(l) ++ h) request")  # type: ignore[return-value]
+    return _decode(REQUEST_STATUS, data, "C(s, E_4(l) ++ h) request")  # type: ignore[return-value]

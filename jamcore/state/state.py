@@ -50,8 +50,11 @@ from jamcore.state.serialize import (
 )
 from jamcore.types import (
     AccumulationOutput,
+    AuthPools,
+    AuthQueues,
     Availability,
     DisputesRecords,
+    Entropy,
     Privileges,
     ReadyRecord,
     RecentBlocks,
@@ -59,12 +62,6 @@ from jamcore.types import (
     ServiceInfo,
     Statistics,
 )
-
-AuthPools = tuple[tuple[bytes, ...], ...]
-"""alpha: per core, at most O authorizer hashes (section 8.1)."""
-
-AuthQueues = tuple[tuple[bytes, ...], ...]
-"""phi: per core, exactly Q queued authorizer hashes (section 8.1)."""
 
 ValidatorSet = tuple[ValidatorKey, ...]
 """V validator key tuples (section 6.3)."""
@@ -101,7 +98,7 @@ class State:
     """gamma_a: the ticket accumulator of the next epoch, ascending by id (section 6.7)."""
     services: dict[int, ServiceAccount]
     """delta: the service accounts by service id (section 9.1)."""
-    entropy: tuple[bytes, bytes, bytes, bytes]
+    entropy: Entropy
     """eta: the entropy accumulator eta_0 and the last three epochs' entropies (section 6.4)."""
     next_validators: ValidatorSet
     """iota: the validators staged for the epoch after next (section 6.3)."""
@@ -153,7 +150,7 @@ def state_to_keyvals(state: State, spec: ChainSpec) -> dict[bytes, bytes]:
     keyvals = {
         keys[1]: encode_auth_pools(state.auth_pools, spec),
         keys[2]: encode_auth_queues(state.auth_queues, spec),
-        keys[3]: encode_recent_blocks(state.recent_blocks),
+        keys[3]: encode_recent_blocks(state.recent_blocks, spec),
         keys[4]: encode_safrole(state.gamma_k, state.gamma_z, state.gamma_s, state.gamma_a, spec),
         keys[5]: encode_disputes(state.disputes),
         keys[6]: encode_entropy(state.entropy),
@@ -213,7 +210,7 @@ def state_from_keyvals(keyvals: Mapping[bytes, bytes], spec: ChainSpec) -> State
     gamma_k, gamma_z, gamma_s, gamma_a = decode_safrole(components[4], spec)
     return State(
         auth_pools=decode_auth_pools(components[1], spec),
-        recent_blocks=decode_recent_blocks(components[3]),
+        recent_blocks=decode_recent_blocks(components[3], spec),
         accumulation_outputs=decode_accumulation_outputs(components[16]),
         gamma_k=gamma_k,
         gamma_z=gamma_z,

@@ -22,32 +22,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from jamcore.codec import CodecError, decode_natural, encode_natural
+from jamcore.codec import CodecError
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.state.keys import preimage_key, request_key, storage_key
-from jamcore.types.services import SERVICE_INFO, ServiceAccount
+from jamcore.types.services import (
+    SERVICE_INFO,
+    ServiceAccount,
+    decode_request_status,
+    encode_request_status,
+)
 
 Json = Any
 
 
 class UnknownStateKeyError(ValueError):
     """An account entry whose state key matches no raw key given to `account_to_json`."""
-
-
-def encode_request_status(slots: Iterable[int]) -> bytes:
-    """E(↕[E_4(t) | t <- slots]): a preimage request's value in the state (eq. D.2)."""
-    slots = tuple(slots)
-    return encode_natural(len(slots)) + b"".join(slot.to_bytes(4, "little") for slot in slots)
-
-
-def decode_request_status(value: bytes) -> tuple[int, ...]:
-    """The slots of a request value E(↕[E_4(t)]) (inverse of `encode_request_status`)."""
-    count, offset = decode_natural(value)
-    if len(value) != offset + 4 * count:
-        raise CodecError(f"request status 0x{value.hex()} is not E(↕[E_4(t)])")
-    return tuple(
-        int.from_bytes(value[offset + 4 * i : offset + 4 * i + 4], "little") for i in range(count)
-    )
 
 
 def _hex(data: Json) -> bytes:
@@ -68,7 +57,7 @@ def account_from_json(service_id: int, data: Json) -> ServiceAccount:
     for item in data.get("preimage_requests", ()):
         key = item["key"]
         state_key = request_key(service_id, _hex(key["hash"]), key["length"])
-        entries[state_key] = encode_request_status(item["value"])
+        entries[state_key] = encode_request_status(tuple(item["value"]))
     return ServiceAccount(info=info, entries=entries)
 
 

@@ -17,17 +17,11 @@ from jamcore.codec import HASH, U32, Struct, seq
 from jamcore.crypto import ed25519
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError, ensure
-from jamcore.spec import ChainSpec
+from jamcore.spec import AVAILABLE_CONTEXT, ChainSpec
 from jamcore.types.availability import Availability, AvailabilityAssignment, availability_codec
 from jamcore.types.validators import ValidatorKey, validators_codec
 from jamcore.work.guarantee import AvailAssurance, assurances_extrinsic_codec
 from jamcore.work.report import WORK_REPORT, WorkReport
-
-ASSURANCE_TIMEOUT_PERIOD = 5
-"""U: slots after which a reported but unavailable report may be replaced (Appendix I.4.4)."""
-
-AVAILABLE_CONTEXT = b"jam_available"
-"""X_A: the context string of an assurance signature (eq. 11.13)."""
 
 
 class AssuranceError(JamError):
@@ -201,7 +195,7 @@ def transition(
         elif counts[core] >= threshold:
             available.append(assignment.report)
             posterior.append(None)
-        elif inputs.slot >= assignment.timeout + ASSURANCE_TIMEOUT_PERIOD:
+        elif inputs.slot >= assignment.timeout + spec.assurance_timeout_period:
             posterior.append(None)
         else:
             posterior.append(assignment)

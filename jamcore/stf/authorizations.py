@@ -11,18 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from jamcore.codec import HASH, U16, U32, Codec, Struct, seq
+from jamcore.codec import HASH, U16, U32, Struct, seq
 from jamcore.errors import JamError, ensure
 from jamcore.spec import ChainSpec
-
-AUTH_POOL_SIZE = 8
-"""O: the most authorizers in one core's pool (Appendix I.4.4)."""
-
-AUTH_QUEUE_SIZE = 80
-"""Q: the authorizers in one core's queue (Appendix I.4.4)."""
-
-AuthPools = tuple[tuple[bytes, ...], ...]
-AuthQueues = tuple[tuple[bytes, ...], ...]
+from jamcore.types.authorizations import (
+    AuthPools,
+    AuthQueues,
+    auth_pools_codec,
+    auth_queues_codec,
+)
 
 
 class AuthorizationError(JamError):
@@ -56,18 +53,6 @@ class AuthorizationsInput:
 
 
 CORE_AUTHORIZER = Struct(CoreAuthorizer, {"core": U16, "auth_hash": HASH})
-
-
-@cache
-def auth_pools_codec(spec: ChainSpec) -> Codec[AuthPools]:
-    """C(1): alpha as C pools of at most O hashes (eq. 8.1, D.2)."""
-    return seq(seq(HASH, max_length=AUTH_POOL_SIZE), spec.cores_count)
-
-
-@cache
-def auth_queues_codec(spec: ChainSpec) -> Codec[AuthQueues]:
-    """C(2): phi as C queues of exactly Q hashes (eq. 8.1, D.2)."""
-    return seq(seq(HASH, AUTH_QUEUE_SIZE), spec.cores_count)
 
 
 @cache
@@ -113,6 +98,6 @@ def transition(
             # s minus {v}: drop only the left-most equal entry, if there is one.
             if auth_hash in remaining:
                 remaining.remove(auth_hash)
-        remaining.append(queue[inputs.slot % AUTH_QUEUE_SIZE])
-        pools.append(tuple(remaining[-AUTH_POOL_SIZE:]))
+        remaining.append(queue[inputs.slot % spec.auth_queue_size])
+        pools.append(tuple(remaining[-spec.auth_pool_size :]))
     return AuthorizationsState(tuple(pools), pre.auth_queues), None

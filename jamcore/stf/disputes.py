@@ -18,17 +18,9 @@ from jamcore.block import Culprit, DisputesExtrinsic, Fault, Verdict
 from jamcore.crypto import ed25519
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError, ensure
-from jamcore.spec import ChainSpec
+from jamcore.spec import GUARANTEE_CONTEXT, INVALID_CONTEXT, VALID_CONTEXT, ChainSpec
 from jamcore.types import AvailabilityAssignment, DisputesRecords, ValidatorKey
 from jamcore.work.report import WORK_REPORT
-
-VALID_CONTEXT = b"jam_valid"
-"""X_valid: the context of a judgement that a report is valid (eq. 10.4)."""
-INVALID_CONTEXT = b"jam_invalid"
-"""X_invalid: the context of a judgement that a report is invalid (eq. 10.4)."""
-GUARANTEE_CONTEXT = b"jam_guarantee"
-"""X_G: the context of a guarantor's signature on a report (eq. 11.26)."""
-
 
 # --- Errors (codes of the w3f `stf/disputes` vectors) -----------------------------------
 

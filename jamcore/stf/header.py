@@ -12,38 +12,59 @@ Every check raises a `HeaderError` subclass whose `code` names the rule, and cha
 Who seals a slot (gamma'_s[H_t], eta'_3, kappa') is Safrole's `SlotSealer`: build it from the
 prior Safrole state with `jamcore.safrole.sealing.slot_sealer` (it depends on neither the
 block's entropy nor its tickets), or from posterior components with `posterior_sealer`.
+The seal checks themselves are Safrole's `verify_seal`, whose errors (`BadAuthorIndex`,
+`BadSeal`, `BadVrfEntropy`) are `SafroleError`s rather than `HeaderError`s.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jamcore.block import Extrinsic, Header, block_codecs, extrinsic_hash
-from jamcore.crypto.bandersnatch import (
-    IETF_SIGNATURE_BYTES,
-    BandersnatchError,
-    ietf_verify,
-    is_valid_public_key,
+from jamcore.block import (
+    Extrinsic,
+    Header,
+    encode_unsigned_header,
+    extrinsic_hash,
 )
+from jamcore.crypto.bandersnatch import IETF_SIGNATURE_BYTES
 from jamcore.errors import JamError, ensure
-from jamcore.safrole.sealing import SealVerdict, SlotSealer, entropy_source_input, slot_sealer
-from jamcore.safrole.state import (
-    EpochMark,
-    SafroleState,
-    SealingKeySeries,
-    TicketBody,
-    TicketSeries,
-    ValidatorKey,
-)
+from jamcore.safrole import sealing
+from jamcore.safrole.errors import BadAuthorIndex, BadSeal, BadVrfEntropy
+from jamcore.safrole.sealing import SealVerdict, SlotSealer, posterior_sealer, slot_sealer
+from jamcore.safrole.state import EpochMark, SafroleState, TicketBody
 from jamcore.spec import ChainSpec
+
+__all__ = [
+    "SEAL_BYTES",
+    "BadAuthorIndex",
+    "BadEpochMark",
+    "BadExtrinsicHash",
+    "BadOffendersMark",
+    "BadParent",
+    "BadParentStateRoot",
+    "BadSeal",
+    "BadTicketsMark",
+    "BadVrfEntropy",
+    "FutureSlot",
+    "HeaderError",
+    "HeaderMarks",
+    "SlotNotAfterParent",
+    "posterior_sealer",
+    "verify_epoch_mark",
+    "verify_extrinsic_hash",
+    "verify_header",
+    "verify_marks",
+    "verify_offenders_mark",
+    "verify_parent",
+    "verify_parent_state_root",
+    "verify_seal",
+    "verify_slot",
+    "verify_tickets_mark",
+]
 
 SEAL_BYTES = IETF_SIGNATURE_BYTES
 """|H_s| = |H_v| = 96: an IETF VRF signature (section 3.8.2)."""
-
-VRF_SUITE = b"Bandersnatch_SHA-512_ELL2"
-"""The suite string of the Bandersnatch IETF VRF (ark-vrf; RFC 9381 section 5.2)."""
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -83,26 +104,6 @@ class FutureSlot(HeaderError):
     """H_t starts after the wall-clock time: P * H_t > T (eq. 5.7)."""
 
     code = "future_slot"
-
-
-class BadAuthorIndex(HeaderError):
-    """H_i names no validator of kappa' with a usable key, or (fallback mode) not the one
-    whose key gamma'_s assigns the slot (eq. 5.9, 6.16)."""
-
-    code = "bad_author_index"
-
-
-class BadSeal(HeaderError):
-    """H_s is not the author's VRF signature on the slot's seal input over E_U(H), or (ticket
-    mode) its output is not the slot's ticket id (eq. 6.15-6.16)."""
-
-    code = "bad_seal"
-
-
-class BadVrfEntropy(HeaderError):
-    """H_v is not the author's VRF signature on X_E ++ Y(H_s) with no message (eq. 6.17)."""
-
-    code = "bad_vrf_entropy"
 
 
 class BadEpochMark(HeaderError):
@@ -183,113 +184,27 @@ def verify_slot(header: Header, prior_slot: int, spec: ChainSpec, now: int | Non
 # --- Section 6.4: the seal and the entropy source -----------------------------------------
 
 
-def vrf_output(signature: bytes) -> bytes:
-    """Y(s): the 32-byte output of an IETF VRF signature or ring VRF proof (section 3.8.2).
-
-    Both begin with the compressed output point Gamma; Y is RFC 9381's proof-to-hash
-    SHA-512(suite ++ 0x03 ++ Gamma ++ 0x00) truncated to 32 bytes. It does not verify the
-    signature: use it on signatures already verified (their Gamma is then canonical).
-    """
-    ensure(
-        len(signature) >= 32,
-        BadSeal(f"a VRF signature holds at least 32 bytes, got {len(signature)}"),
-    )
-    return hashlib.sha512(VRF_SUITE + b"\x03" + signature[:32] + b"\x00").digest()[:32]
-
-
-def posterior_sealer(
-    slot: int,
-    sealing_keys: SealingKeySeries,
-    entropy3: bytes,
-    validators: Sequence[ValidatorKey],
-    spec: ChainSpec,
-) -> SlotSealer:
-    """The sealer of `slot` from posterior components: gamma'_s[H_t mod E] (a ticket or a
-    fallback key), eta'_3 and kappa' (eq. 6.15-6.16, 5.9)."""
-    index = slot % spec.epoch_length
-    if isinstance(sealing_keys, TicketSeries):
-        return SlotSealer(slot, sealing_keys.tickets[index], None, entropy3, tuple(validators))
-    return SlotSealer(slot, None, sealing_keys.keys[index], entropy3, tuple(validators))
-
-
-def author_key(header: Header, sealer: SlotSealer) -> bytes:
-    """H_a = kappa'[H_i]_b, the author's Bandersnatch key (eq. 5.9); in fallback mode it must
-    be the key gamma'_s assigns the slot, H_a = i (eq. 6.16)."""
-    count = len(sealer.validators)
-    # Verify the author index names a validator of kappa'.
-    ensure(
-        0 <= header.author_index < count,
-        BadAuthorIndex(f"author index {header.author_index} is not below V = {count}"),
-    )
-    key = sealer.validators[header.author_index].bandersnatch
-    # Verify the author's key is a Bandersnatch point (an offender's is zeroed, eq. 6.14).
-    ensure(
-        is_valid_public_key(key),
-        BadAuthorIndex(f"validator {header.author_index} has no valid Bandersnatch key"),
-    )
-    # Verify the fallback key of the slot is the author's.
-    if sealer.fallback_key is not None:
-        ensure(
-            key == sealer.fallback_key,
-            BadAuthorIndex(
-                f"slot {sealer.slot} falls to key 0x{sealer.fallback_key.hex()}, not to "
-                f"validator {header.author_index} (0x{key.hex()})"
-            ),
-        )
-    return key
-
-
-def unsigned_header(header: Header, spec: ChainSpec) -> bytes:
-    """E_U(H): the header's encoding without H_s, the message of the seal (C.3)."""
-    return block_codecs(spec).header.encode(header)[:-SEAL_BYTES]
-
-
 def verify_seal(
     header: Header,
     sealer: SlotSealer,
     spec: ChainSpec,
     encoded_header: bytes | None = None,
 ) -> SealVerdict:
-    """H_s in F^{E_U(H)}_{H_a}<X_T ++ eta'_3 ++ i_e> with Y(H_s) = i_y (ticket mode, eq. 6.15)
-    or in F^{E_U(H)}_{H_a}<X_F ++ eta'_3> (fallback mode, eq. 6.16), and H_v in
-    F^[]_{H_a}<X_E ++ Y(H_s)> (eq. 6.17). Returns Y(H_v), the entropy Safrole accumulates
+    """H_s and H_v of `header` by the slot's sealer (eq. 5.9, 6.15-6.17), as Safrole's
+    `verify_seal` checks them over E_U(H). Returns Y(H_v), the entropy Safrole accumulates
     (eq. 6.22), and T. `encoded_header` is E(H) if the importer already has it."""
     # Verify the sealer is the one of this header's slot.
     ensure(
         sealer.slot == header.slot,
         BadSeal(f"sealer of slot {sealer.slot} given for a header of slot {header.slot}"),
     )
-    key = author_key(header, sealer)
     if encoded_header is None:
-        encoded_header = block_codecs(spec).header.encode(header)
-    message = encoded_header[:-SEAL_BYTES]
-
-    # Verify the seal over the unsigned header (eq. 6.15-6.16).
-    try:
-        seal_output = ietf_verify(key, sealer.seal_input, message, header.seal)
-    except BandersnatchError as error:
-        raise BadSeal(
-            f"seal of slot {header.slot} is not validator {header.author_index}'s: {error}"
-        ) from error
-    # Verify the ticket mode seal's output is the slot's ticket identifier (eq. 6.15).
-    if sealer.ticket is not None:
-        ensure(
-            seal_output == sealer.ticket.id,
-            BadSeal(
-                f"seal output 0x{seal_output.hex()} of validator {header.author_index} is "
-                f"not the slot {header.slot} ticket 0x{sealer.ticket.id.hex()}"
-            ),
-        )
-
-    # Verify the entropy source on X_E ++ Y(H_s) (eq. 6.17).
-    try:
-        entropy = ietf_verify(key, entropy_source_input(seal_output), b"", header.entropy_source)
-    except BandersnatchError as error:
-        raise BadVrfEntropy(
-            f"entropy source of slot {header.slot} is not validator "
-            f"{header.author_index}'s signature on its seal output: {error}"
-        ) from error
-    return SealVerdict(entropy=entropy, ticketed=sealer.ticketed)
+        unsealed = encode_unsigned_header(header, spec)
+    else:
+        unsealed = encoded_header[:-SEAL_BYTES]
+    return sealing.verify_seal(
+        sealer, header.author_index, unsealed, header.seal, header.entropy_source
+    )
 
 
 # --- Sections 6.6 and 10: the markers -----------------------------------------------------

@@ -9,19 +9,19 @@ guarantees reported, keeping the last H entries (eq. 7.8).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 
 from jamcore.codec import HASH, Struct, seq
 from jamcore.crypto.hashing import ZERO_HASH
 from jamcore.merkle import mmr_append, mmr_super_peak
 from jamcore.spec import ChainSpec
 from jamcore.types.history import (
-    RECENT_BLOCKS,
-    RECENT_HISTORY_SIZE,
     REPORTED_WORK_PACKAGE,
     BlockInfo,
     Mmr,
     RecentBlocks,
     ReportedWorkPackage,
+    recent_blocks_codec,
 )
 
 
@@ -43,8 +43,11 @@ class HistoryInput:
     work_packages: tuple[ReportedWorkPackage, ...]
 
 
-HISTORY_STATE = Struct(HistoryState, {"beta": RECENT_BLOCKS})
-"""The w3f `stf/history` state."""
+@cache
+def history_state_codec(spec: ChainSpec) -> Struct[HistoryState]:
+    """The w3f `stf/history` state: beta."""
+    return Struct(HistoryState, {"beta": recent_blocks_codec(spec)})
+
 
 HISTORY_INPUT = Struct(
     HistoryInput,
@@ -79,7 +82,7 @@ def transition(
 ) -> tuple[HistoryState, None]:
     """beta' (eq. 7.5-7.8): fix the parent's state root, append the accumulate root to the
     keccak MMR (A(beta_B, r, H_K), eq. 7.7) and append the block's entry
-    (p, H(H), zero state root, M_R(beta_B')), keeping the last H = 8 entries."""
+    (p, H(H), zero state root, M_R(beta_B')), keeping the last H entries."""
     history = with_parent_state_root(pre.beta.history, inputs.parent_state_root)
     peaks = tuple(mmr_append(pre.beta.mmr.peaks, inputs.accumulate_root))
     entry = BlockInfo(
@@ -88,5 +91,5 @@ def transition(
         state_root=ZERO_HASH,
         reported=reported_packages(inputs.work_packages),
     )
-    history = (history + (entry,))[-RECENT_HISTORY_SIZE:]
+    history = (history + (entry,))[-spec.recent_history_size :]
     return HistoryState(RecentBlocks(history, Mmr(peaks))), None

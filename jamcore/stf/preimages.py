@@ -23,11 +23,11 @@ from jamcore.errors import JamError, ensure
 from jamcore.spec import ChainSpec
 from jamcore.state.keys import preimage_key, request_key
 from jamcore.stf.statistics.services import with_provisions
-from jamcore.types.services import ServiceAccount
+from jamcore.types.services import ServiceAccount, encode_request_status
 from jamcore.types.statistics import ServiceActivityRecord
 
-EMPTY_REQUEST = b"\x00"
-"""E(↕[]): the value of a request solicited but not yet provided (eq. D.2)."""
+EMPTY_REQUEST = encode_request_status(())
+"""E(↕[]) = 0: the value of a request solicited but not yet provided (eq. D.2)."""
 
 
 class PreimageUnneeded(JamError):
@@ -59,11 +59,6 @@ class PreimagesInput:
     slot: int
 
 
-def encode_provided_status(slot: int) -> bytes:
-    """E(↕[E_4(tau')]): the request status [tau'] of a just-provided preimage (eq. D.2)."""
-    return b"\x01" + slot.to_bytes(4, "little")
-
-
 def providable(
     accounts: Mapping[int, ServiceAccount],
     service: int,
@@ -93,7 +88,7 @@ def provide(
         # Y is judged against d, the state before any of these provisions.
         if providable(accounts, service, blob, digest):
             entries = updates.setdefault(service, {})
-            entries[request_key(service, digest, len(blob))] = encode_provided_status(slot)
+            entries[request_key(service, digest, len(blob))] = encode_request_status((slot,))
             entries[preimage_key(service, digest)] = blob
     if not updates:
         return dict(accounts)

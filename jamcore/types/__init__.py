@@ -16,6 +16,12 @@ from jamcore.types.accumulation import (
     privileges_codec,
     ready_queue_codec,
 )
+from jamcore.types.authorizations import (
+    AuthPools,
+    AuthQueues,
+    auth_pools_codec,
+    auth_queues_codec,
+)
 from jamcore.types.availability import (
     AVAILABILITY_ASSIGNMENT,
     Availability,
@@ -23,18 +29,25 @@ from jamcore.types.availability import (
     availability_codec,
 )
 from jamcore.types.disputes import DISPUTES_RECORDS, DisputesRecords
+from jamcore.types.entropy import ENTROPY, Entropy
 from jamcore.types.history import (
     BLOCK_INFO,
     MMR,
-    RECENT_BLOCKS,
-    RECENT_HISTORY_SIZE,
     REPORTED_WORK_PACKAGE,
     BlockInfo,
     Mmr,
     RecentBlocks,
     ReportedWorkPackage,
+    recent_blocks_codec,
 )
-from jamcore.types.services import SERVICE_INFO, ServiceAccount, ServiceInfo
+from jamcore.types.services import (
+    REQUEST_STATUS,
+    SERVICE_INFO,
+    ServiceAccount,
+    ServiceInfo,
+    decode_request_status,
+    encode_request_status,
+)
 from jamcore.types.statistics import (
     CORE_ACTIVITY_RECORD,
     SERVICE_ACTIVITY_RECORD,
@@ -57,22 +70,25 @@ __all__ = [
     "BLOCK_INFO",
     "CORE_ACTIVITY_RECORD",
     "DISPUTES_RECORDS",
+    "ENTROPY",
     "MMR",
     "READY_RECORD",
-    "RECENT_BLOCKS",
-    "RECENT_HISTORY_SIZE",
     "REPORTED_WORK_PACKAGE",
+    "REQUEST_STATUS",
     "SERVICES_STATISTICS",
     "SERVICE_ACTIVITY_RECORD",
     "SERVICE_INFO",
     "VALIDATOR_ACTIVITY_RECORD",
     "VALIDATOR_KEY",
     "AccumulationOutput",
+    "AuthPools",
+    "AuthQueues",
     "Availability",
     "AvailabilityAssignment",
     "BlockInfo",
     "CoreActivityRecord",
     "DisputesRecords",
+    "Entropy",
     "Mmr",
     "Privileges",
     "ReadyRecord",
@@ -85,10 +101,15 @@ __all__ = [
     "ValidatorActivityRecord",
     "ValidatorKey",
     "accumulated_codec",
+    "auth_pools_codec",
+    "auth_queues_codec",
     "availability_codec",
     "cores_statistics_codec",
+    "decode_request_status",
+    "encode_request_status",
     "privileges_codec",
     "ready_queue_codec",
+    "recent_blocks_codec",
     "statistics_codec",
     "validators_codec",
     "validators_statistics_codec",

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from jamcore.codec import HASH, Struct, optional, seq
 from jamcore.spec import ChainSpec
-
-RECENT_HISTORY_SIZE = 8
-"""H: blocks kept in the recent history (Appendix I.4.4)."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +54,12 @@ BLOCK_INFO = Struct(
     },
 )
 MMR = Struct(Mmr, {"peaks": seq(optional(HASH))})
-RECENT_BLOCKS = Struct(
-    RecentBlocks,
-    {"history": seq(BLOCK_INFO, max_length=RECENT_HISTORY_SIZE), "mmr": MMR},
-)
-"""C(3): E(↕beta_H, E_M(beta_B)) (eq. D.2)."""
 
 
+@cache
 def recent_blocks_codec(spec: ChainSpec) -> Struct[RecentBlocks]:
-    """C(3) for a chain spec (the same for every spec)."""
-    return RECENT_BLOCKS
+    """C(3): E(↕beta_H, E_M(beta_B)) with at most H blocks in beta_H (eq. 7.2, D.2)."""
+    return Struct(
+        RecentBlocks,
+        {"history": seq(BLOCK_INFO, max_length=spec.recent_history_size), "mmr": MMR},
+    )

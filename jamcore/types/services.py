@@ -9,10 +9,10 @@ keys cannot be recovered from the state: `ServiceAccount.entries` keeps each ite
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jamcore.codec import HASH, U8, U32, U64, Struct
+from jamcore.codec import HASH, U8, U32, U64, Struct, seq
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,20 @@ class ServiceAccount:
     entries: Mapping[bytes, bytes]
     """State key (31 octets, eq. D.1) -> value, for storage items, preimage blobs and
     preimage requests (request values are E(↕[E_4(t)]), eq. D.2)."""
+
+
+REQUEST_STATUS = seq(U32, max_length=3)
+"""The value at C(s, E_4(l) ++ h): a preimage request's status, E(↕[E_4(x) | x <- t]) with
+at most three slots (eq. 9.7, D.2)."""
+
+
+def encode_request_status(slots: Sequence[int]) -> bytes:
+    """E(↕[E_4(x) | x <- t]): a preimage request's value in the state (eq. 9.7, D.2); the
+    empty request [] is the single octet 0."""
+    return REQUEST_STATUS.encode(tuple(slots))
+
+
+def decode_request_status(value: bytes) -> tuple[int, ...]:
+    """The slots t of a request value (inverse of `encode_request_status`); a CodecError
+    if `value` is not E(↕[E_4(x)]) of at most three slots."""
+    return REQUEST_STATUS.decode(value)

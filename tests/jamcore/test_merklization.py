@@ -32,7 +32,7 @@ from tests.vectors import vector_params
 def _load_cases(path: Path) -> list[tuple[str, dict[bytes, bytes], bytes]]:
     """(case name, state dictionary, expected root) for every case in a trie vector file.
 
-    The vector keys are 32 octets, but the v0.7.0 trie commits only to a key's first 31
+    The vector keys are 32 octets, but the v0.7.2 trie commits only to a key's first 31
     octets (the leaf stores k[0..31] and no two vector keys share them), so each key is cut
     to the 31-octet state key the graypaper defines.
     """
@@ -59,13 +59,13 @@ def _mismatches(cases: list[tuple[str, dict[bytes, bytes], bytes]], order: BitOr
 
 @pytest.mark.parametrize("vector_file", vector_params("trie"))
 def test_trie_vectors(vector_file: Path) -> None:
-    """Every case's root is reproduced: in the v0.7.0 (most-significant-bit-first) layout,
+    """Every case's root is reproduced: in the v0.7.2 (most-significant-bit-first) layout,
     or, for the published trie.json, in the layout it was generated with.
 
-    The trie.json on w3f/jamtestvectors master (v0.7.0 included) predates graypaper
+    The trie.json on w3f/jamtestvectors master (and the v0.7.2 release) predates graypaper
     v0.4.0's switch to most-significant-bit-first `bits`; its regeneration (PR #14) was
     never merged. Such a file must match the older least-significant-bit-first layout in
-    every case; the v0.7.0 layout itself is pinned by test_state_root_known_answers and
+    every case; the v0.7.2 layout itself is pinned by test_state_root_known_answers and
     test_trace_state_roots.
     """
     cases = _load_cases(vector_file)
@@ -80,7 +80,7 @@ def test_trie_vectors(vector_file: Path) -> None:
 
 @pytest.mark.parametrize("trace_file", vector_params("traces"))
 def test_trace_state_roots(trace_file: Path) -> None:
-    """Block-import traces carry serialized states (31-octet keys) with their v0.7.0 roots:
+    """Block-import traces carry serialized states (31-octet keys) with their v0.7.2 roots:
     `state` in a genesis file, `pre_state` and `post_state` in each block's file."""
     data = json.loads(trace_file.read_text())
     states = {name: data[name] for name in ("state", "pre_state", "post_state") if name in data}
@@ -97,7 +97,7 @@ def test_trace_state_roots(trace_file: Path) -> None:
 
 
 # Cases of w3f/jamtestvectors trie/trie.json as regenerated for the v0.4.0+ bit order
-# (PR #14, commit ba6ee0430f9ef63b8869c56e0f4ba8e7741e6f91), pinning the v0.7.0 layout to
+# (PR #14, commit ba6ee0430f9ef63b8869c56e0f4ba8e7741e6f91), pinning the v0.7.2 layout to
 # an independent implementation while the published vector file predates it.
 _UPSTREAM_KNOWN_ANSWERS = [
     (

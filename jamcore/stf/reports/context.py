@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from jamcore.errors import ensure
+from jamcore.spec import ChainSpec
 from jamcore.stf.reports.errors import (
     AnchorNotRecent,
     BadBeefyMmrRoot,
@@ -23,9 +24,6 @@ from jamcore.stf.reports.errors import (
 from jamcore.types.history import BlockInfo, RecentBlocks
 from jamcore.work.package import RefineContext
 from jamcore.work.report import WorkReport
-
-MAX_LOOKUP_ANCHOR_AGE = 14_400
-"""L: the oldest a lookup anchor may be, in slots (Appendix I.4.4; the same for tiny)."""
 
 
 def blocks_by_hash(recent_blocks: RecentBlocks) -> dict[bytes, BlockInfo]:
@@ -60,12 +58,12 @@ def check_anchor(context: RefineContext, blocks: Mapping[bytes, BlockInfo]) -> N
     )
 
 
-def check_lookup_anchor(context: RefineContext, slot: int) -> None:
+def check_lookup_anchor(context: RefineContext, slot: int, spec: ChainSpec) -> None:
     """x_t >= H_t - L (eq. 11.34). The ancestry check of eq. 11.35 needs the header chain,
     which is not part of the state, and is left to the block importer."""
     # Verify the lookup anchor is at most L slots old.
     ensure(
-        context.lookup_anchor_slot >= slot - MAX_LOOKUP_ANCHOR_AGE,
+        context.lookup_anchor_slot >= slot - spec.max_lookup_anchor_age,
         LookupAnchorNotRecent(f"lookup anchor slot {context.lookup_anchor_slot}"),
     )
 

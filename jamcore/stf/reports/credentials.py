@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from jamcore.crypto import ed25519
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import ensure
-from jamcore.spec import ChainSpec
+from jamcore.spec import GUARANTEE_CONTEXT, ChainSpec
 from jamcore.stf.reports.assignment import Assignments
 from jamcore.stf.reports.errors import (
     BadSignature,
@@ -30,8 +30,6 @@ from jamcore.stf.reports.errors import (
 from jamcore.work.guarantee import ReportGuarantee
 from jamcore.work.report import WORK_REPORT
 
-GUARANTEE_CONTEXT = b"jam_guarantee"
-"""X_G: the context string of a guarantor signature (eq. 11.27)."""
 MIN_GUARANTORS = 2
 MAX_GUARANTORS = 3
 """A credential holds two or three signatures (eq. 11.23)."""

@@ -9,8 +9,10 @@ from functools import cache
 
 from jamcore.codec import HASH, U32, Codec, Dictionary, Json, Reader, Struct, seq
 from jamcore.spec import ChainSpec
+from jamcore.types.authorizations import AuthPools, auth_pools_codec
 from jamcore.types.availability import Availability, availability_codec
-from jamcore.types.history import RECENT_BLOCKS, RecentBlocks
+from jamcore.types.entropy import ENTROPY
+from jamcore.types.history import RecentBlocks, recent_blocks_codec
 from jamcore.types.services import SERVICE_INFO, ServiceInfo
 from jamcore.types.statistics import (
     SERVICES_STATISTICS,
@@ -19,14 +21,7 @@ from jamcore.types.statistics import (
     cores_statistics_codec,
 )
 from jamcore.types.validators import ValidatorKey, validators_codec
-from jamcore.work.guarantee import VALIDATOR_SIGNATURE, ReportGuarantee
-from jamcore.work.package import MAX_WORK_ITEMS
-from jamcore.work.report import WORK_REPORT, WORK_RESULT, WorkReport
-
-AUTH_POOL_SIZE = 8
-"""O: the most authorizers in a core's pool (Appendix I.4.4)."""
-ENTROPY_BUFFER_SIZE = 4
-"""eta holds four hashes (eq. 6.21)."""
+from jamcore.work.guarantee import ReportGuarantee, guarantees_extrinsic_codec
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,7 @@ class ReportsState:
     entropy: tuple[bytes, ...]
     offenders: tuple[bytes, ...]
     recent_blocks: RecentBlocks
-    auth_pools: tuple[tuple[bytes, ...], ...]
+    auth_pools: AuthPools
     accounts: dict[int, ServiceInfo]
     cores_statistics: tuple[CoreActivityRecord, ...]
     services_statistics: dict[int, ServiceActivityRecord]
@@ -92,21 +87,6 @@ class AccountService(Codec[ServiceInfo]):
 
 ACCOUNTS = Dictionary(U32, AccountService(), key_name="id", value_name="data")
 
-LENIENT_WORK_REPORT = Struct(
-    WorkReport,
-    {
-        **dict(WORK_REPORT.fields),
-        "results": seq(WORK_RESULT, max_length=MAX_WORK_ITEMS),
-    },
-)
-"""A work report whose digests may be empty, so that the transition (not the decoder)
-rejects it with `missing_work_results`; its encoding is that of WORK_REPORT."""
-
-LENIENT_REPORT_GUARANTEE = Struct(
-    ReportGuarantee,
-    {"report": LENIENT_WORK_REPORT, "slot": U32, "signatures": seq(VALIDATOR_SIGNATURE)},
-)
-
 REPORTED_PACKAGE = Struct(ReportedPackage, {"work_package_hash": HASH, "segment_tree_root": HASH})
 REPORTS_OUTPUT = Struct(ReportsOutput, {"reported": seq(REPORTED_PACKAGE), "reporters": seq(HASH)})
 """The ok value of the w3f `stf/reports` output."""
@@ -121,10 +101,10 @@ def reports_state_codec(spec: ChainSpec) -> Struct[ReportsState]:
             "avail_assignments": availability_codec(spec),
             "curr_validators": validators_codec(spec),
             "prev_validators": validators_codec(spec),
-            "entropy": seq(HASH, ENTROPY_BUFFER_SIZE),
+            "entropy": ENTROPY,
             "offenders": seq(HASH),
-            "recent_blocks": RECENT_BLOCKS,
-            "auth_pools": seq(seq(HASH, max_length=AUTH_POOL_SIZE), spec.cores_count),
+            "recent_blocks": recent_blocks_codec(spec),
+            "auth_pools": auth_pools_codec(spec),
             "accounts": ACCOUNTS,
             "cores_statistics": cores_statistics_codec(spec),
             "services_statistics": SERVICES_STATISTICS,
@@ -134,11 +114,12 @@ def reports_state_codec(spec: ChainSpec) -> Struct[ReportsState]:
 
 @cache
 def reports_input_codec(spec: ChainSpec) -> Struct[ReportsInput]:
-    """The w3f `stf/reports` Input (reports.asn): at most C guarantees."""
+    """The w3f `stf/reports` Input (reports.asn): E_G (at most C guarantees), slot and the
+    known packages."""
     return Struct(
         ReportsInput,
         {
-            "guarantees": seq(LENIENT_REPORT_GUARANTEE, max_length=spec.cores_count),
+            "guarantees": guarantees_extrinsic_codec(spec),
             "slot": U32,
             "known_packages": seq(HASH),
         },

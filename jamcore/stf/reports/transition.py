@@ -25,8 +25,9 @@ from jamcore.stf.reports.context import (
 from jamcore.stf.reports.credentials import SignatureCheck, check_credential, verify_signatures
 from jamcore.stf.reports.errors import OutOfOrderGuarantee
 from jamcore.stf.reports.state import ReportedPackage, ReportsInput, ReportsOutput, ReportsState
-from jamcore.stf.reports.statistics import with_core_loads, with_service_loads
 from jamcore.stf.reports.validity import check_core, check_digests, check_report_form
+from jamcore.stf.statistics.cores import with_core_loads
+from jamcore.stf.statistics.services import with_service_loads
 from jamcore.types.availability import AvailabilityAssignment
 from jamcore.work.report import WorkReport
 
@@ -56,7 +57,7 @@ def transition(
         signatures.extend(check_credential(guarantee, assignments, slot, spec))
         check_core(report, pre.avail_assignments, pre.auth_pools)
         check_anchor(report.context, blocks)
-        check_lookup_anchor(report.context, slot)
+        check_lookup_anchor(report.context, slot, spec)
         check_digests(report, pre.accounts)
         reports.append(report)
 

@@ -25,13 +25,6 @@ from jamcore.types.availability import Availability
 from jamcore.types.services import ServiceInfo
 from jamcore.work.report import WorkReport
 
-MAX_REPORT_DEPENDENCIES = 8
-"""J: the most prerequisites plus segment-root lookups of a report (Appendix I.4.4)."""
-MAX_REPORT_VARIABLE_SIZE = 48 * 2**10
-"""W_R: the most octets of a report's trace and outputs together (Appendix I.4.4)."""
-REPORT_ACCUMULATE_GAS = 10_000_000
-"""G_A: the most accumulation gas of one report (Appendix I.4.4; the same for tiny)."""
-
 
 def check_report_form(report: WorkReport, spec: ChainSpec) -> None:
     """The core index is below C and there are one to I digests (eq. 11.2); the
@@ -45,7 +38,7 @@ def check_report_form(report: WorkReport, spec: ChainSpec) -> None:
     dependencies = len(report.segment_root_lookup) + len(report.context.prerequisites)
     # Verify the dependencies are within J (eq. 11.3).
     ensure(
-        dependencies <= MAX_REPORT_DEPENDENCIES,
+        dependencies <= spec.max_report_dependencies,
         TooManyDependencies(f"{dependencies} dependencies on core {report.core_index}"),
     )
     size = len(report.auth_output)
@@ -56,12 +49,12 @@ def check_report_form(report: WorkReport, spec: ChainSpec) -> None:
         gas += digest.accumulate_gas
     # Verify the variable-size parts are within W_R (eq. 11.8).
     ensure(
-        size <= MAX_REPORT_VARIABLE_SIZE,
+        size <= spec.max_report_variable_size,
         WorkReportTooBig(f"{size} octets on core {report.core_index}"),
     )
     # Verify the accumulation gas is within G_A (eq. 11.30).
     ensure(
-        gas <= REPORT_ACCUMULATE_GAS,
+        gas <= spec.report_accumulate_gas,
         WorkReportGasTooHigh(f"{gas} gas on core {report.core_index}"),
     )
 

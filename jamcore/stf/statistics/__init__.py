@@ -2,12 +2,13 @@
 (`cores`) and services (`services`), and the transitions that combine them (`transition`).
 """
 
-from jamcore.stf.statistics.cores import SEGMENT_SIZE, core_statistics, data_availability_load
+from jamcore.stf.statistics.cores import core_statistics, data_availability_load, with_core_loads
 from jamcore.stf.statistics.services import (
     AccumulationStatistics,
     provision_statistics,
     service_statistics,
     with_provisions,
+    with_service_loads,
 )
 from jamcore.stf.statistics.transition import (
     StatisticsInput,
@@ -24,7 +25,6 @@ from jamcore.stf.statistics.validators import (
 )
 
 __all__ = [
-    "SEGMENT_SIZE",
     "AccumulationStatistics",
     "StatisticsInput",
     "StatisticsState",
@@ -39,5 +39,7 @@ __all__ = [
     "statistics_state_codec",
     "transition",
     "validator_statistics",
+    "with_core_loads",
     "with_provisions",
+    "with_service_loads",
 ]

@@ -2,30 +2,61 @@
 
 Core statistics cover the latest block only: each core's record is rebuilt from the
 incoming work-reports I (eq. 11.28: the reports of the block's guarantees), the reports
-that just became available W (eq. 11.16) and the availability assurances E_A.
+that just became available W (eq. 11.16) and the availability assurances E_A. The
+incoming reports' share, R(c) and L(c), is `with_core_loads`, which the guarantees
+section also applies to the w3f `stf/reports` vectors' statistics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from jamcore.spec import ChainSpec
 from jamcore.types.statistics import CoreActivityRecord
 from jamcore.work.guarantee import AvailAssurance
 from jamcore.work.report import WorkReport
 
-SEGMENT_SIZE = 4104
-"""W_G: octets in an exported segment (Appendix I.4.4)."""
-
 _SET_BITS = tuple(tuple(bit for bit in range(8) if octet >> bit & 1) for octet in range(256))
 """The set bit positions of each octet value."""
 
 
-def data_availability_load(report: WorkReport) -> int:
+def data_availability_load(report: WorkReport, spec: ChainSpec) -> int:
     """One available report's term of D(c) (eq. 13.11): its bundle length plus
     W_G * ceil(n * 65 / 64) for its n exported segments (with their paged proofs)."""
-    spec = report.package_spec
-    return spec.length + SEGMENT_SIZE * ((spec.exports_count * 65 + 63) // 64)
+    package = report.package_spec
+    return package.length + spec.segment_size * ((package.exports_count * 65 + 63) // 64)
+
+
+def with_core_loads(
+    cores: Sequence[CoreActivityRecord], reports: Sequence[WorkReport]
+) -> tuple[CoreActivityRecord, ...]:
+    """pi_C with each report's R(c) (imports, extrinsic count and size, exports, gas used:
+    the sums over its digests' refinement loads, eq. 13.9) and L(c) (its bundle length,
+    eq. 13.10) added to its core's record."""
+    result = list(cores)
+    for report in reports:
+        core = report.core_index
+        record = result[core]
+        imports, extrinsic_count = record.imports, record.extrinsic_count
+        extrinsic_size, exports, gas_used = record.extrinsic_size, record.exports, record.gas_used
+        for digest in report.results:
+            load = digest.refine_load
+            imports += load.imports
+            extrinsic_count += load.extrinsic_count
+            extrinsic_size += load.extrinsic_size
+            exports += load.exports
+            gas_used += load.gas_used
+        result[core] = replace(
+            record,
+            imports=imports,
+            extrinsic_count=extrinsic_count,
+            extrinsic_size=extrinsic_size,
+            exports=exports,
+            bundle_size=record.bundle_size + report.package_spec.length,
+            gas_used=gas_used,
+        )
+    return tuple(result)
 
 
 def core_statistics(
@@ -43,28 +74,12 @@ def core_statistics(
     - popularity: the number of assurances in E_A whose bitfield has bit c set (eq. 13.8).
     """
     cores = spec.cores_count
-    imports = [0] * cores
-    extrinsic_count = [0] * cores
-    extrinsic_size = [0] * cores
-    exports = [0] * cores
-    gas_used = [0] * cores
-    bundle_size = [0] * cores
+    loaded = with_core_loads((CoreActivityRecord.zero(),) * cores, incoming_reports)
     da_load = [0] * cores
     popularity = [0] * (8 * spec.avail_bitfield_bytes)
 
-    for report in incoming_reports:
-        core = report.core_index
-        bundle_size[core] += report.package_spec.length
-        for digest in report.results:
-            load = digest.refine_load
-            imports[core] += load.imports
-            extrinsic_count[core] += load.extrinsic_count
-            extrinsic_size[core] += load.extrinsic_size
-            exports[core] += load.exports
-            gas_used[core] += load.gas_used
-
     for report in available_reports:
-        da_load[report.core_index] += data_availability_load(report)
+        da_load[report.core_index] += data_availability_load(report, spec)
 
     # Assurers mostly sign identical bitfields: count each distinct one once.
     bitfields: dict[bytes, int] = {}
@@ -82,12 +97,12 @@ def core_statistics(
         CoreActivityRecord(
             da_load=da_load[core],
             popularity=popularity[core],
-            imports=imports[core],
-            extrinsic_count=extrinsic_count[core],
-            extrinsic_size=extrinsic_size[core],
-            exports=exports[core],
-            bundle_size=bundle_size[core],
-            gas_used=gas_used[core],
+            imports=record.imports,
+            extrinsic_count=record.extrinsic_count,
+            extrinsic_size=record.extrinsic_size,
+            exports=record.exports,
+            bundle_size=record.bundle_size,
+            gas_used=record.gas_used,
         )
-        for core in range(cores)
+        for core, record in enumerate(loaded)
     )

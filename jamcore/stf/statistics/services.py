@@ -30,58 +30,50 @@ def provision_statistics(preimages: Iterable[Preimage]) -> dict[int, tuple[int, 
     return provided
 
 
+def with_service_loads(
+    services: Mapping[int, ServiceActivityRecord], reports: Sequence[WorkReport]
+) -> ServicesStatistics:
+    """pi_S with each digest's R(s) (refinement count and gas, imports, extrinsic count and
+    size, exports, each digest counted once; eq. 13.16) added to its service's record (a
+    zero record if new), ordered by service id. The guarantees section applies it to the
+    w3f `stf/reports` vectors' statistics."""
+    result = dict(services)
+    for report in reports:
+        for digest in report.results:
+            load = digest.refine_load
+            record = result.get(digest.service_id) or ServiceActivityRecord.zero()
+            result[digest.service_id] = replace(
+                record,
+                refinement_count=record.refinement_count + 1,
+                refinement_gas_used=record.refinement_gas_used + load.gas_used,
+                imports=record.imports + load.imports,
+                extrinsic_count=record.extrinsic_count + load.extrinsic_count,
+                extrinsic_size=record.extrinsic_size + load.extrinsic_size,
+                exports=record.exports + load.exports,
+            )
+    return dict(sorted(result.items()))
+
+
 def service_statistics(
     incoming_reports: Sequence[WorkReport],
     preimages: Sequence[Preimage],
     accumulation_statistics: AccumulationStatistics,
 ) -> ServicesStatistics:
-    """pi_S' (eq. 13.12-13.16), ordered by service id.
+    """pi_S' (eq. 13.12-13.16), ordered by service id: a record for each s in
+    s = s^R u s^P u K(S) (eq. 13.13-13.15), with
 
-    For s in s = s^R u s^P u K(S): imports, extrinsic count and size, exports and the
-    refinement pair (n, gas) are R(s), the sums over the digests of the incoming reports I
-    whose service is s, counting each digest once (eq. 13.16); the provision pair is the
-    count and octets of s's preimages in E_P; the accumulation pair (count, gas) is taken
-    from S[s] = (G(s), N(s)) as accumulate_count = N(s), accumulate_gas_used = G(s)
-    (eq. 12.29 orders S's pair (gas, count)), or (0, 0) when s was not accumulated.
+    - imports, extrinsic count and size, exports and the refinement pair (n, gas): R(s),
+      over the digests of the incoming reports I whose service is s (`with_service_loads`);
+    - the provision pair: the count and octets of s's preimages in E_P (`with_provisions`);
+    - the accumulation pair (count, gas): S[s] = (G(s), N(s)) taken as
+      accumulate_count = N(s), accumulate_gas_used = G(s) (eq. 12.29 orders S's pair
+      (gas, count)), or (0, 0) when s was not accumulated.
     """
-    refined: dict[int, list[int]] = {}
-    for report in incoming_reports:
-        for digest in report.results:
-            load = digest.refine_load
-            totals = refined.get(digest.service_id)
-            if totals is None:
-                totals = refined[digest.service_id] = [0, 0, 0, 0, 0, 0]
-            totals[0] += 1
-            totals[1] += load.gas_used
-            totals[2] += load.imports
-            totals[3] += load.extrinsic_count
-            totals[4] += load.extrinsic_size
-            totals[5] += load.exports
-    provided = provision_statistics(preimages)
-
-    # s = s^R u s^P u K(S) (eq. 13.13-13.15).
-    active = set(refined) | set(provided) | set(accumulation_statistics)
-    result: ServicesStatistics = {}
-    no_refinement = (0, 0, 0, 0, 0, 0)
-    for service in sorted(active):
-        count, gas, imports, extrinsic_count, extrinsic_size, exports = refined.get(
-            service, no_refinement
-        )
-        provided_count, provided_size = provided.get(service, (0, 0))
-        accumulate_gas, accumulate_count = accumulation_statistics.get(service, (0, 0))
-        result[service] = ServiceActivityRecord(
-            provided_count=provided_count,
-            provided_size=provided_size,
-            refinement_count=count,
-            refinement_gas_used=gas,
-            imports=imports,
-            extrinsic_count=extrinsic_count,
-            extrinsic_size=extrinsic_size,
-            exports=exports,
-            accumulate_count=accumulate_count,
-            accumulate_gas_used=accumulate_gas,
-        )
-    return result
+    result = with_provisions(with_service_loads({}, incoming_reports), preimages)
+    for service, (gas, count) in accumulation_statistics.items():
+        record = result.get(service) or ServiceActivityRecord.zero()
+        result[service] = replace(record, accumulate_count=count, accumulate_gas_used=gas)
+    return dict(sorted(result.items()))
 
 
 def with_provisions(

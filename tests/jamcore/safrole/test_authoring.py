@@ -12,7 +12,13 @@ from jamcore.safrole.authoring import (
     select_tickets,
     slot_author,
 )
-from jamcore.safrole.errors import BadSeal, BadSlot, MalformedKey, NotSlotAuthor
+from jamcore.safrole.errors import (
+    BadAuthorIndex,
+    BadSeal,
+    BadSlot,
+    BadVrfEntropy,
+    NotSlotAuthor,
+)
 from jamcore.safrole.sealing import (
     SealVerdict,
     make_entropy_source,
@@ -168,14 +174,14 @@ def test_invalid_seal_by_another_validator_in_fallback_mode(
     entropy_source = make_entropy_source(secrets[other], sealer)
     header = unsealed_header(slot, other, entropy_source)
     seal = make_seal(secrets[other], sealer, header)
-    with pytest.raises(BadSeal, match="falls to key"):
+    with pytest.raises(BadAuthorIndex, match="falls to key"):
         verify_seal(sealer, other, header, seal, entropy_source)
     # The rightful holder's seal over a different header does not verify either.
     good_source = make_entropy_source(secrets[holder], sealer)
     good_seal = make_seal(secrets[holder], sealer, unsealed_header(slot, holder, good_source))
     with pytest.raises(BadSeal, match="seal of slot 25"):
         verify_seal(sealer, holder, b"tampered" + good_source, good_seal, good_source)
-    with pytest.raises(BadSeal, match="entropy source"):
+    with pytest.raises(BadVrfEntropy, match="entropy source"):
         verify_seal(
             sealer, holder, unsealed_header(slot, holder, good_source), good_seal, entropy_source
         )
@@ -199,7 +205,8 @@ def test_invalid_malformed_author_key(chain: list[Authored]) -> None:
     validators = list(sealer.validators)
     validators[index] = broken
     bad = type(sealer)(sealer.slot, None, sealer.fallback_key, sealer.entropy, tuple(validators))
-    with pytest.raises(MalformedKey):
+    # An author whose key is no Bandersnatch point has no usable key (eq. 5.9, 6.14).
+    with pytest.raises(BadAuthorIndex, match="no valid Bandersnatch key"):
         verify_seal(bad, index, b"header", bytes(96), bytes(96))
-    with pytest.raises(BadSeal, match="author index"):
+    with pytest.raises(BadAuthorIndex, match="author index"):
         verify_seal(sealer, len(validators), b"header", bytes(96), bytes(96))

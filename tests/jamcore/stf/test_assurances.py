@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from jamcore.errors import JamError
-from jamcore.spec import SPECS, ChainSpec
+from jamcore.spec import ChainSpec
 from jamcore.stf.assurances import (
-    ASSURANCE_TIMEOUT_PERIOD,
     ASSURANCES_OUTPUT,
     AssurancesInput,
     AssurancesState,
@@ -25,32 +24,20 @@ from jamcore.stf.assurances import (
     transition,
 )
 from jamcore.work.guarantee import AvailAssurance
+from tests.jamcore.stf.checks import check_vector, spec_of
 from tests.vectors import VECTORS, vector_params
-
-
-def spec_of(path: Path) -> ChainSpec:
-    """The chain spec named by the vector's directory (tiny or full)."""
-    return next(SPECS[part] for part in reversed(path.parts) if part in SPECS)
 
 
 @pytest.mark.parametrize("path", vector_params("stf/assurances"))
 def test_vector(path: Path) -> None:
-    vector = json.loads(path.read_text())
     spec = spec_of(path)
-    state_codec = assurances_state_codec(spec)
-    pre = state_codec.from_json(vector["pre_state"])
-    inputs = assurances_input_codec(spec).from_json(vector["input"])
-    expected = vector["output"]
-    if "err" in expected:
-        with pytest.raises(JamError) as raised:
-            transition(pre, inputs, spec)
-        assert raised.value.code == expected["err"]
-        assert vector["post_state"] == vector["pre_state"]
-    else:
-        post, output = transition(pre, inputs, spec)
-        assert ASSURANCES_OUTPUT.to_json(output) == expected["ok"]
-        assert state_codec.to_json(post) == vector["post_state"]
-    assert state_codec.to_json(pre) == vector["pre_state"]
+    check_vector(
+        path,
+        assurances_state_codec(spec),
+        assurances_input_codec(spec),
+        ASSURANCES_OUTPUT,
+        transition,
+    )
 
 
 @pytest.mark.parametrize("path", vector_params("stf/assurances"))
@@ -86,7 +73,9 @@ def test_empty_extrinsic_times_out_only() -> None:
         post, output = transition(pre, AssurancesInput((), slot, bytes(32)), spec)
         assert output.reported == ()
         for before, after in zip(pre.avail_assignments, post.avail_assignments, strict=True):
-            timed_out = before is not None and slot >= before.timeout + ASSURANCE_TIMEOUT_PERIOD
+            timed_out = (
+                before is not None and slot >= before.timeout + spec.assurance_timeout_period
+            )
             assert after == (None if timed_out else before)
 
 
@@ -132,7 +121,7 @@ def test_super_majority(bitfields: list[bytes], slot: int) -> None:
         assert assignment is not None
         votes = sum(bits[0] >> core & 1 for bits in bitfields)
         available = 3 * votes > 2 * spec.validators_count
-        timed_out = slot >= assignment.timeout + ASSURANCE_TIMEOUT_PERIOD
+        timed_out = slot >= assignment.timeout + spec.assurance_timeout_period
         if available:
             expected_available.append(assignment.report)
         assert post.avail_assignments[core] == (None if available or timed_out else assignment)

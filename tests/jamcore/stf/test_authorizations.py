@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.spec import TINY
 from jamcore.stf.authorizations import (
-    AUTH_POOL_SIZE,
-    AUTH_QUEUE_SIZE,
     AUTHORIZATIONS_INPUT,
     AuthorizationError,
     AuthorizationsInput,
@@ -21,12 +19,8 @@ from jamcore.stf.authorizations import (
     authorizations_state_codec,
     transition,
 )
+from tests.jamcore.stf.checks import spec_of
 from tests.vectors import vector_params
-
-
-def spec_of(path: Path) -> ChainSpec:
-    """The chain spec named by the vector's directory (tiny or full)."""
-    return next(SPECS[part] for part in reversed(path.parts) if part in SPECS)
 
 
 @pytest.mark.parametrize("path", vector_params("stf/authorizations"))
@@ -59,31 +53,31 @@ def hashes(count: int, tag: int) -> tuple[bytes, ...]:
 
 
 @given(
-    pool_size=st.integers(0, AUTH_POOL_SIZE),
+    pool_size=st.integers(0, TINY.auth_pool_size),
     slot=st.integers(0, 2**32 - 1),
-    used=st.one_of(st.none(), st.integers(0, AUTH_POOL_SIZE - 1)),
+    used=st.one_of(st.none(), st.integers(0, TINY.auth_pool_size - 1)),
 )
 def test_pool_properties(pool_size: int, slot: int, used: int | None) -> None:
     """The pool never exceeds O, ends with the slot's queue item and loses the used hash."""
     pools = (hashes(pool_size, 1), hashes(pool_size, 2))
-    queues = (hashes(AUTH_QUEUE_SIZE, 3), hashes(AUTH_QUEUE_SIZE, 4))
+    queues = (hashes(TINY.auth_queue_size, 3), hashes(TINY.auth_queue_size, 4))
     auths = ()
     if used is not None and used < pool_size:
         auths = (CoreAuthorizer(0, pools[0][used]),)
     post, _ = transition(AuthorizationsState(pools, queues), AuthorizationsInput(slot, auths), TINY)
     for core in range(2):
-        assert len(post.auth_pools[core]) <= AUTH_POOL_SIZE
-        assert post.auth_pools[core][-1] == queues[core][slot % AUTH_QUEUE_SIZE]
+        assert len(post.auth_pools[core]) <= TINY.auth_pool_size
+        assert post.auth_pools[core][-1] == queues[core][slot % TINY.auth_queue_size]
     if auths:
         assert post.auth_pools[0].count(auths[0].auth_hash) == 0
         assert len(post.auth_pools[0]) == pool_size
     else:
-        assert len(post.auth_pools[0]) == min(pool_size + 1, AUTH_POOL_SIZE)
+        assert len(post.auth_pools[0]) == min(pool_size + 1, TINY.auth_pool_size)
 
 
 def test_bad_core() -> None:
     pools = (hashes(1, 1), hashes(1, 2))
-    queues = (hashes(AUTH_QUEUE_SIZE, 3), hashes(AUTH_QUEUE_SIZE, 4))
+    queues = (hashes(TINY.auth_queue_size, 3), hashes(TINY.auth_queue_size, 4))
     with pytest.raises(AuthorizationError):
         transition(
             AuthorizationsState(pools, queues),

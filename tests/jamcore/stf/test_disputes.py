@@ -26,7 +26,7 @@ from jamcore.block import (
     block_codecs,
 )
 from jamcore.codec import U8, U32, Choice, Codec, Struct, Variant, seq
-from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.spec import TINY, ChainSpec
 from jamcore.stf.disputes import (
     GUARANTEE_CONTEXT,
     INVALID_CONTEXT,
@@ -40,6 +40,7 @@ from jamcore.stf.disputes import (
 from jamcore.types import DISPUTES_RECORDS, DisputesRecords, ValidatorKey
 from jamcore.types.availability import availability_codec
 from jamcore.types.validators import validators_codec
+from tests.jamcore.stf.checks import spec_of
 from tests.vectors import vector_params
 
 ERROR_CODES = (
@@ -115,14 +116,6 @@ def state_to_json(state: DisputesState, spec: ChainSpec) -> dict[str, Any]:
     data = state_codec(spec).to_json(state)
     data["lambda"] = data.pop("lambda_")
     return data
-
-
-def spec_of(path: Path) -> ChainSpec:
-    """tiny or full, from the directory the vector sits in."""
-    for part in reversed(path.parts):
-        if part in SPECS:
-            return SPECS[part]
-    raise AssertionError(f"cannot tell the chain spec of {path}")
 
 
 @pytest.mark.parametrize("path", vector_params("stf/disputes"))

@@ -20,6 +20,7 @@ from jamcore.block import (
     Header,
     Preimage,
     block_codecs,
+    encode_unsigned_header,
     header_hash,
 )
 from jamcore.codec import BLOB, HASH, U8, U32, FixedBytes, Reader, Struct, seq
@@ -27,6 +28,7 @@ from jamcore.crypto.bandersnatch import (
     ietf_sign,
     public_from_secret,
     secret_from_seed,
+    signature_output,
 )
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError
@@ -59,11 +61,9 @@ from jamcore.stf.header import (
     HeaderMarks,
     SlotNotAfterParent,
     posterior_sealer,
-    unsigned_header,
     verify_header,
     verify_marks,
     verify_seal,
-    vrf_output,
 )
 from jamcore.types.disputes import DISPUTES_RECORDS
 from jamcore.types.validators import validators_codec
@@ -261,9 +261,9 @@ def test_trace_header_is_valid(path: Path) -> None:
 
     # Y(H_v) is what Safrole folded into eta'_0 (eq. 6.22), and Y needs no verification.
     assert post.entropy[0] == blake2b_256(pre.entropy[0] + verdict.entropy)
-    assert vrf_output(header.entropy_source) == verdict.entropy
+    assert signature_output(header.entropy_source) == verdict.entropy
     if sealer.ticket is not None:
-        assert vrf_output(header.seal) == sealer.ticket.id
+        assert signature_output(header.seal) == sealer.ticket.id
 
     verify_marks(header, expected_marks(pre, step))
 
@@ -275,7 +275,7 @@ def test_ticket_ids_are_ring_proof_outputs(path: Path) -> None:
     post = safrole_state(step.post_state.keyvals, SPEC)
     ids = {ticket.id for ticket in post.ticket_accumulator}
     for envelope in step.block.extrinsic.tickets:
-        assert vrf_output(envelope.signature) in ids
+        assert signature_output(envelope.signature) in ids
 
 
 def test_trace_sets_exercise_both_seal_modes() -> None:
@@ -397,7 +397,7 @@ def authored_header(entropy_source: bytes | None = None) -> tuple[Header, Safrol
         offenders_mark=(),
         seal=bytes(96),
     )
-    header = replace(header, seal=make_seal(secret, sealer, unsigned_header(header, SPEC)))
+    header = replace(header, seal=make_seal(secret, sealer, encode_unsigned_header(header, SPEC)))
     return header, genesis
 
 
@@ -405,7 +405,7 @@ def test_authored_header_passes_and_wrong_entropy_source_fails() -> None:
     header, genesis = authored_header()
     sealer = slot_sealer(genesis, 1, SPEC)
     verdict = verify_seal(header, sealer, SPEC)
-    assert verdict.entropy == vrf_output(header.entropy_source)
+    assert verdict.entropy == signature_output(header.entropy_source)
     assert not verdict.ticketed
 
     secrets, _ = devnet()

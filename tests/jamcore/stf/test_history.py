@@ -10,39 +10,37 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jamcore.crypto.hashing import ZERO_HASH
-from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.spec import TINY
 from jamcore.stf.history import (
     HISTORY_INPUT,
-    HISTORY_STATE,
     HistoryInput,
     HistoryState,
+    history_state_codec,
     transition,
 )
-from jamcore.types.history import RECENT_HISTORY_SIZE, Mmr, RecentBlocks, ReportedWorkPackage
+from jamcore.types.history import Mmr, RecentBlocks, ReportedWorkPackage
+from tests.jamcore.stf.checks import spec_of
 from tests.vectors import vector_params
-
-
-def spec_of(path: Path) -> ChainSpec:
-    """The chain spec named by the vector's directory (tiny or full)."""
-    return next(SPECS[part] for part in reversed(path.parts) if part in SPECS)
 
 
 @pytest.mark.parametrize("path", vector_params("stf/history"))
 def test_vector(path: Path) -> None:
     vector = json.loads(path.read_text())
-    pre = HISTORY_STATE.from_json(vector["pre_state"])
+    spec = spec_of(path)
+    state_codec = history_state_codec(spec)
+    pre = state_codec.from_json(vector["pre_state"])
     inputs = HISTORY_INPUT.from_json(vector["input"])
-    post, output = transition(pre, inputs, spec_of(path))
+    post, output = transition(pre, inputs, spec)
     assert output is vector["output"] is None
-    assert HISTORY_STATE.to_json(post) == vector["post_state"]
-    assert HISTORY_STATE.to_json(pre) == vector["pre_state"]
+    assert state_codec.to_json(post) == vector["post_state"]
+    assert state_codec.to_json(pre) == vector["pre_state"]
 
 
 @pytest.mark.parametrize("path", vector_params("stf/history"))
 def test_binary_matches_json(path: Path) -> None:
     """The .bin twin starts with the input then the pre-state, in the codec's encoding."""
     vector = json.loads(path.read_text())
-    state_codec = HISTORY_STATE
+    state_codec = history_state_codec(spec_of(path))
     encoded = HISTORY_INPUT.encode(HISTORY_INPUT.from_json(vector["input"])) + state_codec.encode(
         state_codec.from_json(vector["pre_state"])
     )
@@ -54,7 +52,7 @@ def tagged(prefix: bytes, n: int) -> bytes:
     return prefix + n.to_bytes(2, "little") + bytes(29)
 
 
-@given(blocks=st.integers(1, 3 * RECENT_HISTORY_SIZE))
+@given(blocks=st.integers(1, 3 * TINY.recent_history_size))
 def test_chain_of_blocks(blocks: int) -> None:
     """Over a run of blocks: at most H entries, each past state root filled in from the
     next block, the MMR holding one peak per set bit of the leaf count."""
@@ -70,7 +68,7 @@ def test_chain_of_blocks(blocks: int) -> None:
         state, _ = transition(state, inputs, TINY)
     history = state.beta.history
     first = blocks - len(history)
-    assert len(history) == min(blocks, RECENT_HISTORY_SIZE)
+    assert len(history) == min(blocks, TINY.recent_history_size)
     assert [entry.header_hash for entry in history] == [
         tagged(b"h", n) for n in range(first, blocks)
     ]

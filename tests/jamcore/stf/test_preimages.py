@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from jamcore.block import Preimage, block_codecs
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError
-from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.spec import TINY, ChainSpec
 from jamcore.state.keys import preimage_key, request_key
 from jamcore.stf.accounts_json import (
     UnknownStateKeyError,
@@ -36,12 +36,8 @@ from jamcore.stf.preimages import (
 )
 from jamcore.types.services import ServiceAccount
 from jamcore.types.statistics import SERVICES_STATISTICS
+from tests.jamcore.stf.checks import spec_of
 from tests.vectors import vector_params
-
-
-def spec_of(path: Path) -> ChainSpec:
-    """The chain spec named by the vector's directory (`tiny` or `full`)."""
-    return SPECS[path.parent.name]
 
 
 def state_from_json(data: dict[str, Any]) -> PreimagesState:

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jamcore.errors import JamError
 from jamcore.spec import SPECS, TINY, ChainSpec
 from jamcore.stf.reports import (
     REPORTS_OUTPUT,
@@ -20,13 +19,13 @@ from jamcore.stf.reports import (
 )
 from jamcore.stf.reports.assignment import Assignments, rotate
 from jamcore.stf.reports.context import (
-    MAX_LOOKUP_ANCHOR_AGE,
     check_lookup_anchor,
     check_new_packages,
 )
 from jamcore.stf.reports.errors import DuplicatePackage, LookupAnchorNotRecent
 from jamcore.types.validators import ValidatorKey
 from jamcore.work.package import RefineContext
+from tests.jamcore.stf.checks import check_vector, spec_of
 from tests.vectors import vector_params
 
 HASHES = st.binary(min_size=32, max_size=32)
@@ -37,29 +36,12 @@ def validator(seed: int) -> ValidatorKey:
     return ValidatorKey(bytes([seed + 1]) * 32, bytes([seed + 1]) * 32, bytes(144), bytes(128))
 
 
-def spec_of(path: Path) -> ChainSpec:
-    """The chain spec named by the vector's directory (tiny or full)."""
-    return next(SPECS[part] for part in reversed(path.parts) if part in SPECS)
-
-
 @pytest.mark.parametrize("path", vector_params("stf/reports"))
 def test_vector(path: Path) -> None:
-    vector = json.loads(path.read_text())
     spec = spec_of(path)
-    state_codec = reports_state_codec(spec)
-    pre = state_codec.from_json(vector["pre_state"])
-    inputs = reports_input_codec(spec).from_json(vector["input"])
-    expected = vector["output"]
-    if "err" in expected:
-        with pytest.raises(JamError) as raised:
-            transition(pre, inputs, spec)
-        assert raised.value.code == expected["err"]
-        assert vector["post_state"] == vector["pre_state"]
-    else:
-        post, output = transition(pre, inputs, spec)
-        assert REPORTS_OUTPUT.to_json(output) == expected["ok"]
-        assert state_codec.to_json(post) == vector["post_state"]
-    assert state_codec.to_json(pre) == vector["pre_state"]
+    check_vector(
+        path, reports_state_codec(spec), reports_input_codec(spec), REPORTS_OUTPUT, transition
+    )
 
 
 @pytest.mark.parametrize("path", vector_params("stf/reports", "*.bin"))
@@ -141,6 +123,6 @@ def test_new_packages(packages: list[bytes], known: set[bytes], recent: set[byte
 def test_lookup_anchor_age() -> None:
     """A lookup anchor may be at most L slots old (eq. 11.34)."""
     context = RefineContext(bytes(32), bytes(32), bytes(32), bytes(32), 100, ())
-    check_lookup_anchor(context, 100 + MAX_LOOKUP_ANCHOR_AGE)
+    check_lookup_anchor(context, 100 + TINY.max_lookup_anchor_age, TINY)
     with pytest.raises(LookupAnchorNotRecent):
-        check_lookup_anchor(context, 101 + MAX_LOOKUP_ANCHOR_AGE)
+        check_lookup_anchor(context, 101 + TINY.max_lookup_anchor_age, TINY)

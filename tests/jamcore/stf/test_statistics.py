@@ -18,9 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jamcore.block import Preimage
-from jamcore.spec import SPECS, TINY, ChainSpec
+from jamcore.spec import TINY
 from jamcore.stf.statistics import (
-    SEGMENT_SIZE,
     core_statistics,
     data_availability_load,
     rotate_epoch,
@@ -37,12 +36,8 @@ from jamcore.types.statistics import (
     cores_statistics_codec,
 )
 from jamcore.work.guarantee import AvailAssurance, guarantees_extrinsic_codec
+from tests.jamcore.stf.checks import spec_of
 from tests.vectors import VECTORS, vector_files, vector_params
-
-
-def spec_of(path: Path) -> ChainSpec:
-    """The chain spec named by the vector's directory (`tiny` or `full`)."""
-    return SPECS[path.parent.name]
 
 
 @pytest.mark.parametrize("path", vector_params("stf/statistics"))
@@ -123,7 +118,7 @@ def test_da_load_formula(exports: int, length: int) -> None:
 
     report = SimpleNamespace(package_spec=SimpleNamespace(length=length, exports_count=exports))
     ceiling = -(-exports * 65 // 64)
-    assert data_availability_load(report) == length + SEGMENT_SIZE * ceiling  # type: ignore
+    assert data_availability_load(report, TINY) == length + TINY.segment_size * ceiling  # type: ignore
 
 
 @given(

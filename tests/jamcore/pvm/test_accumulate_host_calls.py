@@ -1,0 +1,171 @@
+"""The general and accumulate host functions (graypaper 0.7.2 Appendix B.6, B.8) on a
+small hand-made context."""
+
+from __future__ import annotations
+
+import pytest
+
+from jamcore.crypto.hashing import blake2b_256
+from jamcore.pvm.exits import PANIC, ExitStatus
+from jamcore.pvm.host_calls import CASH, FULL, HUH, LOW, NONE, OK, WHO, general
+from jamcore.pvm.host_calls import accumulate as acc
+from jamcore.pvm.invocations.context import ContextPair, Implications
+from jamcore.pvm.invocations.partial_state import PartialState, threshold_balance
+from jamcore.pvm.machine import MachineState
+from jamcore.pvm.memory import Memory
+from jamcore.types.services import ServiceAccount, ServiceInfo
+
+RAM = 0x10000
+SELF, OTHER = 7, 9
+
+
+def info(balance: int, **changes: int) -> ServiceInfo:
+    fields = dict(
+        version=0, code_hash=bytes(32), balance=balance, min_item_gas=1, min_memo_gas=5,
+        bytes=0, deposit_offset=0, items=0, creation_slot=0, last_accumulation_slot=0,
+        parent_service=0,
+    )
+    fields.update(changes)
+    return ServiceInfo(**fields)  # type: ignore[arg-type]
+
+
+def context(balance: int = 10_000) -> ContextPair:
+    accounts = {SELF: ServiceAccount(info(balance), {}), OTHER: ServiceAccount(info(50), {})}
+    state = PartialState(accounts, {}, {}, None, None, 0, (0, 0), 0, 0, {})
+    x = Implications(SELF, state, 2**16)
+    return ContextPair(x, x.copy())
+
+
+def machine(gas: int = 1000, **registers: int) -> MachineState:
+    memory = Memory()
+    memory.map(RAM, 4096, writable=True)
+    regs = [0] * 13
+    for name, value in registers.items():
+        regs[int(name[1:])] = value
+    return MachineState(0, gas, regs, memory)
+
+
+def test_write_read_and_footprint() -> None:
+    pair = context()
+    m = machine(r7=RAM, r8=3, r9=RAM + 16, r10=5)
+    m.memory.write(RAM, b"key")
+    m.memory.write(RAM + 16, b"value")
+    own = pair.x.own
+    assert own is not None
+    assert general.write(m, own) is None and m.registers[7] == NONE
+    assert (own.info.items, own.info.bytes) == (1, 34 + 3 + 5)
+    m.registers[7:13] = [NONE, RAM, 3, RAM + 100, 0, 64]
+    assert general.read(m, own, SELF, pair.x.state) is None
+    assert m.registers[7] == 5 and m.memory.read(RAM + 100, 5) == b"value"
+    # removing it gives back the old length and the footprint
+    m.registers[7:11] = [RAM, 3, 0, 0]
+    assert general.write(m, own) is None and m.registers[7] == 5
+    assert (own.info.items, own.info.bytes) == (0, 0)
+
+
+def test_write_full_when_threshold_exceeds_balance() -> None:
+    pair = context(balance=threshold_balance(0, 0, 0))
+    m = machine(r7=RAM, r8=1, r9=RAM, r10=1)
+    own = pair.x.own
+    assert own is not None
+    assert general.write(m, own) is None and m.registers[7] == FULL
+    assert own.info.items == 0 and own.storage(b"\x00") is None
+
+
+def test_unreadable_key_panics() -> None:
+    pair = context()
+    own = pair.x.own
+    assert own is not None
+    assert general.write(machine(r7=0x20000, r8=4, r9=RAM, r10=1), own) is PANIC
+
+
+def test_solicit_query_forget_lifecycle() -> None:
+    pair = context()
+    h = bytes(range(32))
+    m = machine(r7=RAM, r8=100)
+    m.memory.write(RAM, h)
+    assert acc.solicit(m, pair, 10) is None and m.registers[7] == OK
+    own = pair.x.own
+    assert own is not None and own.request(h, 100) == ()
+    assert (own.info.items, own.info.bytes) == (2, 181)
+    m.registers[7:9] = [RAM, 100]
+    assert acc.solicit(m, pair, 10) is None and m.registers[7] == HUH
+    m.registers[7:9] = [RAM, 100]
+    acc.query(m, pair)
+    assert m.registers[7:9] == [0, 0]
+    m.registers[7:9] = [RAM, 100]
+    assert acc.forget(m, pair, 11, 32) is None and m.registers[7] == OK
+    assert own.request(h, 100) is None and own.info.items == 0
+    m.registers[7:9] = [RAM, 100]
+    acc.query(m, pair)
+    assert m.registers[7:9] == [NONE, 0]
+
+
+def test_transfer_charges_gas_limit_only_on_success() -> None:
+    pair = context(balance=1000)
+    m = machine(gas=100, r7=OTHER, r8=10, r9=20, r10=RAM)
+    assert acc.transfer(m, pair, 10) is None and m.registers[7] == OK
+    assert m.gas == 100 - 30 and len(pair.x.transfers) == 1
+    own = pair.x.own
+    assert own is not None and own.info.balance == 990
+    m.registers[7:11] = [OTHER, 10, 1, RAM]
+    assert acc.transfer(m, pair, 10) is None and m.registers[7] == LOW and m.gas == 60
+    m.registers[7:11] = [123, 10, 20, RAM]
+    assert acc.transfer(m, pair, 10) is None and m.registers[7] == WHO
+    m.registers[7:11] = [OTHER, 10**6, 20, RAM]
+    assert acc.transfer(m, pair, 10) is None and m.registers[7] == CASH
+    m.registers[7:11] = [OTHER, 1, 10**6, RAM]
+    assert acc.transfer(m, pair, 10).status is ExitStatus.OUT_OF_GAS  # type: ignore[union-attr]
+
+
+def test_checkpoint_moves_the_exceptional_dimension() -> None:
+    pair = context()
+    m = machine(r7=RAM, r8=1, r9=RAM, r10=1)
+    own = pair.x.own
+    assert own is not None
+    general.write(m, own)
+    acc.checkpoint(m, pair)
+    assert m.registers[7] == m.gas
+    assert pair.y.state.view(SELF).info.items == 1  # type: ignore[union-attr]
+    # later changes to x do not reach y
+    m.registers[7:11] = [RAM, 2, RAM, 1]
+    general.write(m, own)
+    assert pair.y.state.view(SELF).info.items == 1  # type: ignore[union-attr]
+    assert pair.x.state.view(SELF).info.items == 2  # type: ignore[union-attr]
+
+
+def test_new_service_and_eject() -> None:
+    pair = context(balance=100_000)
+    code_hash = SELF.to_bytes(32, "little")
+    m = machine(r7=RAM, r8=10, r9=1, r10=2, r11=0, r12=0)
+    m.memory.write(RAM, code_hash)
+    assert acc.new(m, pair, 5, pair.x.state.exists) is None
+    created = m.registers[7]
+    assert created == 2**16 and pair.x.next_free_id == 2**16 + 42
+    child = pair.x.state.view(created)
+    assert child is not None and child.info.parent_service == SELF
+    assert child.info.balance == threshold_balance(2, 91, 0) == child.threshold
+    assert pair.x.state.view(SELF).info.balance == 100_000 - child.threshold  # type: ignore[union-attr]
+    # the request is not expired: eject refuses
+    m.registers[7:9] = [created, RAM]
+    assert acc.eject(m, pair, 6, 32) is None and m.registers[7] == HUH
+    child.set_request(code_hash, 10, (1, 2))
+    m.registers[7:9] = [created, RAM]
+    assert acc.eject(m, pair, 100, 32) is None and m.registers[7] == OK
+    assert not pair.x.state.exists(created)
+    assert pair.x.state.view(SELF).info.balance == 100_000  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("requested", [True, False])
+def test_provide(requested: bool) -> None:
+    pair = context()
+    blob = b"preimage"
+    if requested:
+        other = pair.x.state.account(OTHER)
+        assert other is not None
+        other.set_request(blake2b_256(blob), len(blob), ())
+    m = machine(r7=OTHER, r8=RAM, r9=len(blob))
+    m.memory.write(RAM, blob)
+    assert acc.provide(m, pair) is None
+    assert m.registers[7] == (OK if requested else HUH)
+    assert pair.x.provisions == ({(OTHER, blob)} if requested else set())
