@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jamcore.conformance.trace import GENESIS_FILE, read_genesis, read_trace_step
 from jamcore.crypto.hashing import ZERO_HASH, blake2b_256
+from jamcore.spec import TINY
 from jamcore.state.keys import (
     STATE_KEY_LENGTH,
     StateKeyError,
@@ -78,22 +80,18 @@ def test_trie_vectors(vector_file: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("trace_file", vector_params("traces"))
+@pytest.mark.parametrize("trace_file", vector_params("traces", "*.bin"))
 def test_trace_state_roots(trace_file: Path) -> None:
     """Block-import traces carry serialized states (31-octet keys) with their v0.7.2 roots:
-    `state` in a genesis file, `pre_state` and `post_state` in each block's file."""
-    data = json.loads(trace_file.read_text())
-    states = {name: data[name] for name in ("state", "pre_state", "post_state") if name in data}
-    assert states, f"{trace_file.name}: no state/pre_state/post_state in a trace file"
-    for name, snapshot in states.items():
-        state = {
-            bytes.fromhex(entry["key"].removeprefix("0x")): bytes.fromhex(
-                entry["value"].removeprefix("0x")
-            )
-            for entry in snapshot["keyvals"]
-        }
-        expected = snapshot["state_root"].removeprefix("0x")
-        assert state_root(state).hex() == expected, f"{trace_file.name} {name}: state root"
+    the genesis state in `genesis.bin`, the pre- and post-state in each step's file."""
+    data = trace_file.read_bytes()
+    if trace_file.name == GENESIS_FILE:
+        states = [read_genesis(data, TINY).state]
+    else:
+        step = read_trace_step(data, TINY)
+        states = [step.pre, step.post]
+    for raw in states:
+        assert state_root(raw.keyvals) == raw.root, f"{trace_file.name}: state root"
 
 
 # Cases of w3f/jamtestvectors trie/trie.json as regenerated for the v0.4.0+ bit order
