@@ -24,8 +24,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from jamcore.block import header_hash
+from jamcore.block import Block, header_hash
 from jamcore.conformance.fuzz_protocol import (
+    FEATURE_ANCESTRY,
     FEATURE_FORK,
     FUZZ_VERSION,
     AncestryItem,
@@ -78,6 +79,49 @@ class KeptState:
     root: bytes
 
 
+class KnownHeaders:
+    """The headers a session has seen, so a block's ancestry A (eq. 5.3) can be walked: the
+    Initialize message's ancestry list and header, then every imported block with its parent.
+    """
+
+    def __init__(self) -> None:
+        self._initial: dict[bytes, int] = {}
+        self._imported: dict[bytes, tuple[int, bytes]] = {}
+
+    def reset(self, ancestry: tuple[AncestryItem, ...], header: bytes, slot: int) -> None:
+        """Start a session's chain at the Initialize header (slot `slot`) and its ancestors."""
+        self._initial = {item.header_hash: item.slot for item in ancestry}
+        self._initial[header] = slot
+        self._imported = {}
+
+    def add(self, header: bytes, slot: int, parent: bytes) -> None:
+        """Record an imported block's header."""
+        self._imported[header] = (slot, parent)
+
+    def ancestry_of(self, parent: bytes) -> _ChainAncestry:
+        """A for a block whose parent is `parent`: the parent and its ancestors."""
+        return _ChainAncestry(self, parent)
+
+
+@dataclass(frozen=True)
+class _ChainAncestry:
+    headers: KnownHeaders
+    parent: bytes
+
+    def holds(self, header_hash: bytes, slot: int) -> bool:
+        """Whether `header_hash` at `slot` is on the chain ending at the parent."""
+        cursor: bytes | None = self.parent
+        imported, initial = self.headers._imported, self.headers._initial
+        while cursor is not None and cursor in imported:
+            cursor_slot, cursor_parent = imported[cursor]
+            if cursor == header_hash:
+                return cursor_slot == slot
+            if cursor_slot < slot:
+                return False
+            cursor = cursor_parent
+        return initial.get(header_hash) == slot
+
+
 class FuzzTarget:
     """One fuzzer session's state: the handshake, and the states by header hash."""
 
@@ -85,17 +129,18 @@ class FuzzTarget:
         self,
         spec: ChainSpec = TINY,
         *,
-        features: int = FEATURE_FORK,
+        features: int = FEATURE_FORK | FEATURE_ANCESTRY,
         importer: BlockImporter | None = None,
         max_states: int = MAX_KEPT_STATES,
     ) -> None:
         self.spec = spec
         self.features = features
         """The features this target supports; the session's are their intersection with the
-        fuzzer's (ancestry is not offered: the importer takes no ancestry)."""
+        fuzzer's. With ancestry, lookup anchors are checked against the chain (eq. 11.35)."""
         self.session_features: int | None = None
         self.peer: PeerInfo | None = None
         self.ancestry: tuple[AncestryItem, ...] = ()
+        self.headers = KnownHeaders()
         self._importer = importer
         self._states: OrderedDict[bytes, KeptState] = OrderedDict()
         self._max_states = max_states
@@ -160,7 +205,9 @@ class FuzzTarget:
         kept = KeptState(state, keyvals, state_root(keyvals))
         self._states.clear()
         self.ancestry = message.ancestry
-        self._keep(header_hash(message.header, self.spec), kept)
+        initial_hash = header_hash(message.header, self.spec)
+        self.headers.reset(message.ancestry, initial_hash, message.header.slot)
+        self._keep(initial_hash, kept)
         return StateRoot(kept.root)
 
     def _import_block(self, message: ImportBlock) -> StateRoot | ErrorMessage:
@@ -171,14 +218,31 @@ class FuzzTarget:
         if parent is None:
             return ErrorMessage(f"unknown parent 0x{block.header.parent.hex()}")
         try:
-            posterior = self.importer(parent.state, block, self.spec, parent.root)
+            posterior = self._import(parent, block)
         except JamError as error:
             log.info("block at slot %d rejected: %s: %s", block.header.slot, error.code, error)
             return ErrorMessage(f"{error.code}: {error}")
         keyvals = dict(sorted(state_to_keyvals(posterior, self.spec).items()))
         kept = KeptState(posterior, keyvals, state_root(keyvals))
-        self._keep(header_hash(block.header, self.spec), kept)
+        block_hash = header_hash(block.header, self.spec)
+        self.headers.add(block_hash, block.header.slot, block.header.parent)
+        self._keep(block_hash, kept)
         return StateRoot(kept.root)
+
+    def _import(self, parent: KeptState, block: Block) -> State:
+        """Upsilon on the parent's state; with the ancestry feature, lookup anchors are
+        checked against the session's chain (eq. 11.35)."""
+        if self._importer is not None or not (self.session_features or 0) & FEATURE_ANCESTRY:
+            return self.importer(parent.state, block, self.spec, parent.root)
+        from jamcore.stf.block import import_block
+
+        return import_block(
+            parent.state,
+            block,
+            self.spec,
+            prior_state_root=parent.root,
+            ancestry=self.headers.ancestry_of(block.header.parent),
+        )
 
     def _get_state(self, message: GetState) -> StateKeyvals | ErrorMessage:
         kept = self._states.get(message.header_hash)
@@ -221,7 +285,7 @@ class FuzzTargetServer:
         path: Path | str,
         spec: ChainSpec = TINY,
         *,
-        features: int = FEATURE_FORK,
+        features: int = FEATURE_FORK | FEATURE_ANCESTRY,
         importer: BlockImporter | None = None,
     ) -> None:
         self.path = Path(path)

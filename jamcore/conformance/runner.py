@@ -56,17 +56,13 @@ name of the row decoder in `jamcore.state.serialize`."""
 
 
 def load_importer() -> BlockImporter:
-    """`jamcore.stf.block.import_block` as a `BlockImporter` (ImportError while it is absent);
-    the known prior root is passed on when the importer accepts `prior_state_root`."""
+    """`jamcore.stf.block.import_block` as a `BlockImporter`, given the known prior root."""
     from jamcore.stf.block import import_block
 
-    if "prior_state_root" in inspect.signature(import_block).parameters:
+    def with_root(state: State, block: Block, spec: ChainSpec, root: bytes) -> State:
+        return import_block(state, block, spec, prior_state_root=root)
 
-        def with_root(state: State, block: Block, spec: ChainSpec, root: bytes) -> State:
-            return import_block(state, block, spec, prior_state_root=root)
-
-        return with_root
-    return lambda state, block, spec, root: import_block(state, block, spec)
+    return with_root
 
 
 # --- Locating the first difference (eq. D.1, D.2) ----------------------------------------

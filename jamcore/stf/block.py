@@ -23,6 +23,7 @@ from jamcore.state.state import State, state_to_keyvals
 from jamcore.stf import assurances, authorizations, disputes, header, history, preimages, reports
 from jamcore.stf.accumulate import AccumulateInput, AccumulateState, accumulate_block
 from jamcore.stf.authorizations import CoreAuthorizer
+from jamcore.stf.reports.context import Ancestry, check_lookup_anchor_ancestry
 from jamcore.stf.statistics import block_statistics
 from jamcore.types import AccumulationOutput, Availability, CoreActivityRecord, ReportedWorkPackage
 
@@ -70,11 +71,14 @@ def import_block(
     *,
     prior_state_root: bytes | None = None,
     now: int | None = None,
+    ancestry: Ancestry | None = None,
 ) -> State:
     """sigma' = Upsilon(sigma, B) (eq. 4.1, 4.5-4.20), or a JamError with sigma untouched.
 
     `prior_state_root` is M_sigma(sigma) when the caller knows it (it is computed otherwise);
-    `now` is the wall-clock slot, checked against H_t only when given (eq. 5.7)."""
+    `now` is the wall-clock slot, checked against H_t only when given (eq. 5.7); `ancestry`
+    is A, the chain's headers, against which lookup anchors are checked when given
+    (eq. 11.35)."""
     head, extrinsic = block.header, block.extrinsic
     if prior_state_root is None:
         prior_state_root = root_of(state, spec)
@@ -157,6 +161,9 @@ def import_block(
         spec,
     )
     incoming = tuple(guarantee.report for guarantee in extrinsic.guarantees)
+    if ancestry is not None:
+        for report in incoming:
+            check_lookup_anchor_ancestry(report.context, ancestry)
 
     # Verify E_P against the prior accounts (eq. 12.36-12.37).
     preimages.check_preimages(state.services, extrinsic.preimages)

@@ -185,3 +185,21 @@ def test_recorded_session(socket_path: Path) -> None:
         root = CODEC.decode(answers[-1].read_bytes())
         assert isinstance(root, StateRoot)
         assert state_root(state.keyvals) == root.root
+
+
+def test_known_headers_walk_the_chain_of_a_block() -> None:
+    from jamcore.conformance.fuzz_protocol import AncestryItem
+    from jamcore.conformance.fuzz_target import KnownHeaders
+
+    headers = KnownHeaders()
+    genesis, old = b"\x01" * 32, b"\x02" * 32
+    headers.reset((AncestryItem(1, old),), genesis, 2)
+    a, b, fork = b"\x0a" * 32, b"\x0b" * 32, b"\x0f" * 32
+    headers.add(a, 3, genesis)
+    headers.add(b, 4, a)
+    headers.add(fork, 4, genesis)
+    on_b = headers.ancestry_of(b)
+    assert on_b.holds(b, 4) and on_b.holds(a, 3) and on_b.holds(genesis, 2) and on_b.holds(old, 1)
+    assert not on_b.holds(fork, 4)  # a header of another branch
+    assert not on_b.holds(a, 4)  # the right hash at the wrong slot
+    assert not headers.ancestry_of(fork).holds(a, 3)

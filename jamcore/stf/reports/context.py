@@ -9,6 +9,7 @@ extrinsic or the recent history.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import Protocol
 
 from jamcore.errors import ensure
 from jamcore.spec import ChainSpec
@@ -58,9 +59,30 @@ def check_anchor(context: RefineContext, blocks: Mapping[bytes, BlockInfo]) -> N
     )
 
 
+class Ancestry(Protocol):
+    """A (eq. 5.3): the headers of the chain a block extends, which the state does not hold."""
+
+    def holds(self, header_hash: bytes, slot: int) -> bool:
+        """Whether an ancestor header of slot `slot` has the hash `header_hash`."""
+        ...
+
+
+def check_lookup_anchor_ancestry(context: RefineContext, ancestry: Ancestry) -> None:
+    """∃h ∈ A: h_t = x_t ∧ H(h) = x_l (eq. 11.35): the lookup anchor is an ancestor."""
+    # Verify the lookup anchor is a header of this chain at its stated slot.
+    ensure(
+        ancestry.holds(context.lookup_anchor, context.lookup_anchor_slot),
+        LookupAnchorNotRecent(
+            f"lookup anchor 0x{context.lookup_anchor.hex()} at slot "
+            f"{context.lookup_anchor_slot} is not an ancestor of this block"
+        ),
+    )
+
+
 def check_lookup_anchor(context: RefineContext, slot: int, spec: ChainSpec) -> None:
     """x_t >= H_t - L (eq. 11.34). The ancestry check of eq. 11.35 needs the header chain,
-    which is not part of the state, and is left to the block importer."""
+    which is not part of the state: the block importer runs `check_lookup_anchor_ancestry`
+    when it is given the ancestry."""
     # Verify the lookup anchor is at most L slots old.
     ensure(
         context.lookup_anchor_slot >= slot - spec.max_lookup_anchor_age,

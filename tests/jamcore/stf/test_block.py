@@ -90,3 +90,37 @@ def test_invalid_parent_is_refused(path: Path) -> None:
         pytest.skip("the genesis state has no recent block to check the parent against")
     header = replace(step.block.header, parent=bytes(32))
     refuse(step, replace(step.block, header=header), "bad_parent")
+
+
+class _Chain:
+    """An ancestry A holding exactly the given (hash, slot) headers (eq. 5.3)."""
+
+    def __init__(self, headers: set[tuple[bytes, int]]) -> None:
+        self.headers = headers
+
+    def holds(self, header_hash: bytes, slot: int) -> bool:
+        return (header_hash, slot) in self.headers
+
+
+def first_step_with_guarantees() -> TraceStep | None:
+    for directory in sorted(path for path in TRACES.iterdir() if path.is_dir()):
+        for path in trace_files(directory)[1]:
+            step = load(path)
+            if step.block.extrinsic.guarantees:
+                return step
+    return None
+
+
+@pytest.mark.skipif(not TRACES.is_dir(), reason=f"no traces under {TRACES}")
+def test_lookup_anchors_are_checked_against_the_given_ancestry() -> None:
+    step = first_step_with_guarantees()
+    if step is None:
+        pytest.skip("no trace block carries a guarantee")
+    anchors = {
+        (g.report.context.lookup_anchor, g.report.context.lookup_anchor_slot)
+        for g in step.block.extrinsic.guarantees
+    }
+    state = state_from_keyvals(step.pre.keyvals, TINY)
+    posterior = import_block(state, step.block, TINY, ancestry=_Chain(anchors))
+    assert root_of(posterior, TINY) == step.post.root
+    refuse(step, step.block, "lookup_anchor_not_recent", ancestry=_Chain(set()))
