@@ -15,6 +15,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from jamcore.errors import JamError
+
 T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
@@ -24,8 +26,10 @@ Json = Any
 MAX_NATURAL = 2**64 - 1
 
 
-class CodecError(Exception):
+class CodecError(JamError, ValueError):
     """Bytes or JSON that do not encode a value of the expected type."""
+
+    code = "malformed"
 
 
 def ensure(condition: bool, message: str) -> None:

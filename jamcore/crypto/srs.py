@@ -16,6 +16,7 @@ u64 LE count, G1 points as 96-byte big-endian x||y, u64 LE count, G2 points (192
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import secrets
 import struct
 from dataclasses import dataclass
@@ -75,6 +76,18 @@ def parse_srs(data: bytes) -> Srs:
     return Srs(data=data, sha256=hashlib.sha256(data).hexdigest(), g1_count=g1_count)
 
 
+def _package_data(package: str, name: str) -> bytes:
+    """The bytes of data file `name` in `package`, found without importing the package
+    (importing dot_ring costs about a second of block import; the file is hash-checked)."""
+    top, *inner = package.split(".")
+    spec = importlib.util.find_spec(top)
+    if spec is not None and spec.submodule_search_locations:
+        candidate = Path(next(iter(spec.submodule_search_locations)), *inner, name)
+        if candidate.is_file():
+            return candidate.read_bytes()
+    return resources.files(package).joinpath(name).read_bytes()
+
+
 def load_srs(path: Path | str | None = None, *, expected_sha256: str | None = None) -> Srs:
     """Load an SRS: the Zcash one from the `dot-ring` package by default, or from `path`.
 
@@ -83,7 +96,7 @@ def load_srs(path: Path | str | None = None, *, expected_sha256: str | None = No
     """
     if path is None:
         try:
-            data = resources.files(ZCASH_SRS_PACKAGE).joinpath(ZCASH_SRS_FILE).read_bytes()
+            data = _package_data(ZCASH_SRS_PACKAGE, ZCASH_SRS_FILE)
         except (ModuleNotFoundError, FileNotFoundError) as error:
             raise SrsError(
                 f"the Zcash SRS {ZCASH_SRS_FILE} was not found in package {ZCASH_SRS_PACKAGE}; "
