@@ -25,19 +25,6 @@ from shielded.cli import main
 from tests.vectors import VECTORS
 
 TRACES = VECTORS / "traces"
-
-
-def _missing(module: str, name: str) -> str | None:
-    """Why `module.name` cannot be used yet, or None when it can."""
-    try:
-        imported = __import__(module, fromlist=[name])
-    except ImportError as error:
-        return f"{module} is not importable yet: {error}"
-    return None if hasattr(imported, name) else f"{module}.{name} does not exist yet"
-
-
-NO_STATE_CODEC = _missing("jamcore.state.state", "state_from_keyvals")
-NO_IMPORTER = _missing("jamcore.stf.block", "import_block") or NO_STATE_CODEC
 TRACE_DIRS = trace_directories(TRACES) if TRACES.is_dir() else []
 
 
@@ -92,7 +79,6 @@ def _reject_all(state: State, block: Block, spec: ChainSpec, root: bytes) -> Sta
 
 
 @pytest.mark.skipif(not TRACE_DIRS, reason=f"no traces under {TRACES}")
-@pytest.mark.skipif(NO_STATE_CODEC is not None, reason=NO_STATE_CODEC or "")
 def test_runner_checks_the_chain_of_states_and_reports_rejections(tmp_path: Path) -> None:
     source = TRACE_DIRS[0]
     steps = sorted(p for p in source.glob("*.bin") if p.name != "genesis.bin")
@@ -106,7 +92,6 @@ def test_runner_checks_the_chain_of_states_and_reports_rejections(tmp_path: Path
 
 
 @pytest.mark.skipif(not TRACE_DIRS, reason=f"no traces under {TRACES}")
-@pytest.mark.skipif(NO_IMPORTER is not None, reason=NO_IMPORTER or "")
 @pytest.mark.parametrize("directory", TRACE_DIRS, ids=[d.name for d in TRACE_DIRS])
 def test_every_trace_imports(directory: Path) -> None:
     report = run_trace(directory, TINY)
@@ -116,7 +101,6 @@ def test_every_trace_imports(directory: Path) -> None:
 
 
 @pytest.mark.skipif(not TRACE_DIRS, reason=f"no traces under {TRACES}")
-@pytest.mark.skipif(NO_IMPORTER is not None, reason=NO_IMPORTER or "")
 def test_import_json_prints_one_object_per_trace(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jamcore.block import Block, Header, block_codecs
-from jamcore.codec import CodecError, Reader, encode_natural, read_natural
+from jamcore.codec import CodecError, Reader
+from jamcore.conformance.fuzz_protocol import KEYVALS
 from jamcore.errors import JamError
 from jamcore.spec import ChainSpec
-from jamcore.state.keys import STATE_KEY_LENGTH
 
 GENESIS_FILE = "genesis.bin"
 _DECODE_ERRORS = (CodecError, ValueError, TypeError, IndexError, OverflowError)
@@ -59,30 +59,14 @@ class Genesis:
 
 def _read_raw_state(reader: Reader) -> RawState:
     root = reader.read(32)
-    count = read_natural(reader)
-    # Verify the count fits the input (each entry is at least a key and a length octet).
-    if count * (STATE_KEY_LENGTH + 1) > reader.remaining():
-        raise MalformedTrace(f"{count} keyvals exceed the {reader.remaining()} octets left")
-    keyvals: dict[bytes, bytes] = {}
-    for _ in range(count):
-        key = reader.read(STATE_KEY_LENGTH)
-        value = reader.read(read_natural(reader))
-        # Verify no key repeats: keyvals is a dictionary (eq. D.2).
-        if key in keyvals:
-            raise MalformedTrace(f"state key 0x{key.hex()} appears twice")
-        keyvals[key] = value
-    return RawState(root, keyvals)
+    return RawState(root, KEYVALS.read(reader))
 
 
 def encode_raw_state(state: RawState) -> bytes:
     """E(RawState): the root, then the keyvals as a length-prefixed sequence of
     (key, ↕value), in the order of the dictionary."""
     out = bytearray(state.root)
-    out += encode_natural(len(state.keyvals))
-    for key, value in state.keyvals.items():
-        out += key
-        out += encode_natural(len(value))
-        out += value
+    KEYVALS.encode_into(state.keyvals, out)
     return bytes(out)
 
 

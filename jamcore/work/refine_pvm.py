@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jamcore.codec import Variant
-from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError, ensure
 from jamcore.pvm.host import Mode
 from jamcore.pvm.host_calls.general import MAX_REPORT_BLOBS, SEGMENT_SIZE
@@ -22,8 +21,8 @@ from jamcore.pvm.invocations.is_authorized import is_authorized
 from jamcore.pvm.invocations.refine import refine
 from jamcore.spec import ChainSpec
 from jamcore.types.services import ServiceAccount
-from jamcore.work.package import WorkItem, WorkPackage
-from jamcore.work.report import RefineLoad, WorkResult
+from jamcore.work.package import WorkPackage
+from jamcore.work.report import WorkResult, item_digest
 
 ZERO_SEGMENT = bytes(SEGMENT_SIZE)
 """The zero segment that replaces the exports of a failed work item (eq. 14.12)."""
@@ -44,24 +43,6 @@ class RefinedPackage:
     auth_gas_used: int
     results: tuple[WorkResult, ...]
     exports: tuple[tuple[bytes, ...], ...]
-
-
-def item_digest(item: WorkItem, result: Variant, gas_used: int) -> WorkResult:
-    """C(w, r, u) (eq. 14.11): the work digest of item `item` with result r and gas u."""
-    return WorkResult(
-        service_id=item.service,
-        code_hash=item.code_hash,
-        payload_hash=blake2b_256(item.payload),
-        accumulate_gas=item.accumulate_gas_limit,
-        result=result,
-        refine_load=RefineLoad(
-            gas_used=gas_used,
-            imports=len(item.import_segments),
-            extrinsic_count=len(item.extrinsic),
-            extrinsic_size=sum(spec.len for spec in item.extrinsic),
-            exports=item.export_count,
-        ),
-    )
 
 
 def refine_package(

@@ -21,7 +21,8 @@ from jamcore.codec import (
     Variant,
     seq,
 )
-from jamcore.work.package import MAX_WORK_ITEMS, REFINE_CONTEXT, RefineContext
+from jamcore.crypto.hashing import blake2b_256
+from jamcore.work.package import MAX_WORK_ITEMS, REFINE_CONTEXT, RefineContext, WorkItem
 
 WORK_EXEC_RESULT = Choice(
     [
@@ -58,6 +59,24 @@ class WorkResult:
     accumulate_gas: int
     result: Variant
     refine_load: RefineLoad
+
+
+def item_digest(item: WorkItem, result: Variant, gas_used: int) -> WorkResult:
+    """C(w, r, u) (eq. 14.11): the work digest of item `item` with result r and gas u."""
+    return WorkResult(
+        service_id=item.service,
+        code_hash=item.code_hash,
+        payload_hash=blake2b_256(item.payload),
+        accumulate_gas=item.accumulate_gas_limit,
+        result=result,
+        refine_load=RefineLoad(
+            gas_used=gas_used,
+            imports=len(item.import_segments),
+            extrinsic_count=len(item.extrinsic),
+            extrinsic_size=sum(spec.len for spec in item.extrinsic),
+            exports=item.export_count,
+        ),
+    )
 
 
 @dataclass(frozen=True)

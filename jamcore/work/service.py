@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from jamcore.codec import Variant
-from jamcore.crypto.hashing import blake2b_256
 from jamcore.state.keys import storage_key
 from jamcore.work.package import RefineContext, WorkItem
-from jamcore.work.report import RefineLoad, WorkResult
+from jamcore.work.report import WorkResult, item_digest
 
 
 class OutOfGas(Exception):
@@ -132,20 +131,7 @@ def refine_item(service: Service, item: WorkItem, context: RefineContext) -> Wor
         result = Variant("out_of_gas")
     except ServicePanic:
         result = Variant("panic")
-    return WorkResult(
-        service_id=item.service,
-        code_hash=item.code_hash,
-        payload_hash=blake2b_256(item.payload),
-        accumulate_gas=item.accumulate_gas_limit,
-        result=result,
-        refine_load=RefineLoad(
-            gas_used=gas.used,
-            imports=len(item.import_segments),
-            extrinsic_count=len(item.extrinsic),
-            extrinsic_size=sum(spec.len for spec in item.extrinsic),
-            exports=item.export_count,
-        ),
-    )
+    return item_digest(item, result, gas.used)
 
 
 def accumulate_results(

@@ -39,19 +39,6 @@ CODEC = message_codec(TINY)
 pytestmark = pytest.mark.skipif(not SESSION.is_dir(), reason=f"no recorded session in {SESSION}")
 
 
-def _missing(module: str, name: str) -> str | None:
-    """Why `module.name` cannot be used yet, or None when it can."""
-    try:
-        imported = __import__(module, fromlist=[name])
-    except ImportError as error:
-        return f"{module} is not importable yet: {error}"
-    return None if hasattr(imported, name) else f"{module}.{name} does not exist yet"
-
-
-NO_STATE_CODEC = _missing("jamcore.state.state", "state_from_keyvals")
-NO_IMPORTER = _missing("jamcore.stf.block", "import_block") or NO_STATE_CODEC
-
-
 @pytest.fixture
 def socket_path() -> Iterator[Path]:
     """A running target on a socket in a short temporary directory (AF_UNIX paths are short)."""
@@ -144,7 +131,6 @@ def test_blocks_without_a_known_parent_or_undecodable_are_errors(socket_path: Pa
         assert answer is not None and isinstance(CODEC.decode(answer), ErrorMessage)
 
 
-@pytest.mark.skipif(NO_STATE_CODEC is not None, reason=NO_STATE_CODEC or "")
 def test_initialize_then_get_state(socket_path: Path) -> None:
     initialize_bytes = _recorded("fuzzer")[1].read_bytes()
     initialize = CODEC.decode(initialize_bytes)
@@ -161,7 +147,6 @@ def test_initialize_then_get_state(socket_path: Path) -> None:
         assert list(state.keyvals) == sorted(state.keyvals)
 
 
-@pytest.mark.skipif(NO_IMPORTER is not None, reason=NO_IMPORTER or "")
 @pytest.mark.xfail(
     reason="known divergence: block 44 of fuzz-proto/no_forks (a fuzzy-service accumulation "
     "that panics in transfer after a checkpoint) gives another state root than polkajam's; "

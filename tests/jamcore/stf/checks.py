@@ -49,3 +49,14 @@ def check_vector(
             assert output_codec.to_json(output) == expected["ok"]
         assert state_codec.to_json(post) == vector["post_state"]
     assert state_codec.to_json(pre) == vector["pre_state"]
+
+
+def check_binary_twin(path: Path, state_codec: Codec[Any], input_codec: Codec[Any]) -> bytes:
+    """The vector's .bin twin starts with the input then the pre-state, in the codecs'
+    encoding; returns the rest of the twin (its output and post-state)."""
+    vector = json.loads(path.with_suffix(".json").read_text())
+    encoded = input_codec.encode(input_codec.from_json(vector["input"]))
+    encoded += state_codec.encode(state_codec.from_json(vector["pre_state"]))
+    data = path.with_suffix(".bin").read_bytes()
+    assert data.startswith(encoded)
+    return data[len(encoded) :]

@@ -24,7 +24,7 @@ from jamcore.stf.assurances import (
     transition,
 )
 from jamcore.work.guarantee import AvailAssurance
-from tests.jamcore.stf.checks import check_vector, spec_of
+from tests.jamcore.stf.checks import check_binary_twin, check_vector, spec_of
 from tests.vectors import VECTORS, vector_params
 
 
@@ -42,15 +42,8 @@ def test_vector(path: Path) -> None:
 
 @pytest.mark.parametrize("path", vector_params("stf/assurances"))
 def test_binary_matches_json(path: Path) -> None:
-    """The .bin twin starts with the input then the pre-state, in the codec's encoding."""
-    vector = json.loads(path.read_text())
     spec = spec_of(path)
-    encoded = assurances_input_codec(spec).encode(
-        assurances_input_codec(spec).from_json(vector["input"])
-    ) + assurances_state_codec(spec).encode(
-        assurances_state_codec(spec).from_json(vector["pre_state"])
-    )
-    assert path.with_suffix(".bin").read_bytes().startswith(encoded)
+    check_binary_twin(path, assurances_state_codec(spec), assurances_input_codec(spec))
 
 
 @given(st.binary(min_size=1, max_size=43))

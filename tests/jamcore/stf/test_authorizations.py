@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,33 +18,19 @@ from jamcore.stf.authorizations import (
     authorizations_state_codec,
     transition,
 )
-from tests.jamcore.stf.checks import spec_of
+from tests.jamcore.stf.checks import check_binary_twin, check_vector, spec_of
 from tests.vectors import vector_params
 
 
 @pytest.mark.parametrize("path", vector_params("stf/authorizations"))
 def test_vector(path: Path) -> None:
-    vector = json.loads(path.read_text())
     spec = spec_of(path)
-    state_codec = authorizations_state_codec(spec)
-    pre = state_codec.from_json(vector["pre_state"])
-    inputs = AUTHORIZATIONS_INPUT.from_json(vector["input"])
-    post, output = transition(pre, inputs, spec)
-    assert output is vector["output"] is None
-    assert state_codec.to_json(post) == vector["post_state"]
-    assert state_codec.to_json(pre) == vector["pre_state"]
+    check_vector(path, authorizations_state_codec(spec), AUTHORIZATIONS_INPUT, None, transition)
 
 
 @pytest.mark.parametrize("path", vector_params("stf/authorizations"))
 def test_binary_matches_json(path: Path) -> None:
-    """The .bin twin starts with the input then the pre-state, in the codec's encoding."""
-    vector = json.loads(path.read_text())
-    spec = spec_of(path)
-    state_codec = authorizations_state_codec(spec)
-    encoded = AUTHORIZATIONS_INPUT.encode(
-        AUTHORIZATIONS_INPUT.from_json(vector["input"])
-    ) + state_codec.encode(state_codec.from_json(vector["pre_state"]))
-    assert path.with_suffix(".bin").read_bytes().startswith(encoded)
+    check_binary_twin(path, authorizations_state_codec(spec_of(path)), AUTHORIZATIONS_INPUT)
 
 
 def hashes(count: int, tag: int) -> tuple[bytes, ...]:

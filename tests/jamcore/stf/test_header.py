@@ -1,29 +1,28 @@
 """The header checks (graypaper sections 5, 6.4, 6.6, 10.20) on every block of every trace set.
 
 Each trace step holds the prior state's keyvals, a block and the posterior keyvals
-(`traces/schema.asn`); the Safrole components the checks need are decoded here from the
-keyvals (tau C(11), eta C(6), gamma C(4), iota C(7), kappa C(8), lambda C(9), psi C(5)).
+(`traces/schema.asn`, read by `jamcore.conformance.trace`); the Safrole components the checks
+need are decoded from the keyvals by the rows of `jamcore.state.serialize` (tau C(11),
+eta C(6), gamma C(4), iota C(7), kappa C(8), lambda C(9), psi C(5)).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from jamcore.block import (
-    TICKET_BODY,
     Block,
     Header,
     Preimage,
-    block_codecs,
     encode_unsigned_header,
     header_hash,
 )
-from jamcore.codec import BLOB, HASH, U8, U32, FixedBytes, Reader, Struct, seq
+from jamcore.conformance.trace import GENESIS_FILE, TraceStep, read_genesis, read_trace_step
 from jamcore.crypto.bandersnatch import (
     ietf_sign,
     public_from_secret,
@@ -38,15 +37,21 @@ from jamcore.safrole.marks import epoch_mark, tickets_mark
 from jamcore.safrole.sealing import make_entropy_source, make_seal, slot_sealer
 from jamcore.safrole.state import (
     EpochMark,
-    FallbackSeries,
     SafroleState,
-    SealingKeySeries,
     TicketBody,
     TicketSeries,
     ValidatorKey,
 )
 from jamcore.spec import TINY, ChainSpec
+from jamcore.state.keys import component_key
 from jamcore.state.merklization import state_root
+from jamcore.state.serialize import (
+    decode_disputes,
+    decode_entropy,
+    decode_safrole,
+    decode_slot,
+    decode_validators,
+)
 from jamcore.stf.header import (
     BadAuthorIndex,
     BadEpochMark,
@@ -65,62 +70,16 @@ from jamcore.stf.header import (
     verify_marks,
     verify_seal,
 )
-from jamcore.types.disputes import DISPUTES_RECORDS
-from jamcore.types.validators import validators_codec
 from tests.vectors import VECTORS
 
 # --- Trace decoding (traces/schema.asn) ----------------------------------------------------
 
-
-@dataclass(frozen=True)
-class KeyValue:
-    key: bytes
-    value: bytes
-
-
-@dataclass(frozen=True)
-class RawState:
-    state_root: bytes
-    keyvals: tuple[KeyValue, ...]
-
-
-@dataclass(frozen=True)
-class TraceStep:
-    pre_state: RawState
-    block: Block
-    post_state: RawState
-
-
-@dataclass(frozen=True)
-class Genesis:
-    header: Header
-    state: RawState
-
-
-RAW_STATE = Struct(
-    RawState,
-    {
-        "state_root": HASH,
-        "keyvals": seq(Struct(KeyValue, {"key": FixedBytes(31), "value": BLOB})),
-    },
-)
-
-
-def trace_codecs(spec: ChainSpec) -> tuple[Struct[TraceStep], Struct[Genesis]]:
-    codecs = block_codecs(spec)
-    return (
-        Struct(TraceStep, {"pre_state": RAW_STATE, "block": codecs.block, "post_state": RAW_STATE}),
-        Struct(Genesis, {"header": codecs.header, "state": RAW_STATE}),
-    )
-
-
 SPEC = TINY  # the traces are tiny-only (traces/README.md)
-STEP, GENESIS = trace_codecs(SPEC)
 
 
 @cache
 def load_step(path: Path) -> TraceStep:
-    return STEP.decode(path.read_bytes())
+    return read_trace_step(path.read_bytes(), SPEC)
 
 
 @cache
@@ -129,7 +88,8 @@ def parent_hash_of(path: Path) -> bytes:
     steps = sorted(path.parent.glob("[0-9]*.bin"))
     index = steps.index(path)
     if index == 0:
-        return header_hash(GENESIS.decode((path.parent / "genesis.bin").read_bytes()).header, SPEC)
+        genesis = read_genesis((path.parent / GENESIS_FILE).read_bytes(), SPEC)
+        return header_hash(genesis.header, SPEC)
     return header_hash(load_step(steps[index - 1]).block.header, SPEC)
 
 
@@ -138,7 +98,7 @@ def trace_steps() -> list[object]:
     files = sorted(
         f
         for d in (base.iterdir() if base.is_dir() else ())
-        if (d / "genesis.bin").is_file()
+        if (d / GENESIS_FILE).is_file()
         for f in d.glob("[0-9]*.bin")
     )
     if not files:
@@ -149,44 +109,19 @@ def trace_steps() -> list[object]:
 STEPS = trace_steps()
 
 
-# --- Minimal state-component decoders (eq. D.2) --------------------------------------------
+# --- The Safrole components of a state's keyvals (eq. D.2) ---------------------------------
 
 
-def component(keyvals: tuple[KeyValue, ...], index: int) -> bytes:
-    key = bytes([index]) + bytes(30)
-    return next(kv.value for kv in keyvals if kv.key == key)
-
-
-def decode_gamma(
-    data: bytes, spec: ChainSpec
-) -> tuple[tuple[ValidatorKey, ...], bytes, SealingKeySeries, tuple[TicketBody, ...]]:
-    """C(4) = E(gamma_k, gamma_z, {0: tickets, 1: keys} ++ gamma_s, ↕gamma_a)."""
-    reader = Reader(data)
-    pending = validators_codec(spec).read(reader)
-    root = reader.read(144)
-    kind = U8.read(reader)
-    series: SealingKeySeries
-    if kind == 0:
-        series = TicketSeries(seq(TICKET_BODY, spec.epoch_length).read(reader))
-    else:
-        assert kind == 1
-        series = FallbackSeries(seq(FixedBytes(32), spec.epoch_length).read(reader))
-    accumulator = seq(TICKET_BODY).read(reader)
-    assert reader.remaining() == 0
-    return pending, root, series, accumulator
-
-
-def safrole_state(keyvals: tuple[KeyValue, ...], spec: ChainSpec) -> SafroleState:
-    pending, root, series, accumulator = decode_gamma(component(keyvals, 4), spec)
-    validators = validators_codec(spec)
-    entropy = seq(HASH, 4).decode(component(keyvals, 6))
+def safrole_state(keyvals: dict[bytes, bytes], spec: ChainSpec) -> SafroleState:
+    """tau C(11), eta C(6), gamma C(4), iota C(7), kappa C(8) and lambda C(9) of `keyvals`."""
+    pending, root, series, accumulator = decode_safrole(keyvals[component_key(4)], spec)
     return SafroleState(
-        slot=U32.decode(component(keyvals, 11)),
-        entropy=entropy,  # type: ignore[arg-type]
-        previous_validators=validators.decode(component(keyvals, 9)),
-        active_validators=validators.decode(component(keyvals, 8)),
+        slot=decode_slot(keyvals[component_key(11)]),
+        entropy=decode_entropy(keyvals[component_key(6)]),
+        previous_validators=decode_validators(keyvals[component_key(9)], spec),
+        active_validators=decode_validators(keyvals[component_key(8)], spec),
         pending_validators=pending,
-        staged_validators=validators.decode(component(keyvals, 7)),
+        staged_validators=decode_validators(keyvals[component_key(7)], spec),
         ticket_accumulator=accumulator,
         sealing_keys=series,
         epoch_root=root,
@@ -202,7 +137,7 @@ def new_offenders(block: Block) -> tuple[bytes, ...]:
 def expected_marks(pre: SafroleState, step: TraceStep) -> HeaderMarks:
     """H_e, H_w from Safrole's marks (eq. 6.27-6.28) and H_o (eq. 10.20) for the step."""
     slot = step.block.header.slot
-    offenders = DISPUTES_RECORDS.decode(component(step.post_state.keyvals, 5)).offenders
+    offenders = decode_disputes(step.post.keyvals[component_key(5)]).offenders
     pending, _, _ = rotated_validators(pre, is_new_epoch(pre.slot, slot, SPEC), offenders)
     return HeaderMarks(
         epoch_mark=epoch_mark(pre, slot, pending, SPEC),
@@ -213,13 +148,13 @@ def expected_marks(pre: SafroleState, step: TraceStep) -> HeaderMarks:
 
 def check(step: TraceStep, path: Path, header: Header | None = None, **changes: object) -> None:
     """verify_header on `header` (default the step's) with the step's context, or `changes`."""
-    pre = safrole_state(step.pre_state.keyvals, SPEC)
+    pre = safrole_state(step.pre.keyvals, SPEC)
     header = header if header is not None else step.block.header
     arguments: dict[str, object] = {
         "header": header,
         "extrinsic": step.block.extrinsic,
         "parent_hash": parent_hash_of(path),
-        "prior_state_root": step.pre_state.state_root,
+        "prior_state_root": step.pre.root,
         "prior": pre,
         "spec": SPEC,
     }
@@ -234,13 +169,11 @@ def check(step: TraceStep, path: Path, header: Header | None = None, **changes: 
 def test_trace_header_is_valid(path: Path) -> None:
     step = load_step(path)
     header = step.block.header
-    pre = safrole_state(step.pre_state.keyvals, SPEC)
-    post = safrole_state(step.post_state.keyvals, SPEC)
+    pre = safrole_state(step.pre.keyvals, SPEC)
+    post = safrole_state(step.post.keyvals, SPEC)
 
     # H_r is the prior state's Merkle root, recomputed from its keyvals (eq. 5.8).
-    assert (
-        state_root({kv.key: kv.value for kv in step.pre_state.keyvals}) == header.parent_state_root
-    )
+    assert state_root(step.pre.keyvals) == header.parent_state_root
 
     # Who seals the slot is the same from the prior state and from the posterior one.
     sealer = slot_sealer(pre, header.slot, SPEC)
@@ -252,7 +185,7 @@ def test_trace_header_is_valid(path: Path) -> None:
         header,
         step.block.extrinsic,
         parent_hash_of(path),
-        step.pre_state.state_root,
+        step.pre.root,
         pre,
         SPEC,
         now=header.slot * SPEC.slot_duration,
@@ -272,7 +205,7 @@ def test_trace_header_is_valid(path: Path) -> None:
 def test_ticket_ids_are_ring_proof_outputs(path: Path) -> None:
     """Y of a ring proof is its ticket id, which the posterior accumulator holds (eq. 6.29)."""
     step = load_step(path)
-    post = safrole_state(step.post_state.keyvals, SPEC)
+    post = safrole_state(step.post.keyvals, SPEC)
     ids = {ticket.id for ticket in post.ticket_accumulator}
     for envelope in step.block.extrinsic.tickets:
         assert signature_output(envelope.signature) in ids
@@ -286,7 +219,7 @@ def test_trace_sets_exercise_both_seal_modes() -> None:
         if path is None:
             pytest.skip("no traces")
         step = load_step(path)
-        pre = safrole_state(step.pre_state.keyvals, SPEC)
+        pre = safrole_state(step.pre.keyvals, SPEC)
         modes.add(slot_sealer(pre, step.block.header.slot, SPEC).ticketed)
     assert modes == {True, False}
 
@@ -304,7 +237,7 @@ def rejects(error: type[JamError], step: TraceStep, path: Path, **kwargs: object
 def test_tampered_headers_are_rejected(path: Path) -> None:
     step = load_step(path)
     header = step.block.header
-    pre = safrole_state(step.pre_state.keyvals, SPEC)
+    pre = safrole_state(step.pre.keyvals, SPEC)
     sealer = slot_sealer(pre, header.slot, SPEC)
 
     flipped = bytearray(header.seal)
@@ -336,7 +269,7 @@ def test_tampered_headers_are_rejected(path: Path) -> None:
 def test_wrong_marks_are_rejected(path: Path) -> None:
     step = load_step(path)
     header = step.block.header
-    marks = expected_marks(safrole_state(step.pre_state.keyvals, SPEC), step)
+    marks = expected_marks(safrole_state(step.pre.keyvals, SPEC), step)
 
     other_epoch = (
         EpochMark(bytes(32), bytes(32), ())
@@ -430,9 +363,7 @@ def test_seal_verification_time() -> None:
         if path is None:
             pytest.skip("no traces")
         step = load_step(path)
-        sealer = slot_sealer(
-            safrole_state(step.pre_state.keyvals, SPEC), step.block.header.slot, SPEC
-        )
+        sealer = slot_sealer(safrole_state(step.pre.keyvals, SPEC), step.block.header.slot, SPEC)
         start = time.perf_counter()
         verify_seal(step.block.header, sealer, SPEC)
         timings.append(time.perf_counter() - start)

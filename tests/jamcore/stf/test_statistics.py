@@ -36,25 +36,18 @@ from jamcore.types.statistics import (
     cores_statistics_codec,
 )
 from jamcore.work.guarantee import AvailAssurance, guarantees_extrinsic_codec
-from tests.jamcore.stf.checks import spec_of
+from tests.jamcore.stf.checks import check_binary_twin, check_vector, spec_of
 from tests.vectors import VECTORS, vector_files, vector_params
 
 
 @pytest.mark.parametrize("path", vector_params("stf/statistics"))
 def test_statistics_vector(path: Path) -> None:
     spec = spec_of(path)
-    case = json.loads(path.read_text())
-    state_codec = statistics_state_codec(spec)
-    pre = state_codec.from_json(case["pre_state"])
-    inputs = statistics_input_codec(spec).from_json(case["input"])
-    post, output = transition(pre, inputs, spec)
-    assert case["output"] is None and output is None
-    assert post == state_codec.from_json(case["post_state"])
-    assert state_codec.to_json(post) == case["post_state"]
+    state_codec, input_codec = statistics_state_codec(spec), statistics_input_codec(spec)
+    check_vector(path, state_codec, input_codec, None, transition)
     # The binary twin is E(input, pre_state, post_state) (the output is NULL).
-    binary = path.with_suffix(".bin").read_bytes()
-    encoded = statistics_input_codec(spec).encode(inputs)
-    assert binary == encoded + state_codec.encode(pre) + state_codec.encode(post)
+    post_state = state_codec.from_json(json.loads(path.read_text())["post_state"])
+    assert check_binary_twin(path, state_codec, input_codec) == state_codec.encode(post_state)
 
 
 def accepted_reports_params() -> list[object]:
