@@ -1,27 +1,35 @@
-"""The fast path: basic blocks translated once into Python functions with the registers
-as locals, run by a small dispatch loop.
+"""The fast path: Ψ (A.1) with the hot basic blocks of a program translated into Python.
 
-Translation follows the same instruction semantics as `jamcore.pvm.interpreter`: common
-operations are inlined with 64-bit wrap-around folded into cheap comparisons (no mask on
-the common path), in-page memory accesses are inlined with `struct`, the rest call
-`jamcore.pvm.semantics`. Gas is charged per block exactly as the interpreter does.
+Execution is tiered and lazy, so a program pays only for the code it runs:
 
-- A block whose terminator jumps back to its own start becomes a `for` loop over the
-  number of iterations the gas pays for, so a hot single-block loop runs without dispatch.
-- Blocks forming a strongly connected region of the static control-flow graph (a loop
-  with branches inside) share one function that moves between them on a local `pc`.
-- Everything else is one function per block; the dispatcher goes from block to block.
+- A basic block seen for the first time runs in the reference semantics
+  (`jamcore.pvm.interpreter.HANDLERS`, one instruction at a time) and is counted.
+- Once the interpreted work since the last translation exceeds a few times the number of
+  executed, untranslated blocks (a ski-rental rule: translating costs about as much as
+  interpreting a block a few dozen times), all of them are translated together into one
+  *unit*: a single Python function holding the registers in locals, whose `while` loop
+  moves between its blocks on a local `pc` through a binary decision tree weighted by the
+  blocks' execution counts. A successor with exactly one static predecessor is placed
+  inline after it, so fallthroughs, branches and jumps into it cost nothing; dynamic
+  jumps (returns, jump tables) into the unit stay in it.
+- Leaving a unit (a host call, halt, panic, fault, out of gas, or a block of another unit
+  or not yet translated) goes back to the small loop in `run`.
 
-All functions of a program are generated as one module source and `exec`-ed once; the
-result is cached on the `Program` and, by program contents, across `Program` objects.
-Registers are written back in a `finally` clause, so every exit leaves the machine state
-exactly as the interpreter would.
+Translation follows the interpreter's instruction semantics: common operations are inlined
+with 64-bit wrap-around folded into cheap comparisons, in-page memory accesses are inlined
+with `struct` on the pages of `Memory.readable`/`writable`, everything else calls
+`jamcore.pvm.semantics` or `Memory`. Gas is charged per basic block on entry, exactly as the
+interpreter does, and every exit leaves the machine state the interpreter would.
+
+The translated form lives on the `Program` and, by program contents, across `Program`
+objects, so a service's code is translated once however many blocks run it.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from itertools import compress
 from typing import Any
 
 from jamcore.pvm import semantics as sem
@@ -35,22 +43,37 @@ from jamcore.pvm.exits import (
     MemoryFault,
     MemoryPanic,
 )
-from jamcore.pvm.instructions import ArgKind
+from jamcore.pvm.instructions import TERMINATORS, ArgKind
+from jamcore.pvm.interpreter import HANDLERS
 from jamcore.pvm.machine import MachineState
+from jamcore.pvm.memory import Memory
 from jamcore.pvm.program import Instruction, Program
 
-BlockFn = Callable[[list[int], int, Any, int], tuple[int, int, int, int]]
-"""f(registers, gas, memory, pc) -> (kind, pc, gas, value)."""
+__all__ = ["CompiledProgram", "compile_program", "regions", "run"]
 
-CONTINUE, K_HALT, K_PANIC, K_OOG, K_FAULT, K_HOST = range(6)
-"""How a generated function ended: continue at `pc`, or one of the exit reasons."""
+UnitFn = Callable[[list[int], int, Memory, int], tuple[int, int, int, int]]
+"""f(registers, gas, memory, pc) -> (kind, pc, gas, value); kind 0 continues at pc."""
+
+TRANSLATE_FACTOR = 24
+"""Interpreted block entries per untranslated executed block before a unit is built."""
+_CACHE_LIMIT = 64
+_cache: dict[tuple[bytes, tuple[bool, ...], tuple[int, ...]], CompiledProgram] = {}
+_EXITS = (None, HALT, PANIC, OUT_OF_GAS)
+"""Unit exit kinds 1-3; 4 is a page fault and 5 a host call (value attached)."""
+
+
 M64 = "0xFFFFFFFFFFFFFFFF"
 M32 = "0xFFFFFFFF"
 SIGN = 1 << 63
 TWO64 = 1 << 64
+K_CONTINUE, K_HALT, K_PANIC, K_OOG, K_FAULT, K_HOST = range(6)
+"""How a unit ended: continue at `pc`, or one of the exit reasons."""
 _FORMATS = ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))
-_CACHE_LIMIT = 64
-_cache: dict[tuple[bytes, tuple[bool, ...], tuple[int, ...]], CompiledProgram] = {}
+_INLINE_DEPTH = 10
+"""Nesting limit for successors placed inline (Python limits indentation to 100)."""
+_TREE_DEPTH = 12
+"""Below this depth the dispatch tree splits evenly instead of by weight."""
+_BRANCH_KINDS = (ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET)
 
 
 def _sx32(dest: str, expr: str) -> list[str]:
@@ -138,280 +161,378 @@ def _condition(op: int, a: str, b: str | int) -> str:
     return f"({a} ^ {SIGN}) {_SIGNED_CONDITIONS[op]} {flipped}"
 
 
-class _BlockWriter:
-    """Generates the source of one entry function."""
+
+class _Stop(Exception):
+    """Internal: a slow-path memory access inside a unit ended the run."""
+
+    def __init__(self, kind: int, pc: int, value: int) -> None:
+        super().__init__(kind, pc, value)
+        self.kind, self.pc, self.value = kind, pc, value
+
+
+def _load(memory: Memory, address: int, width: int, pc: int) -> int:
+    """Memory.load for accesses the inline path does not cover; a fault stops the unit."""
+    try:
+        return memory.load(address, width)
+    except MemoryFault as fault:
+        raise _Stop(K_FAULT, pc, fault.address) from None
+    except MemoryPanic:
+        raise _Stop(K_PANIC, pc, 0) from None
+
+
+def _store(memory: Memory, address: int, width: int, value: int, pc: int) -> None:
+    """Memory.store for accesses the inline path does not cover; a fault stops the unit."""
+    try:
+        memory.store(address, width, value)
+    except MemoryFault as fault:
+        raise _Stop(K_FAULT, pc, fault.address) from None
+    except MemoryPanic:
+        raise _Stop(K_PANIC, pc, 0) from None
+
+
+def _namespace(program: Program) -> dict[str, Any]:
+    """The globals of a program's generated units."""
+    names: dict[str, Any] = {
+        "JT": program.jump_targets,
+        **{f"UNPACK{w}": struct.Struct(f"<{c}").unpack_from for w, c in _FORMATS},
+        **{f"PACK{w}": struct.Struct(f"<{c}").pack_into for w, c in _FORMATS},
+        "LD": _load,
+        "ST": _store,
+        "_Stop": _Stop,
+    }
+    names.update({f"T{op}": fn for op, fn in sem.THREE_REGISTER.items()})
+    names.update({f"W{op}": fn for op, fn in sem.WITH_IMMEDIATE.items()})
+    names.update({f"U{op}": fn for op, fn in sem.UNARY.items()})
+    return names
+
+
+def _successors(ins: Instruction) -> list[int]:
+    """The static control-flow targets of a terminator (A.5.4-A.5.11)."""
+    number, kind = ins.opcode.number, ins.opcode.kind
+    if number == 1:
+        return [ins.next_pc]
+    if number in (40, 80):
+        return [ins.args[-1]]
+    if kind in _BRANCH_KINDS:
+        return [ins.args[-1], ins.next_pc]
+    return []
+
+
+def static_predecessors(program: Program) -> dict[int, int]:
+    """Block start -> the number of static control-flow edges into it."""
+    code = program.code
+    counts: dict[int, int] = {}
+    for n in compress(range(len(code)), program.bitmask):
+        if code[n] in TERMINATORS:
+            for target in _successors(program.instruction(n)):
+                counts[target] = counts.get(target, 0) + 1
+    return counts
+
+
+class _UnitWriter:
+    """Generates the source of one unit: a set of blocks sharing one function."""
 
     def __init__(
         self,
         program: Program,
-        entry: int,
-        charged: bool,
+        blocks: set[int],
+        predecessors: dict[int, int],
+        starts: set[int],
+        weights: dict[int, int],
         name: str,
-        region: frozenset[int] = frozenset(),
     ) -> None:
         self.program = program
-        self.entry = entry
-        self.charged = charged
+        self.blocks = blocks
         self.name = name
-        self.region = region
-        self.body = program.block(entry)
-        self.cost = len(self.body)
-        last = self.body[-1]
-        self.loop = (
-            not region
-            and charged
-            and entry in program.basic_blocks
-            and self._targets(last) == entry
-        )
-        self.gas = f"g - it * {self.cost}" if self.loop else "g"
-        self.lines: list[str] = []
-        self.used: set[int] = set()
-        self.written: set[int] = set()
-        self.memory = False
-
-    @staticmethod
-    def _targets(ins: Instruction) -> int | None:
-        kind = ins.opcode.kind
-        if kind in (ArgKind.OFFSET, ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET):
-            return ins.args[-1]
-        return None
-
-    def reg(self, index: int, written: bool = False) -> str:
-        self.used.add(index)
-        if written:
-            self.written.add(index)
-        return f"r{index}"
-
-    def exit(self, indent: str, kind: int, pc: int | str, value: int | str = 0) -> None:
-        self.lines.append(f"{indent}return ({kind}, {pc}, {self.gas}, {value})")
-
-    def goto(self, indent: str, ins: Instruction, target: int) -> None:
-        """Transfer to a static target: loop, continue at a block, or panic (A.17)."""
-        if target not in self.program.basic_blocks:
-            self.exit(indent, K_PANIC, ins.pc)
-        else:
-            self.transfer(indent, target)
-
-    def transfer(self, indent: str, target: int) -> None:
-        """Continue at the block starting at `target`: inside this function when it is the
-        loop start or in the region, else back to the dispatcher."""
-        if target in self.region:
-            self.lines.append(f"{indent}pc = {target}")
-            self.lines.append(f"{indent}continue")
-        elif self.loop and target == self.entry:
-            self.lines.append(f"{indent}continue")
-        else:
-            self.exit(indent, CONTINUE, target)
-
-    def djump(self, indent: str, ins: Instruction, address: str) -> None:
-        self.lines.append(f"{indent}a = {address}")
-        self.lines.append(f"{indent}if a == {HALT_ADDRESS}:")
-        self.exit(indent + "    ", K_HALT, ins.pc)
-        self.lines.append(f"{indent}t = JT.get(a)")
-        self.lines.append(f"{indent}if t is None:")
-        self.exit(indent + "    ", K_PANIC, ins.pc)
-        self.exit(indent, CONTINUE, "t")
-
-    def load(
-        self, indent: str, pc: int, address: str, width: int, is_signed: bool, dest: str
-    ) -> None:
-        """dest = the loaded value: in-page reads inline, others through Memory.load."""
-        self.memory = True
-        sign_fix = ""
-        if is_signed:
-            top = 1 << (8 * width - 1)
-            sign_fix = f"\n{indent}if {dest} >= {top}: {dest} += {(1 << 64) - 2 * top}"
-        self.lines.append(
-            f"{indent}ip = {pc}; a = {address}; o = a & 4095; p = RD.get(a >> 12)\n"
-            f"{indent}{dest} = UNPACK{width}(p, o)[0] if p is not None and o <= {4096 - width} "
-            f"else ld(a, {width}){sign_fix}"
-        )
-
-    def store(self, indent: str, pc: int, address: str, width: int, value: str) -> None:
-        """Store `value` (already reduced to the width): in-page writes inline."""
-        self.memory = True
-        self.lines.append(
-            f"{indent}ip = {pc}; a = {address}; o = a & 4095; p = WR.get(a >> 12)\n"
-            f"{indent}if p is not None and o <= {4096 - width}: PACK{width}(p, o, {value})\n"
-            f"{indent}else: st(a, {width}, {value})"
-        )
-
-    def instruction(self, ins: Instruction, indent: str) -> None:
-        """Append the statements for one instruction."""
-        op, args, emit = ins.opcode.number, ins.args, self.lines.append
-        kind = ins.opcode.kind
-        if op == 0:
-            self.exit(indent, K_PANIC, ins.pc)
-        elif op == 1:
-            self.transfer(indent, ins.next_pc)
-        elif op == 10:
-            self.exit(indent, K_HOST, ins.pc, args[0])
-        elif op in (20, 51):
-            emit(f"{indent}{self.reg(args[0], True)} = {args[1]}")
-        elif op in sem.LOAD_WIDTH:
-            width, is_signed = sem.LOAD_WIDTH[op]
-            if len(args) == 2:
-                address = str(args[1] & 0xFFFFFFFF)
-            else:
-                address = f"({self.reg(args[1])} + {args[2]}) & {M32}"
-            self.load(indent, ins.pc, address, width, is_signed, self.reg(args[0], True))
-        elif op in sem.STORE_WIDTH:
-            width = sem.STORE_WIDTH[op]
-            mask = (1 << 8 * width) - 1
-            if kind is ArgKind.IMM_IMM:
-                address, value = str(args[0] & 0xFFFFFFFF), str(args[1] & mask)
-            elif kind is ArgKind.REG_IMM:
-                address, value = str(args[1] & 0xFFFFFFFF), self.reg(args[0])
-            elif kind is ArgKind.REG_IMM_IMM:
-                address = f"({self.reg(args[0])} + {args[1]}) & {M32}"
-                value = str(args[2] & mask)
-            else:
-                address = f"({self.reg(args[1])} + {args[2]}) & {M32}"
-                value = self.reg(args[0])
-            if value.startswith("r") and width < 8:
-                value = f"{value} & {mask}"
-            self.store(indent, ins.pc, address, width, value)
-        elif op == 40:
-            self.goto(indent, ins, args[0])
-        elif op == 50:
-            self.djump(indent, ins, f"({self.reg(args[0])} + {args[1]}) & {M32}")
-        elif op == 80:
-            emit(f"{indent}{self.reg(args[0], True)} = {args[1]}")
-            self.goto(indent, ins, args[2])
-        elif kind is ArgKind.REG_IMM_OFFSET:
-            emit(f"{indent}if {_condition(op, self.reg(args[0]), args[1])}:")
-            self.goto(indent + "    ", ins, args[2])
-            self.transfer(indent, ins.next_pc)
-        elif op == 101:
-            emit(f"{indent}{self.reg(args[0], True)} = m.sbrk({self.reg(args[1])})")
-        elif kind is ArgKind.REG_REG:
-            source = self.reg(args[1])
-            value = source if op == 100 else f"U{op}({source})"
-            emit(f"{indent}{self.reg(args[0], True)} = {value}")
-        elif kind is ArgKind.REG_REG_IMM:
-            a, b = self.reg(args[0], True), self.reg(args[1])
-            self.lines += [indent + line for line in _with_imm(op, a, b, args[2])]
-        elif kind is ArgKind.REG_REG_OFFSET:
-            cond = _condition(op, self.reg(args[0]), self.reg(args[1]))
-            emit(f"{indent}if {cond}:")
-            self.goto(indent + "    ", ins, args[2])
-            self.transfer(indent, ins.next_pc)
-        elif op == 180:
-            address = f"({self.reg(args[1])} + {args[3]}) & {M32}"
-            emit(f"{indent}b = {address}")
-            emit(f"{indent}{self.reg(args[0], True)} = {args[2]}")
-            self.djump(indent, ins, "b")
-        else:
-            a, b, d = self.reg(args[0]), self.reg(args[1]), self.reg(args[2], True)
-            self.lines += [indent + line for line in _three(op, a, b, d)]
-
-    def region_lines(self, indent: str) -> list[str]:
-        """This block as a case of a region function: charge its gas, run it."""
-        self.lines = [
-            f"{indent}if g < {self.cost}:",
-            f"{indent}    return ({K_OOG}, {self.entry}, g, 0)",
-            f"{indent}g -= {self.cost}",
-        ]
-        for ins in self.body:
-            self.instruction(ins, indent)
-        return self.lines
+        self.heads_name = f"H_{name}"
+        self.weights = weights
+        dynamic = set(program.jump_targets.values())
+        self.inlinable = {
+            pc
+            for pc in blocks
+            if predecessors.get(pc, 0) == 1 and pc not in dynamic and pc not in starts
+        }
+        self.heads: set[int] = set()
+        self.emitted: set[int] = set()
+        self.bodies: dict[int, list[str]] = {}
+        self.work: list[int] = []
 
     def source(self) -> str:
         """The complete function definition."""
-        indent = "            " if self.loop else "        "
-        for ins in self.body:
-            self.instruction(ins, indent)
-        used, written = sorted(self.used), sorted(self.written)
-        head = [f"def {self.name}(r, g, m, pc):"]
-        if used:
-            names = ", ".join(f"r{i}" for i in used)
-            head.append(f"    {names}, = {', '.join(f'r[{i}]' for i in used)},")
-        if self.memory:
-            head.append("    ld = m.load; st = m.store; RD = m.readable; WR = m.writable")
-        if self.loop:
-            head.append("    it = 0")
-        head.append("    try:")
-        if self.loop:
-            head.append(f"        n = g // {self.cost} if g > 0 else 0")
-            head.append("        for it in range(1, n + 1):")
-        elif self.charged:
-            head += [f"        if g < {self.cost}:",
-                     f"            return ({K_OOG}, {self.entry}, g, 0)",
-                     f"        g -= {self.cost}"]
-        tail: list[str] = []
-        if self.loop:
-            tail = ["        it = n", f"        return ({K_OOG}, {self.entry}, {self.gas}, 0)"]
-        if self.memory:
-            tail += ["    except MemoryFault as fault:",
-                     f"        return ({K_FAULT}, ip, {self.gas}, fault.address)",
-                     "    except MemoryPanic:",
-                     f"        return ({K_PANIC}, ip, {self.gas}, 0)"]
-        # the finally clause writes the registers back on every way out of the block
-        tail += ["    finally:", "        " + ("; ".join(f"r[{i}] = r{i}" for i in written)
-                                               or "pass")]
-        return "\n".join(head + self.lines + tail) + "\n"
+        for pc in sorted(self.blocks - self.inlinable):
+            self._add_head(pc)
+        while True:
+            while self.work:
+                pc = self.work.pop()
+                self.bodies[pc] = self._block(pc, 0)
+            left = sorted(self.blocks - self.emitted)
+            if not left:
+                break
+            self._add_head(left[0])
+        registers = ", ".join(f"r{i}" for i in range(13))
+        lines = [
+            f"def {self.name}(r, g, m, pc):",
+            f"    {registers} = r",
+            "    RD = m.readable; WR = m.writable",
+            "    try:",
+            "        while True:",
+        ]
+        lines += self._tree(sorted(self.heads), "            ", 0)
+        lines += [
+            "    except _Stop as stop:",
+            "        return (stop.kind, stop.pc, g, stop.value)",
+            "    finally:",
+            f"        r[:] = ({registers})",
+        ]
+        return "\n".join(lines) + "\n"
 
+    def _add_head(self, pc: int) -> None:
+        if pc not in self.heads:
+            self.heads.add(pc)
+            self.emitted.add(pc)
+            self.work.append(pc)
 
-def _dispatch(writers: list[_BlockWriter], indent: str) -> list[str]:
-    """A binary decision tree on `pc` selecting the writer's block."""
-    if len(writers) <= 3:
-        lines = []
-        for i, writer in enumerate(writers):
-            test = "if" if i == 0 else "elif" if i < len(writers) - 1 else "else"
-            lines.append(f"{indent}{test} pc == {writer.entry}:" if test != "else" else
-                         f"{indent}else:")
-            lines += writer.region_lines(indent + "    ")
+    def _tree(self, heads: list[int], indent: str, depth: int) -> list[str]:
+        """A binary decision tree on `pc` over `heads`, split at the weighted median."""
+        if len(heads) == 1:
+            return [indent + line for line in self.bodies[heads[0]]]
+        split = len(heads) // 2
+        if depth < _TREE_DEPTH:
+            weights = [self.weights.get(pc, 0) + 1 for pc in heads]
+            total, running, best = sum(weights), 0, None
+            for k in range(1, len(heads)):
+                running += weights[k - 1]
+                score = abs(2 * running - total)
+                if best is None or score < best:
+                    best, split = score, k
+        return (
+            [f"{indent}if pc < {heads[split]}:"]
+            + self._tree(heads[:split], indent + " ", depth + 1)
+            + [f"{indent}else:"]
+            + self._tree(heads[split:], indent + " ", depth + 1)
+        )
+
+    # -- one block ----------------------------------------------------------------------------
+
+    def _block(self, pc: int, depth: int) -> list[str]:
+        """The statements of the block at `pc`: charge its gas, run it, transfer."""
+        body = self.program.block(pc)
+        cost = len(body)
+        lines = [f"if g < {cost}: return ({K_OOG}, {pc}, g, 0)", f"g -= {cost}"]
+        index, end = 0, len(body) - 1
+        while index < end:
+            ins = body[index]
+            if ins.opcode.number == 10:  # ecalli: the rest runs after the host call
+                lines.append(f"return ({K_HOST}, {ins.pc}, g, {ins.args[0]})")
+                return lines
+            group = _same_page_group(body, index, end)
+            if len(group) > 1:
+                _group_lines(body[index : index + len(group)], group, lines)
+                index += len(group)
+            else:
+                _instruction(ins, lines)
+                index += 1
+        self._terminator(body[-1], lines, "", depth)
         return lines
-    middle = len(writers) // 2
-    return (
-        [f"{indent}if pc < {writers[middle].entry}:"]
-        + _dispatch(writers[:middle], indent + "    ")
-        + [f"{indent}else:"]
-        + _dispatch(writers[middle:], indent + "    ")
-    )
+
+    def _transfer(self, lines: list[str], indent: str, target: int, depth: int) -> None:
+        """Continue at the block starting at `target`."""
+        if target in self.heads:
+            lines.append(f"{indent}pc = {target}; continue")
+        elif target in self.blocks:
+            if target in self.inlinable and target not in self.emitted and depth < _INLINE_DEPTH:
+                self.emitted.add(target)
+                lines += [indent + line for line in self._block(target, depth + 1)]
+            else:
+                self._add_head(target)
+                lines.append(f"{indent}pc = {target}; continue")
+        else:
+            lines.append(f"{indent}return ({K_CONTINUE}, {target}, g, 0)")
+
+    def _goto(self, lines: list[str], indent: str, ins: Instruction, target: int, depth: int
+              ) -> None:
+        """A static jump: a basic-block start, or panic (A.17)."""
+        if target in self.program.basic_blocks:
+            self._transfer(lines, indent, target, depth)
+        else:
+            lines.append(f"{indent}return ({K_PANIC}, {ins.pc}, g, 0)")
+
+    def _djump(self, lines: list[str], indent: str, ins: Instruction, address: str) -> None:
+        """djump(a) (A.18): halt, a jump-table target (in this unit or not), or panic."""
+        lines += [
+            f"{indent}a = {address}",
+            f"{indent}if a == {HALT_ADDRESS}: return ({K_HALT}, {ins.pc}, g, 0)",
+            f"{indent}t = JT.get(a)",
+            f"{indent}if t is None: return ({K_PANIC}, {ins.pc}, g, 0)",
+            f"{indent}if t in {self.heads_name}: pc = t; continue",
+            f"{indent}return ({K_CONTINUE}, t, g, 0)",
+        ]
+
+    def _terminator(self, ins: Instruction, lines: list[str], indent: str, depth: int) -> None:
+        op, args, kind = ins.opcode.number, ins.args, ins.opcode.kind
+        if op == 0:
+            lines.append(f"{indent}return ({K_PANIC}, {ins.pc}, g, 0)")
+        elif op == 1:
+            self._transfer(lines, indent, ins.next_pc, depth)
+        elif op == 40:
+            self._goto(lines, indent, ins, args[0], depth)
+        elif op == 50:
+            self._djump(lines, indent, ins, f"(r{args[0]} + {args[1]}) & {M32}")
+        elif op == 80:
+            lines.append(f"{indent}r{args[0]} = {args[1]}")
+            self._goto(lines, indent, ins, args[2], depth)
+        elif op == 180:
+            lines.append(f"{indent}b = (r{args[1]} + {args[3]}) & {M32}")
+            lines.append(f"{indent}r{args[0]} = {args[2]}")
+            self._djump(lines, indent, ins, "b")
+        else:
+            other = args[1] if kind is ArgKind.REG_IMM_OFFSET else f"r{args[1]}"
+            lines.append(f"{indent}if {_condition(op, f'r{args[0]}', other)}:")
+            self._goto(lines, indent + " ", ins, args[2], depth + 1)
+            self._transfer(lines, indent, ins.next_pc, depth)
 
 
-def _region_source(program: Program, blocks: list[int], name: str) -> str:
-    """One function running a strongly connected set of blocks, moving between them
-    without returning to the dispatcher."""
-    region = frozenset(blocks)
-    writers = [_BlockWriter(program, pc, True, name, region) for pc in blocks]
-    body = _dispatch(writers, "            ")
-    used = sorted(set().union(*(w.used for w in writers)))
-    written = sorted(set().union(*(w.written for w in writers)))
-    memory = any(w.memory for w in writers)
-    head = [f"def {name}(r, g, m, pc):"]
-    if used:
-        head.append(f"    {', '.join(f'r{i}' for i in used)}, = "
-                    f"{', '.join(f'r[{i}]' for i in used)},")
-    if memory:
-        head.append("    ld = m.load; st = m.store; RD = m.readable; WR = m.writable; ip = 0")
-    head += ["    try:", "        while True:"]
-    tail = []
-    if memory:
-        tail += ["    except MemoryFault as fault:",
-                 f"        return ({K_FAULT}, ip, g, fault.address)",
-                 "    except MemoryPanic:",
-                 f"        return ({K_PANIC}, ip, g, 0)"]
-    tail += ["    finally:", "        " + ("; ".join(f"r[{i}] = r{i}" for i in written)
-                                           or "pass")]
-    return "\n".join(head + body + tail) + "\n"
+def _load_lines(pc: int, address: int | str, width: int, is_signed: bool, dest: str
+                ) -> list[str]:
+    """dest = the loaded value: in-page reads inline, others through Memory.load."""
+    slow = f"LD(m, a, {width}, {pc})"
+    if isinstance(address, int) and (address & 4095) <= 4096 - width:
+        lines = [f"a = {address}; p = RD.get({address >> 12})",
+                 f"{dest} = UNPACK{width}(p, {address & 4095})[0] if p is not None else {slow}"]
+    else:
+        lines = [f"a = {address}; p = RD.get(a >> 12); o = a & 4095",
+                 f"{dest} = UNPACK{width}(p, o)[0] if p is not None and o <= {4096 - width} "
+                 f"else {slow}"]
+    if is_signed:
+        top = 1 << (8 * width - 1)
+        lines.append(f"if {dest} >= {top}: {dest} += {(1 << 64) - 2 * top}")
+    return lines
+
+
+def _store_lines(pc: int, address: int | str, width: int, value: str) -> list[str]:
+    """Store `value` (already reduced to the width): in-page writes inline."""
+    return [
+        f"a = {address}; p = WR.get(a >> 12); o = a & 4095",
+        f"if p is not None and o <= {4096 - width}: PACK{width}(p, o, {value})",
+        f"else: ST(m, a, {width}, {value}, {pc})",
+    ]
+
+
+def _indirect_access(ins: Instruction) -> tuple[int, int, int, bool] | None:
+    """(base register, signed 32-bit offset, width, is a store) of a register-relative
+    load or store, else None."""
+    op, args = ins.opcode.number, ins.args
+    if op in sem.LOAD_WIDTH and len(args) == 3:
+        base, offset, width, store = args[1], args[2], sem.LOAD_WIDTH[op][0], False
+    elif op in sem.STORE_WIDTH and ins.opcode.kind is ArgKind.REG_REG_IMM:
+        base, offset, width, store = args[1], args[2], sem.STORE_WIDTH[op], True
+    elif op in sem.STORE_WIDTH and ins.opcode.kind is ArgKind.REG_IMM_IMM:
+        base, offset, width, store = args[0], args[1], sem.STORE_WIDTH[op], True
+    else:
+        return None
+    offset &= 0xFFFFFFFF
+    return base, offset - (1 << 32) if offset >> 31 else offset, width, store
+
+
+def _same_page_group(body: list[Instruction], start: int, end: int
+                     ) -> list[tuple[int, int, int, bool]]:
+    """The consecutive accesses from `start` relative to one unchanged base register
+    spanning at most a page (a load into the base ends the group)."""
+    group: list[tuple[int, int, int, bool]] = []
+    for ins in body[start:end]:
+        access = _indirect_access(ins)
+        if access is None or (group and access[0] != group[0][0]):
+            break
+        low = min(a[1] for a in [*group, access])
+        high = max(a[1] + a[2] for a in [*group, access])
+        if high - low > 4096:
+            break
+        group.append(access)
+        if not access[3] and ins.args[0] == access[0]:
+            break
+    return group
+
+
+def _group_lines(
+    body: list[Instruction], group: list[tuple[int, int, int, bool]], lines: list[str]
+) -> None:
+    """Accesses that share a page when the first one's page is mapped: one page lookup,
+    then direct `struct` calls; otherwise each access on its own."""
+    base = group[0][0]
+    low = min(offset for _, offset, _, _ in group)
+    span = max(offset + width for _, offset, width, _ in group) - low
+    pages = "WR" if any(store for *_, store in group) else "RD"
+    lines += [
+        f"a = (r{base} + {low}) & {M32}; o = a & 4095; p = {pages}.get(a >> 12)",
+        f"if p is not None and o <= {4096 - span}:",
+    ]
+    for ins, (_, offset, width, store) in zip(body, group, strict=True):
+        at = f"o + {offset - low}" if offset != low else "o"
+        if not store:
+            dest = f"r{ins.args[0]}"
+            lines.append(f" {dest} = UNPACK{width}(p, {at})[0]")
+            if sem.LOAD_WIDTH[ins.opcode.number][1]:
+                top = 1 << (8 * width - 1)
+                lines.append(f" if {dest} >= {top}: {dest} += {(1 << 64) - 2 * top}")
+            continue
+        mask = (1 << 8 * width) - 1
+        if ins.opcode.kind is ArgKind.REG_IMM_IMM:
+            value = str(ins.args[2] & mask)
+        else:
+            value = f"r{ins.args[0]}" + (f" & {mask}" if width < 8 else "")
+        lines.append(f" PACK{width}(p, {at}, {value})")
+    lines.append("else:")
+    for ins in body:
+        generic: list[str] = []
+        _instruction(ins, generic)
+        lines += [" " + line for line in generic]
+
+
+def _instruction(ins: Instruction, lines: list[str]) -> None:
+    """Append the statements of one non-terminating instruction (not ecalli)."""
+    op, args, kind = ins.opcode.number, ins.args, ins.opcode.kind
+    if op in (20, 51):
+        lines.append(f"r{args[0]} = {args[1]}")
+    elif op in sem.LOAD_WIDTH:
+        width, is_signed = sem.LOAD_WIDTH[op]
+        address: int | str
+        if len(args) == 2:
+            address = args[1] & 0xFFFFFFFF
+        else:
+            address = f"(r{args[1]} + {args[2]}) & {M32}"
+        lines += _load_lines(ins.pc, address, width, is_signed, f"r{args[0]}")
+    elif op in sem.STORE_WIDTH:
+        width = sem.STORE_WIDTH[op]
+        mask = (1 << 8 * width) - 1
+        if kind is ArgKind.IMM_IMM:
+            address, value = args[0] & 0xFFFFFFFF, str(args[1] & mask)
+        elif kind is ArgKind.REG_IMM:
+            address, value = args[1] & 0xFFFFFFFF, f"r{args[0]}"
+        elif kind is ArgKind.REG_IMM_IMM:
+            address, value = f"(r{args[0]} + {args[1]}) & {M32}", str(args[2] & mask)
+        else:
+            address, value = f"(r{args[1]} + {args[2]}) & {M32}", f"r{args[0]}"
+        if value.startswith("r") and width < 8:
+            value = f"{value} & {mask}"
+        lines += _store_lines(ins.pc, address, width, value)
+    elif op == 101:
+        lines.append(f"r{args[0]} = m.sbrk(r{args[1]})")
+    elif kind is ArgKind.REG_REG:
+        value = f"r{args[1]}" if op == 100 else f"U{op}(r{args[1]})"
+        lines.append(f"r{args[0]} = {value}")
+    elif kind is ArgKind.REG_REG_IMM:
+        lines += _with_imm(op, f"r{args[0]}", f"r{args[1]}", args[2])
+    else:
+        lines += _three(op, f"r{args[0]}", f"r{args[1]}", f"r{args[2]}")
 
 
 def regions(program: Program) -> list[list[int]]:
     """The strongly connected components of the static control-flow graph over basic
     blocks that contain more than one block (Tarjan's algorithm, iterative)."""
     blocks = program.basic_blocks
-    successors: dict[int, list[int]] = {}
-    for pc in blocks:
-        last = program.block(pc)[-1]
-        number, kind = last.opcode.number, last.opcode.kind
-        targets = []
-        if number == 1 or kind in (ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET):
-            targets.append(last.next_pc)
-        if kind in (ArgKind.OFFSET, ArgKind.REG_IMM_OFFSET, ArgKind.REG_REG_OFFSET):
-            targets.append(last.args[-1])
-        successors[pc] = [t for t in targets if t in blocks]
+    successors = {
+        pc: [t for t in _successors(program.block(pc)[-1]) if t in blocks] for pc in blocks
+    }
     index: dict[int, int] = {}
     low: dict[int, int] = {}
     stack: list[int] = []
@@ -454,55 +575,101 @@ def regions(program: Program) -> list[list[int]]:
     return components
 
 
-def _namespace(program: Program) -> dict[str, Any]:
-    namespace: dict[str, Any] = {
-        "JT": program.jump_targets,
-        **{f"UNPACK{w}": struct.Struct(f"<{c}").unpack_from for w, c in _FORMATS},
-        **{f"PACK{w}": struct.Struct(f"<{c}").pack_into for w, c in _FORMATS},
-        "MemoryFault": MemoryFault,
-        "MemoryPanic": MemoryPanic,
-    }
-    namespace.update({f"T{op}": fn for op, fn in sem.THREE_REGISTER.items()})
-    namespace.update({f"W{op}": fn for op, fn in sem.WITH_IMMEDIATE.items()})
-    namespace.update({f"U{op}": fn for op, fn in sem.UNARY.items()})
-    return namespace
-
 
 class CompiledProgram:
-    """Python functions for every basic block of a program, plus lazily compiled entries
-    for other entry points (a fresh start mid-block, or a resume after a host call)."""
+    """The translated units of one program, grown lazily as blocks are executed.
 
-    def __init__(self, program: Program) -> None:
+    `eager=True` translates every basic block at once into a single unit (for tests and
+    the translation benchmark)."""
+
+    def __init__(self, program: Program, *, eager: bool = False) -> None:
         self.program = program
-        self.namespace = _namespace(program)
-        function_of: dict[int, str] = {}
-        sources = []
-        for number, members in enumerate(regions(program)):
-            sources.append(_region_source(program, members, f"region{number}"))
-            function_of.update({pc: f"region{number}" for pc in members})
-        for pc in sorted(program.basic_blocks - function_of.keys()):
-            sources.append(_BlockWriter(program, pc, True, f"b{pc}").source())
-            function_of[pc] = f"b{pc}"
-        exec(compile("".join(sources), "<pvm blocks>", "exec"), self.namespace)
-        self.charged: dict[int, BlockFn] = {
-            pc: self.namespace[name] for pc, name in function_of.items()
-        }
-        self.uncharged: dict[int, BlockFn] = {}
+        self.namespace: dict[str, Any] = _namespace(program)
+        self.entries: dict[int, UnitFn] = {}
+        """Block start -> the unit that can be entered there."""
+        self.translated: set[int] = set()
+        self.counts: dict[int, int] = {}
+        self.pending: set[int] = set()
+        self.starts: set[int] = set()
+        self.work = 0
+        self._decoded: dict[int, tuple[Any, Any, bool]] = {}
+        self._predecessors: dict[int, int] | None = None
+        self._units = 0
+        if eager:
+            self.translate(set(program.basic_blocks))
 
-    def entry(self, pc: int, *, charged: bool) -> BlockFn:
-        """The function that runs from `pc`, compiling it on first use."""
-        table = self.charged if charged else self.uncharged
-        fn = table.get(pc)
-        if fn is None:
-            name = f"{'c' if charged else 'u'}{pc}"
-            source = _BlockWriter(self.program, pc, charged, name).source()
-            exec(compile(source, "<pvm entry>", "exec"), self.namespace)
-            fn = table[pc] = self.namespace[name]
-        return fn
+    # -- translation ------------------------------------------------------------------------
+
+    def translate(self, blocks: set[int]) -> None:
+        """Translate `blocks` (basic-block starts not yet translated) into one unit."""
+        program = self.program
+        if self._predecessors is None:
+            self._predecessors = static_predecessors(program)
+        blocks = {pc for pc in blocks if pc not in self.translated}
+        if not blocks:
+            return
+        name = f"unit{self._units}"
+        self._units += 1
+        writer = _UnitWriter(
+            program, blocks, self._predecessors, self.starts, self.counts, name
+        )
+        source = writer.source()
+        exec(compile(source, f"<pvm {name}>", "exec"), self.namespace)
+        function = self.namespace[name]
+        self.namespace[writer.heads_name] = frozenset(writer.heads)
+        for pc in writer.heads:
+            self.entries[pc] = function
+        self.translated |= blocks
+        self.pending -= blocks
+
+    # -- the interpreted tier ----------------------------------------------------------------
+
+    def interpret(
+        self, pc: int, gas: int, registers: list[int], memory: Memory, charge: bool
+    ) -> tuple[Exit | None, int, int]:
+        """Run one block from `pc` in the reference semantics (as `interpreter.run` does
+        from a block entry): charge its gas if `charge`, execute up to its terminator.
+        Returns (exit or None to continue, pc, gas)."""
+        program = self.program
+        if charge:
+            count = self.counts.get(pc, 0)
+            self.counts[pc] = count + 1
+            if count == 0 and pc in program.basic_blocks and pc not in self.translated:
+                self.pending.add(pc)
+            self.work += 1
+            if self.pending and self.work >= TRANSLATE_FACTOR * len(self.pending):
+                self.work = 0
+                self.translate(self.pending)
+                if pc in self.entries:
+                    return None, pc, gas
+            cost = program.block_cost(pc)
+            # Verify the block's gas can be paid on entry
+            if gas < cost:
+                return OUT_OF_GAS, pc, gas
+            gas -= cost
+        decoded = self._decoded
+        while True:
+            entry = decoded.get(pc)
+            if entry is None:
+                ins = program.instruction(pc)
+                number = ins.opcode.number
+                entry = decoded[pc] = (ins, HANDLERS[number], number in TERMINATORS)
+            ins, handler, terminator = entry
+            try:
+                step = handler(program, ins, registers, memory)
+            except MemoryFault as fault:
+                return Exit(ExitStatus.PAGE_FAULT, fault.address), pc, gas
+            except MemoryPanic:
+                return PANIC, pc, gas
+            if type(step) is Exit:
+                return step, pc, gas
+            if terminator:
+                return None, step, gas
+            pc = step
 
 
 def compile_program(program: Program) -> CompiledProgram:
-    """The compiled form of `program`, built once and cached."""
+    """The (lazily translated) compiled form of `program`, shared by equal programs."""
     compiled = program.compiled
     if isinstance(compiled, CompiledProgram):
         return compiled
@@ -518,27 +685,28 @@ def compile_program(program: Program) -> CompiledProgram:
 
 
 def run(program: Program, state: MachineState, *, charge_entry: bool = True) -> Exit:
-    """Ψ (A.1) on the compiled program; same contract as `interpreter.run`."""
+    """Ψ (A.1) on the fast path; same contract as `interpreter.run`."""
     compiled = compile_program(program)
     registers, memory = state.registers, state.memory
     pc, gas = state.pc, state.gas
-    kind = CONTINUE
-    value = 0
-    if not charge_entry:
-        kind, pc, gas, value = compiled.entry(pc, charged=False)(registers, gas, memory, pc)
-    charged = compiled.charged
-    while kind == CONTINUE:
-        fn = charged.get(pc)
-        if fn is None:
-            fn = compiled.entry(pc, charged=True)
-        kind, pc, gas, value = fn(registers, gas, memory, pc)
+    exit_: Exit | None = None
+    if charge_entry:
+        compiled.starts.add(pc)
+    else:  # resume inside a block whose gas is paid: finish it in the reference semantics
+        exit_, pc, gas = compiled.interpret(pc, gas, registers, memory, False)
+    entries = compiled.entries
+    while exit_ is None:
+        unit = entries.get(pc)
+        if unit is None:
+            exit_, pc, gas = compiled.interpret(pc, gas, registers, memory, True)
+            continue
+        kind, pc, gas, value = unit(registers, gas, memory, pc)
+        if kind:
+            if kind < 4:
+                exit_ = _EXITS[kind]
+            else:
+                status = ExitStatus.PAGE_FAULT if kind == 4 else ExitStatus.HOST_CALL
+                exit_ = Exit(status, value)
     state.pc, state.gas = pc, gas
-    if kind == K_HALT:
-        return HALT
-    if kind == K_PANIC:
-        return PANIC
-    if kind == K_OOG:
-        return OUT_OF_GAS
-    if kind == K_FAULT:
-        return Exit(ExitStatus.PAGE_FAULT, value)
-    return Exit(ExitStatus.HOST_CALL, value)
+    return exit_
+
