@@ -149,6 +149,9 @@ TINY = ChainSpec(
     preimage_expunge_period=32,
     max_block_gas=20_000_000,
     max_refine_gas=1_000_000_000,
+    # L for tiny is what the JAM conformance fuzzer's chain spec uses (24 slots, two
+    # epochs); a service reading the protocol constants through `fetch` sees it.
+    max_lookup_anchor_age=24,
 )
 
 FULL = ChainSpec(

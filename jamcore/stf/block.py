@@ -130,7 +130,8 @@ def import_block(
     assured, available = assurances.transition(
         assurances.AssurancesState(
             avail_assignments=judged.rho,
-            curr_validators=posterior_safrole.active_validators,
+            # Assurances are signed by the prior epoch's keys kappa (eq. 11.13).
+            curr_validators=state.current_validators,
         ),
         assurances.AssurancesInput(
             assurances=extrinsic.assurances, slot=head.slot, parent=head.parent

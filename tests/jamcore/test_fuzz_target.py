@@ -147,12 +147,6 @@ def test_initialize_then_get_state(socket_path: Path) -> None:
         assert list(state.keyvals) == sorted(state.keyvals)
 
 
-@pytest.mark.xfail(
-    reason="known divergence: block 44 of fuzz-proto/no_forks (a fuzzy-service accumulation "
-    "that panics in transfer after a checkpoint) gives another state root than polkajam's; "
-    "blocks 1-43 match",
-    strict=False,
-)
 def test_recorded_session(socket_path: Path) -> None:
     requests, answers = _recorded("fuzzer"), _recorded("target")
     assert len(requests) == len(answers)

@@ -288,7 +288,8 @@ def query(state: MachineState, pair: ContextPair) -> Exit | None:
 
 def solicit(state: MachineState, pair: ContextPair, slot: int) -> Exit | None:
     """Ω_S (`solicit` = 23): request the preimage (µ[ω_7..+32], ω_8), or re-request an
-    unavailable one."""
+    unavailable one; FULL when the new threshold a_t exceeds the balance, which is checked
+    before the length (a new request of length z adds 81 + z octets, eq. 9.8)."""
     regs = state.registers
     h = read_memory(state.memory, regs[7], 32)
     # Verify the hash is readable
@@ -297,10 +298,11 @@ def solicit(state: MachineState, pair: ContextPair, slot: int) -> Exit | None:
     length = regs[8]
     own = pair.x.own
     assert own is not None
+    # A length of 2^32 or more is never a key of a_l, so it asks for a new request
     request = own.request(h, length) if length < _U32 else None
-    if request is None and length < _U32:
+    if request is None:
         items, octets, slots = own.info.items + 2, own.info.bytes + 81 + length, ()
-    elif request is not None and len(request) == 2:
+    elif len(request) == 2:
         items, octets, slots = own.info.items, own.info.bytes, (*request, slot)
     else:
         regs[7] = HUH
@@ -308,6 +310,10 @@ def solicit(state: MachineState, pair: ContextPair, slot: int) -> Exit | None:
     # Verify the balance covers the new threshold
     if own.info.balance < threshold_balance(items, octets, own.info.deposit_offset):
         regs[7] = FULL
+        return None
+    # Verify the request can be a key of a_l (its length is in N_L = N_{2^32})
+    if length >= _U32:
+        regs[7] = HUH
         return None
     own.set_request(h, length, slots)
     regs[7] = OK

@@ -3,16 +3,24 @@ small hand-made context."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from jamcore.crypto.hashing import blake2b_256
-from jamcore.pvm.exits import PANIC, ExitStatus
+from jamcore.pvm.assembler import assemble
+from jamcore.pvm.blob import HALT_ADDRESS
+from jamcore.pvm.exits import PANIC, Exit, ExitStatus
+from jamcore.pvm.host import MODES, Mode
 from jamcore.pvm.host_calls import CASH, FULL, HUH, LOW, NONE, OK, WHO, general
 from jamcore.pvm.host_calls import accumulate as acc
+from jamcore.pvm.invocations.accumulate import metered_invoke
 from jamcore.pvm.invocations.context import ContextPair, Implications
 from jamcore.pvm.invocations.partial_state import PartialState, threshold_balance
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.memory import Memory
+from jamcore.pvm.program import Program
+from jamcore.spec import TINY
 from jamcore.types.services import ServiceAccount, ServiceInfo
 
 RAM = 0x10000
@@ -169,3 +177,97 @@ def test_provide(requested: bool) -> None:
     assert acc.provide(m, pair) is None
     assert m.registers[7] == (OK if requested else HUH)
     assert pair.x.provisions == ({(OTHER, blob)} if requested else set())
+
+
+def test_solicit_of_an_overlong_length_is_full() -> None:
+    # A length of 2^32 or more asks for a new request whose threshold no balance covers
+    pair = context()
+    m = machine(r7=RAM, r8=2**64 - 5)
+    assert acc.solicit(m, pair, 10) is None and m.registers[7] == FULL
+    own = pair.x.own
+    assert own is not None and own.info.items == 0
+
+
+def test_fetched_constants_carry_the_specs_lookup_anchor_age() -> None:
+    # L sits after E_8(B_I, B_L, B_S), E_2(C), E_4(D, E), E_8(G_A, G_I, G_R, G_T),
+    # E_2(H, I, J, K): at octet 74
+    for age in (24, 14_400):
+        constants = general.protocol_constants(replace(TINY, max_lookup_anchor_age=age))
+        assert len(constants) == 134
+        assert constants[74:78] == age.to_bytes(4, "little")
+
+
+# -- gas metered instruction by instruction (A.1) ----------------------------------------------
+
+HALT = "jump_ind r0, 0"
+
+
+class Calls:
+    """A host-call handler charging `cost` gas per call and recording (index, gas seen)."""
+
+    def __init__(self, cost: int = 0, panic_on: int | None = None) -> None:
+        self.cost = cost
+        self.panic_on = panic_on
+        self.seen: list[tuple[int, int]] = []
+
+    def __call__(self, index: int, state: MachineState) -> Exit | None:
+        self.seen.append((index, state.gas))
+        if index == self.panic_on:
+            return PANIC
+        state.gas -= self.cost
+        return None
+
+
+def run_metered(source: str, gas: int, calls: Calls, mode: Mode) -> tuple[Exit, MachineState]:
+    program = Program.from_blob(assemble(source))
+    regs = [0] * 13
+    regs[0] = HALT_ADDRESS
+    state = MachineState(0, gas, regs, Memory())
+    return metered_invoke(program, state, calls, mode=mode), state
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_panic_inside_a_block_charges_only_what_ran(mode: Mode) -> None:
+    # the load from address 0 panics: the add and the load are charged, the rest is not
+    source = "add_imm_64 r1, r1, 1\nload_ind_u8 r2, r3, 0\n" + "add_imm_64 r1, r1, 1\n" * 3 + HALT
+    exit_, state = run_metered(source, 100, Calls(), mode)
+    assert exit_.status is ExitStatus.PANIC
+    assert state.gas == 98
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_host_calls_see_the_gas_of_the_instructions_run(mode: Mode) -> None:
+    source = "ecalli 0\n" + "add_imm_64 r1, r1, 1\n" * 3 + HALT
+    calls = Calls(cost=10)
+    exit_, state = run_metered(source, 100, calls, mode)
+    assert exit_.status is ExitStatus.HALT
+    assert calls.seen == [(0, 99)] and state.gas == 85
+    # a host call that panics: nothing after the ecalli is charged
+    calls = Calls(panic_on=0)
+    exit_, state = run_metered(source, 100, calls, mode)
+    assert exit_.status is ExitStatus.PANIC and state.gas == 99
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_block_the_gas_cannot_pay_for_runs_until_the_gas_is_out(mode: Mode) -> None:
+    # 6 instructions, 5 gas: the ecalli still runs, then the gas is out before the trap
+    source = "add_imm_64 r1, r1, 1\necalli 3\n" + "add_imm_64 r1, r1, 1\n" * 3 + "trap"
+    calls = Calls()
+    exit_, state = run_metered(source, 5, calls, mode)
+    assert exit_.status is ExitStatus.OUT_OF_GAS
+    assert calls.seen == [(3, 3)] and state.registers[1] == 4
+    # ... or a fault comes first, with its gas
+    source = "add_imm_64 r1, r1, 1\nload_ind_u8 r2, r3, 0\n" + "add_imm_64 r1, r1, 1\n" * 3 + HALT
+    exit_, state = run_metered(source, 3, Calls(), mode)
+    assert exit_.status is ExitStatus.PANIC and state.gas == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_host_call_leaving_too_little_gas_for_its_block(mode: Mode) -> None:
+    # after `ecalli 0` (gas 11 -> 10 -> 7 after the call) 7 instructions remain: the add,
+    # `ecalli 1` (seeing 5), then 2 of 4 adds (gas 3 -> 1 -> ... out) and never the trap
+    source = "ecalli 0\nadd_imm_64 r1, r1, 1\necalli 1\n" + "add_imm_64 r1, r1, 1\n" * 4 + "trap"
+    calls = Calls(cost=3)
+    exit_, state = run_metered(source, 11, calls, mode)
+    assert exit_.status is ExitStatus.OUT_OF_GAS
+    assert calls.seen == [(0, 10), (1, 5)] and state.registers[1] == 3
