@@ -1,19 +1,19 @@
 """Running programs and the host-call interface (graypaper A.1, Ψ_H A.33, Ψ_M A.44).
 
-`run` executes a program in either mode until it exits. `invoke` is Ψ_H: on `ecalli` it
-hands the call index and the machine state to a host-call handler and resumes after the
-ecalli unless the handler ends the run; refine and accumulate plug their host functions in
-here. `invoke_standard` is Ψ_M: standard program initialisation, Ψ_H, and the result
-blob or error with the gas used.
+`run` executes a program in either mode until it exits, charging each basic block's gas
+on entry as the w3f PVM vectors do. `invoke` is Ψ_H with A.1's gas, one unit per
+instruction (`jamcore.pvm.metering`): on `ecalli` it hands the call index and the machine
+state to a host-call handler and resumes after the ecalli unless the handler ends the run;
+is-authorized, refine and accumulate plug their host functions in here. `invoke_standard`
+is Ψ_M: standard program initialisation, Ψ_H, and the result blob or error with the gas
+used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
-from jamcore.pvm import fast, interpreter
 from jamcore.pvm.blob import standard_program
 from jamcore.pvm.exits import (
     PANIC,
@@ -25,39 +25,47 @@ from jamcore.pvm.exits import (
     PvmError,
 )
 from jamcore.pvm.machine import MAX_REGISTER, MachineState
+from jamcore.pvm.metering import MODES, Mode, run_block_entry, run_metered
 from jamcore.pvm.program import Program
 
-Mode = Literal["interpreter", "fast"]
-MODES: tuple[Mode, ...] = ("interpreter", "fast")
+__all__ = [
+    "MODES",
+    "HostCall",
+    "InvocationResult",
+    "Mode",
+    "gas_used",
+    "invoke",
+    "invoke_standard",
+    "run",
+]
 
 HostCall = Callable[[int, MachineState], Exit | None]
 """A host-call handler f(h, state): reads and mutates gas, registers and RAM of `state`,
 then returns None to continue after the ecalli, or an Exit (halt, panic, out-of-gas, page
 fault) that ends the run. A `MemoryFault` or `MemoryPanic` raised by `state.memory.read` or
-`write` inside the handler ends the run as that page fault or panic."""
+`write` inside the handler ends the run as that page fault or panic. A handler returning
+out-of-gas for a call costing g > ϱ need not take g off: ϱ' = ϱ - g < 0 (B.7) and the run
+is left with no gas either way."""
 
 
 def run(
     program: Program, state: MachineState, *, mode: Mode = "fast", charge_entry: bool = True
 ) -> Exit:
-    """Ψ (A.1): run `program` from `state` until it exits; `state` is updated in place."""
-    if mode == "fast":
-        return fast.run(program, state, charge_entry=charge_entry)
-    if mode == "interpreter":
-        return interpreter.run(program, state, charge_entry=charge_entry)
-    raise PvmError(f"unknown execution mode {mode!r}, expected one of {MODES}")
+    """Ψ (A.1) as the w3f PVM vectors run it, each basic block's gas charged on entry: run
+    `program` from `state` until it exits; `state` is updated in place. Invocations use
+    `invoke` (or `jamcore.pvm.metering.run_metered`), which meter per instruction."""
+    return run_block_entry(program, state, mode=mode, charge_entry=charge_entry)
 
 
 def invoke(
     program: Program, state: MachineState, host_call: HostCall, *, mode: Mode = "fast"
 ) -> Exit:
-    """Ψ_H (A.33): run, servicing host calls with `host_call` until a non-host exit.
-
-    After a handled call execution resumes at the instruction following the ecalli, whose
-    block's gas was already charged."""
-    charge_entry = True
+    """Ψ_H (A.33) over Ψ with A.1's gas (`run_metered`): run, servicing host calls with
+    `host_call` until a non-host exit. A handler sees the exact counter (the ecalli paid,
+    nothing after it); execution resumes at the instruction following the ecalli."""
+    resume = False
     while True:
-        exit_ = run(program, state, mode=mode, charge_entry=charge_entry)
+        exit_ = run_metered(program, state, mode=mode, resume=resume)
         if exit_.status is not ExitStatus.HOST_CALL:
             return exit_
         ecalli_pc = state.pc
@@ -70,25 +78,24 @@ def invoke(
         if outcome is not None:
             if outcome.status is ExitStatus.HOST_CALL:
                 raise PvmError("a host-call handler cannot end a run with a host call")
+            if outcome.status is ExitStatus.OUT_OF_GAS:
+                # The call cost more than ϱ: ϱ' = ϱ - g < 0 (B.7), so no gas is left
+                state.gas = min(state.gas, 0)
             state.pc = ecalli_pc
             return outcome
         for i, value in enumerate(state.registers):
             if not 0 <= value <= MAX_REGISTER:
                 raise PvmError(f"host call {exit_.value} left r{i} = {value}, not below 2^64")
+        # Verify the call's gas was covered (ϱ' < 0 is out of gas, A.33)
         if state.gas < 0:
             return Exit(ExitStatus.OUT_OF_GAS)
         state.pc = program.instruction(ecalli_pc).next_pc
-        charge_entry = False
+        resume = True
 
 
-def gas_used(limit: int, state: MachineState, exit_: Exit) -> int:
-    """The gas an invocation used: its limit less what is left (eq. B.9, B.2, B.4).
-
-    Gas is charged per basic block on entry, so an out-of-gas exit leaves the remainder
-    of the block it could not afford unspent; charged instruction by instruction (A.1) the
-    counter would have run down to zero first, so an out-of-gas run used all its gas."""
-    if exit_.status is ExitStatus.OUT_OF_GAS:
-        return limit
+def gas_used(limit: int, state: MachineState) -> int:
+    """u = ϱ - max(ϱ', 0) (eq. A.44): the gas an invocation used, its limit less what
+    is left; with A.1's metering an out-of-gas run has none left."""
     return limit - max(state.gas, 0)
 
 
@@ -118,7 +125,7 @@ def invoke_standard(
         return InvocationResult(0, PANIC.status)
     state = MachineState(pc, gas, list(initial.registers), initial.memory)
     exit_ = invoke(program, state, host_call, mode=mode)
-    used = gas_used(gas, state, exit_)
+    used = gas_used(gas, state)
     if exit_.status is ExitStatus.OUT_OF_GAS:
         return InvocationResult(used, ExitStatus.OUT_OF_GAS)
     if exit_.status is ExitStatus.HALT:

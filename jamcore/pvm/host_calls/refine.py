@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from jamcore.codec import CodecError, Reader, read_natural
-from jamcore.pvm import host
 from jamcore.pvm.exits import PANIC, Exit, ExitStatus, PvmBlobError
 from jamcore.pvm.host_calls import FULL, HUH, NONE, OK, OOB, WHO
 from jamcore.pvm.host_calls.general import (
@@ -29,6 +28,7 @@ from jamcore.pvm.host_calls.general import (
 )
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.memory import PAGE_BITS, PAGE_SIZE, READ, WRITE, Memory
+from jamcore.pvm.metering import Mode, run_metered
 from jamcore.pvm.program import Program
 from jamcore.state.keys import preimage_key, request_key
 from jamcore.types.services import ServiceAccount
@@ -102,15 +102,16 @@ def split_metadata(preimage: bytes) -> bytes | None:
 class IntegratedPvm:
     """An inner machine (eq. B.4): program code c, RAM u and instruction counter i.
 
-    `resume_paid` records that the basic block at `pc` was already charged by the run
-    that stopped there (after a host call or page fault), so resuming does not charge it
-    twice (the block-entry gas model of `jamcore.pvm.program`)."""
+    `inside_block` records that `pc` may lie inside a basic block (it is where an earlier
+    run stopped: after a host call, at a fault, where the gas ran out), so the next run
+    pays the rest of that block from `pc` rather than a block entry
+    (`jamcore.pvm.metering.run_metered`)."""
 
     code: bytes
     program: Program
     memory: Memory
     pc: int
-    resume_paid: bool = False
+    inside_block: bool = False
 
 
 @dataclass(slots=True)
@@ -120,7 +121,7 @@ class RefineHostContext:
 
     machines: dict[int, IntegratedPvm] = field(default_factory=dict)
     exports: list[bytes] = field(default_factory=list)
-    mode: host.Mode = "fast"
+    mode: Mode = "fast"
 
 
 # -- memory range checks --------------------------------------------------------------------
@@ -300,9 +301,10 @@ def pages(state: MachineState, context: RefineHostContext) -> Exit | None:
 
 
 def invoke(state: MachineState, context: RefineHostContext) -> Exit | None:
-    """Ω_K (`invoke` = 12, Appendix B.6): run inner machine ω_7 (Ψ, A.1) with the gas
-    and registers of the frame E_8(g) ++ E_8(ω) at ω_8, write the frame back, and report
-    the exit: ω_7 = HALT/PANIC/FAULT/HOST/OOG, ω_8 = fault address or host-call index."""
+    """Ω_K (`invoke` = 12, Appendix B.6): run inner machine ω_7 (Ψ, A.1, one gas per
+    instruction) with the gas and registers of the frame E_8(g) ++ E_8(ω) at ω_8, write
+    the frame back, and report the exit: ω_7 = HALT/PANIC/FAULT/HOST/OOG, ω_8 = fault
+    address or host-call index."""
     regs = state.registers
     n, frame_at = regs[7], regs[8]
     # Verify the gas-and-registers frame is writable
@@ -316,15 +318,16 @@ def invoke(state: MachineState, context: RefineHostContext) -> Exit | None:
     gas = int.from_bytes(frame[:8], "little")
     registers = [int.from_bytes(frame[8 + 8 * k : 16 + 8 * k], "little") for k in range(13)]
     inner_state = MachineState(inner.pc, gas, registers, inner.memory)
-    exit_ = host.run(
-        inner.program, inner_state, mode=context.mode, charge_entry=not inner.resume_paid
+    exit_ = run_metered(
+        inner.program, inner_state, mode=context.mode, resume=inner.inside_block
     )
     frame = max(inner_state.gas, 0).to_bytes(8, "little") + b"".join(
         (value & _M64).to_bytes(8, "little") for value in inner_state.registers
     )
     state.memory.write(frame_at, frame)
     status = exit_.status
-    inner.resume_paid = status in (ExitStatus.HOST_CALL, ExitStatus.PAGE_FAULT)
+    # Wherever a run stops (an ecalli, a fault, gas out part-way) may be inside a block
+    inner.inside_block = True
     if status is ExitStatus.HOST_CALL:
         inner.pc = inner.program.instruction(inner_state.pc).next_pc
         regs[7], regs[8] = INNER_HOST, exit_.value

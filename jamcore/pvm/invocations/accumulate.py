@@ -5,11 +5,10 @@ accumulate entry point (pc 5) under Ψ_M with the host-call mutator F over the c
 (x, y), and collapse the pair with C: the exceptional dimension y on panic or
 out-of-gas, the regular dimension x otherwise, with a 32-octet output as the yield.
 
-Gas is metered as A.1 says, one unit per instruction executed (`metered_invoke`). The PVM
-engine charges a basic block's whole cost on entry (as the PVM vectors expect); that differs
-wherever a host call reads the counter inside a block (`gas`, `checkpoint`, each call's own
-out-of-gas check) and wherever a run ends inside one (a panic, a fault, a host call that
-panics, or gas running out part-way), and the gas used is the service's statistics.
+Gas is metered as A.1 says, one unit per instruction executed, by Ψ_H
+(`jamcore.pvm.host.invoke`, see `jamcore.pvm.metering`): host calls (`gas`, `checkpoint`,
+each call's own out-of-gas check) see the exact counter, and the gas used is the service's
+statistics.
 """
 
 from __future__ import annotations
@@ -23,17 +22,13 @@ from jamcore.pvm import host_calls as hc
 from jamcore.pvm.blob import standard_program
 from jamcore.pvm.exits import (
     OUT_OF_GAS,
-    PANIC,
     Exit,
     ExitStatus,
-    MemoryFault,
-    MemoryPanic,
     PvmBlobError,
 )
-from jamcore.pvm.host import HostCall, Mode, gas_used, invoke
+from jamcore.pvm.host import Mode, gas_used, invoke
 from jamcore.pvm.host_calls import accumulate as acc
 from jamcore.pvm.host_calls import general
-from jamcore.pvm.interpreter import HANDLERS
 from jamcore.pvm.invocations.compiled import lazily_compiled
 from jamcore.pvm.invocations.context import (
     AccumulationInput,
@@ -126,9 +121,10 @@ class _Mutator:
         if index == hc.TRANSFER:
             return acc.transfer(state, pair, hc.HOST_CALL_GAS)
         cost = self.log_gas if index == hc.LOG else hc.HOST_CALL_GAS
-        if state.gas < cost:
-            return OUT_OF_GAS
         state.gas -= cost
+        # Verify the call's gas is covered (ϱ' = ϱ - g < 0 is out of gas, B.7)
+        if state.gas < 0:
+            return OUT_OF_GAS
         x = pair.x
         if index == hc.READ:
             return general.read(state, x.state.view(x.id), x.id, x.state)
@@ -216,8 +212,8 @@ def accumulate(
         return _collapse(pair, 0, None)
     machine = MachineState(ACCUMULATE_ENTRY, gas, list(initial.registers), initial.memory)
     mutator = _Mutator(pair, slot, spec, fetch_data, taken, log_gas)
-    exit_ = metered_invoke(program, machine, mutator, mode=mode)
-    used = gas_used(gas, machine, exit_)
+    exit_ = invoke(program, machine, mutator, mode=mode)
+    used = gas_used(gas, machine)
     if exit_.status is ExitStatus.HALT:
         start, length = machine.registers[7], machine.registers[8]
         result = b""
@@ -225,100 +221,6 @@ def accumulate(
             result = machine.memory.read(start, length) if length else b""
         return _collapse(pair, used, result)
     return _collapse(pair, used, None)
-
-
-class _Metering:
-    """The host-call handler of `metered_invoke`: gives `host_call` the gas counter of
-    A.1 (without the prepaid rest of the ecalli's block) and finishes a block the gas
-    cannot pay for in full. `exact` is set once the machine's counter is A.1's."""
-
-    __slots__ = ("program", "host_call", "exact")
-
-    def __init__(self, program: Program, host_call: HostCall) -> None:
-        self.program = program
-        self.host_call = host_call
-        self.exact = False
-
-    def __call__(self, index: int, state: MachineState) -> Exit | None:
-        program = self.program
-        # The engine charged the block on entry: the instructions after the ecalli are paid
-        prepaid = program.block_cost(state.pc) - 1
-        state.gas += prepaid
-        try:
-            outcome = self.host_call(index, state)
-        except MemoryFault as fault:  # the handler touched inaccessible RAM
-            outcome = Exit(ExitStatus.PAGE_FAULT, fault.address)
-        except MemoryPanic:
-            outcome = PANIC
-        if outcome is not None:
-            self.exact = True
-            return outcome
-        if state.gas >= prepaid:
-            state.gas -= prepaid
-            return None
-        self.exact = True
-        if state.gas < 0:
-            return OUT_OF_GAS
-        return run_unpaid(program, state, program.instruction(state.pc).next_pc, self.host_call)
-
-
-def run_unpaid(program: Program, state: MachineState, pc: int, host_call: HostCall) -> Exit:
-    """Ψ_H (A.1, A.33) from `pc` inside a basic block whose remaining instructions cost more
-    than the gas ϱ left: each instruction takes 1 from ϱ and runs (an ecalli calls
-    `host_call`), until one finds ϱ = 0 (out of gas, its effects dropped), faults or
-    panics. The block's terminator is never reached, since ϱ < the instructions left."""
-    regs, memory = state.registers, state.memory
-    while True:
-        # Verify the instruction can be paid for (ϱ' = ϱ - 1 < 0 is out of gas, A.1)
-        if state.gas < 1:
-            state.pc = pc
-            return OUT_OF_GAS
-        ins = program.instruction(pc)
-        state.gas -= 1
-        try:
-            step = HANDLERS[ins.opcode.number](program, ins, regs, memory)
-        except MemoryFault as fault:
-            step = Exit(ExitStatus.PAGE_FAULT, fault.address)
-        except MemoryPanic:
-            step = PANIC
-        if type(step) is Exit:
-            state.pc = pc
-            if step.status is not ExitStatus.HOST_CALL:
-                return step
-            try:
-                outcome = host_call(step.value, state)
-            except MemoryFault as fault:
-                return Exit(ExitStatus.PAGE_FAULT, fault.address)
-            except MemoryPanic:
-                return PANIC
-            if outcome is not None:
-                return outcome
-            if state.gas < 0:
-                return OUT_OF_GAS
-            step = ins.next_pc
-        pc = step
-
-
-def metered_invoke(
-    program: Program, machine: MachineState, host_call: HostCall, *, mode: Mode = "fast"
-) -> Exit:
-    """Ψ_H (A.33) over Ψ (A.1) with A.1's gas: one unit per instruction executed, the one
-    that faults or panics included (as the 0.7.2 conformance traces charge it). The engine
-    charges a block on entry; where the run ends inside a block this gives back the
-    unexecuted rest, where a block cannot be paid in full it runs the instructions the gas
-    pays for, and host calls see A.1's counter."""
-    metering = _Metering(program, host_call)
-    exit_ = invoke(program, machine, metering, mode=mode)
-    if metering.exact:
-        return exit_
-    status = exit_.status
-    if status is ExitStatus.PANIC or status is ExitStatus.PAGE_FAULT:
-        # Verify nothing after the failing instruction is charged
-        machine.gas += program.block_cost(machine.pc) - 1
-    elif status is ExitStatus.OUT_OF_GAS:
-        # The engine stopped at the entry of a block it could not pay for in full
-        return run_unpaid(program, machine, machine.pc, host_call)
-    return exit_
 
 
 def _collapse(pair: ContextPair, used: int, result: bytes | None) -> AccumulationOutcome:

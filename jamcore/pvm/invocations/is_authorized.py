@@ -3,7 +3,8 @@
 The work-package's authorization code p_u (the historical lookup of p_h's preimage
 p_a at the lookup-anchor slot with its metadata stripped, eq. 14.10) runs from pc 0 with
 G_I gas on the argument E_2(c). Its only host calls are `gas` and `fetch` (with the work
-package and nothing else); any other index costs 10 gas and answers WHAT.
+package and nothing else); any other index costs 10 gas and answers WHAT. Gas is metered
+one unit per instruction (A.1) by Ψ_M (`jamcore.pvm.host.invoke_standard`).
 """
 
 from __future__ import annotations

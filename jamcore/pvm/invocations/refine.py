@@ -5,7 +5,9 @@ slot, on the argument E(c, i, w_s, ↕w_y, H(p)). Its host calls are `gas`, `fet
 package, zero hash entropy, authorizer trace, imports, extrinsics), `historical_lookup`,
 `export` and the inner-machine calls of `jamcore.pvm.host_calls.refine`; any other index
 costs 10 gas and answers WHAT. The result is the output blob with the exported segments,
-or an error (`bad_code`, `code_oversize`, `out_of_gas`, `panic`) with no exports.
+or an error (`bad_code`, `code_oversize`, `out_of_gas`, `panic`) with no exports. Gas is
+metered one unit per instruction (A.1) by Ψ_M (`jamcore.pvm.host.invoke_standard`), inner
+machines' too (`jamcore.pvm.host_calls.refine.invoke`).
 """
 
 from __future__ import annotations

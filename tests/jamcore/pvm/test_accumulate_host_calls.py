@@ -6,22 +6,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.pvm.assembler import assemble
-from jamcore.pvm.blob import HALT_ADDRESS
+from jamcore.pvm.blob import HALT_ADDRESS, ProgramCode
 from jamcore.pvm.exits import PANIC, Exit, ExitStatus
-from jamcore.pvm.host import MODES, Mode
+from jamcore.pvm.host import MODES, Mode, invoke
 from jamcore.pvm.host_calls import CASH, FULL, HUH, LOW, NONE, OK, WHO, general
 from jamcore.pvm.host_calls import accumulate as acc
-from jamcore.pvm.invocations.accumulate import metered_invoke
 from jamcore.pvm.invocations.context import ContextPair, Implications
 from jamcore.pvm.invocations.partial_state import PartialState, threshold_balance
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.memory import Memory
+from jamcore.pvm.metering import run_unpaid
 from jamcore.pvm.program import Program
 from jamcore.spec import TINY
 from jamcore.types.services import ServiceAccount, ServiceInfo
+from tests.jamcore.pvm.pvm_strategies import assembly_programs, machine_states
 
 RAM = 0x10000
 SELF, OTHER = 7, 9
@@ -197,7 +199,7 @@ def test_fetched_constants_carry_the_specs_lookup_anchor_age() -> None:
         assert constants[74:78] == age.to_bytes(4, "little")
 
 
-# -- gas metered instruction by instruction (A.1) ----------------------------------------------
+# -- gas metered instruction by instruction (A.1): Ψ_H of jamcore.pvm.host ----------------------
 
 HALT = "jump_ind r0, 0"
 
@@ -223,7 +225,7 @@ def run_metered(source: str, gas: int, calls: Calls, mode: Mode) -> tuple[Exit, 
     regs = [0] * 13
     regs[0] = HALT_ADDRESS
     state = MachineState(0, gas, regs, Memory())
-    return metered_invoke(program, state, calls, mode=mode), state
+    return invoke(program, state, calls, mode=mode), state
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -271,3 +273,46 @@ def test_a_host_call_leaving_too_little_gas_for_its_block(mode: Mode) -> None:
     exit_, state = run_metered(source, 11, calls, mode)
     assert exit_.status is ExitStatus.OUT_OF_GAS
     assert calls.seen == [(0, 10), (1, 5)] and state.registers[1] == 3
+
+
+def _mixing_host(index: int, state: MachineState) -> Exit | None:
+    """Mixes the call index into r7 and charges 3 gas; index 4 mod 8 panics."""
+    if index % 8 == 4:
+        return PANIC
+    state.registers[7] = (state.registers[7] * 31 + index) % 2**64
+    state.gas -= 3
+    return None
+
+
+def _per_instruction_invoke(program: Program, state: MachineState) -> Exit:
+    """Ψ_H (A.33) straight from A.1: every instruction run one at a time, paying 1."""
+    while True:
+        exit_ = run_unpaid(program, state)
+        if exit_.status is not ExitStatus.HOST_CALL:
+            return exit_
+        outcome = _mixing_host(exit_.value, state)
+        if outcome is not None:
+            return outcome
+        if state.gas < 0:
+            return Exit(ExitStatus.OUT_OF_GAS)
+        state.pc = program.instruction(state.pc).next_pc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=assembly_programs(), state=machine_states())
+def test_invoke_meters_exactly_as_one_instruction_at_a_time(
+    text: str, state: MachineState
+) -> None:
+    code = Program.from_blob(assemble(text))
+    expected = MachineState(state.pc, state.gas, list(state.registers), state.memory.copy())
+    reference = _per_instruction_invoke(Program(ProgramCode(*_parts(code))), expected)
+    for mode in MODES:
+        machine = MachineState(state.pc, state.gas, list(state.registers), state.memory.copy())
+        exit_ = invoke(Program(ProgramCode(*_parts(code))), machine, _mixing_host, mode=mode)
+        assert (exit_, machine.pc, machine.gas, machine.registers, machine.memory) == (
+            reference, expected.pc, expected.gas, expected.registers, expected.memory
+        ), mode
+
+
+def _parts(program: Program) -> tuple[bytes, tuple[bool, ...], tuple[int, ...]]:
+    return program.code, program.bitmask, program.jump_table

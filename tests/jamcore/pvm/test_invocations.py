@@ -175,6 +175,68 @@ def test_refine_malformed_code_panics_without_gas() -> None:
     assert run_refine(b"\x01\x02") == RefineOutcome(Variant("panic"), (), 0)
 
 
+# -- gas metered per instruction (A.1) in Ψ_R and Ψ_I -------------------------------------------
+
+ADDS = "add_imm_64 r1, r1, 1\n"
+MID_BLOCK_PANIC = ADDS + "load_ind_u8 r2, r3, 0\n" + ADDS * 3 + HALT
+"""The load from address 0 panics inside a six-instruction block."""
+RETURN_GAS_SEEN = "ecalli 0\nstore_u64 r7, 0x20000\nload_imm r7, 0x20000\nload_imm r8, 8\n" + HALT
+"""Calls `gas` first thing and returns what it saw, E_8(ω_7), in a five-instruction block."""
+EXPORT_FROM_ZERO = "load_imm r7, 0\necalli 7\n" + ADDS * 20 + HALT
+"""Exports from unreadable address 0 (the call panics) at the start of a 23-instruction block."""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_refine_panic_inside_a_block_charges_only_what_ran(mode: Mode) -> None:
+    assert run_refine(standard(MID_BLOCK_PANIC), mode) == RefineOutcome(Variant("panic"), (), 2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_refine_host_call_sees_the_gas_of_the_instructions_run(mode: Mode) -> None:
+    outcome = run_refine(standard(RETURN_GAS_SEEN, rw=bytes(8)), mode, gas=1000)
+    assert outcome.result == Variant("ok", (1000 - 1 - 10).to_bytes(8, "little"))
+    assert outcome.gas_used == 5 + 10
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_refine_gas_running_out_inside_a_block(mode: Mode) -> None:
+    # 15 gas cannot pay the 23-instruction block, yet its first instructions run: the export
+    # panics with 12 gas used; with 11 the call itself cannot be paid (all gas used)
+    code = standard(EXPORT_FROM_ZERO)
+    assert run_refine(code, mode, gas=15) == RefineOutcome(Variant("panic"), (), 12)
+    assert run_refine(code, mode, gas=11) == RefineOutcome(Variant("out_of_gas"), (), 11)
+    # a host call leaving too little for the rest of its block: gas out part-way
+    code = standard("ecalli 0\n" + ADDS * 5 + HALT)
+    assert run_refine(code, mode, gas=13) == RefineOutcome(Variant("out_of_gas"), (), 13)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_is_authorized_panic_inside_a_block_charges_only_what_ran(mode: Mode) -> None:
+    work_package, accounts = package(b"", auth_code=standard(MID_BLOCK_PANIC))
+    outcome = is_authorized(work_package, 0, accounts, TINY, mode=mode)
+    assert (outcome.result, outcome.gas_used) == (Variant("panic"), 2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_is_authorized_host_call_sees_the_gas_of_the_instructions_run(mode: Mode) -> None:
+    work_package, accounts = package(b"", auth_code=standard(RETURN_GAS_SEEN, rw=bytes(8)))
+    outcome = is_authorized(work_package, 0, accounts, TINY, gas=1000, mode=mode)
+    assert outcome.result == Variant("ok", (1000 - 1 - 10).to_bytes(8, "little"))
+    assert outcome.gas_used == 5 + 10
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_is_authorized_gas_running_out_inside_a_block(mode: Mode) -> None:
+    # `fetch` of the package into unmapped address 0 panics: reached with 20 gas, though
+    # its 25-instruction block costs more
+    text = "load_imm r7, 0\nload_imm r8, 0\nload_imm r9, 256\nload_imm r10, 7\necalli 1\n"
+    work_package, accounts = package(b"", auth_code=standard(text + ADDS * 19 + HALT))
+    outcome = is_authorized(work_package, 0, accounts, TINY, gas=20, mode=mode)
+    assert (outcome.result, outcome.gas_used) == (Variant("panic"), 5 + 10)
+    outcome = is_authorized(work_package, 0, accounts, TINY, gas=14, mode=mode)
+    assert (outcome.result, outcome.gas_used) == (Variant("out_of_gas"), 14)
+
+
 # -- Ψ_I ---------------------------------------------------------------------------------------
 
 

@@ -105,7 +105,7 @@ def panics(calls: Sequence[Call], ro: bytes = b"") -> bool:
 
 def test_gas_and_unknown_call() -> None:
     (gas, _), (what, _) = execute([(0, []), (99, [])])[0]
-    assert gas == 100_000 - 9 - 10  # one block of nine instructions, then this call
+    assert gas == 100_000 - 1 - 10  # A.1: the ecalli, then this call (not its whole block)
     assert what == WHAT
 
 
@@ -204,6 +204,7 @@ INNER = assemble(
 )
 INNER_TRAP_PC = len(deblob(INNER).code) - 1
 HALTS = assemble("jump_ind r0, 0")
+COUNTS = assemble("add_imm_64 r1, r1, 1\n" * 4 + "trap")
 
 
 def frame(gas: int, **registers: int) -> bytes:
@@ -261,7 +262,8 @@ def test_inner_machine_lifecycle(mode: Mode) -> None:
     assert (r7[9], r8[9]) == (INNER_PANIC, FRAME)
     assert buffer[:16] == value.to_bytes(8, "little") + (value + 1).to_bytes(8, "little")
     assert r7[10:] == [OK, INNER_TRAP_PC, 7, WHO]
-    assert gas == 1000 - 6  # the block was charged once, on the first entry
+    # A.1: six instructions ran, the load that faulted twice (it costs 1 each time)
+    assert gas == 1000 - 7
     assert registers[1:4] == [value + 1, value, 0]
 
 
@@ -270,9 +272,29 @@ def test_inner_machine_halt_and_out_of_gas() -> None:
     words, _, (gas, registers) = execute_with_frame(calls, HALTS, frame(10, r0=2**32 - 2**16))
     assert words[1] == INNER_HALT
     assert gas == 9 and registers[0] == 2**32 - 2**16
+    # the block costs 5 but only 2 instructions are paid for: they run, then the gas is out
+    calls = [(MACHINE, [RO, len(COUNTS), 0]), (INVOKE, [0, FRAME])]
+    words, _, (gas, registers) = execute_with_frame(calls, COUNTS, frame(2))
+    assert (words[1], words[3], gas, registers[1]) == (INNER_OOG, FRAME, 0, 2)
+    # with RAM unmapped, INNER's first load faults before its gas (5 < its block's 6) is out
     calls = [(MACHINE, [RO, len(INNER), 0]), (INVOKE, [0, FRAME])]
     words, _, (gas, _) = execute_with_frame(calls, INNER, frame(5))
-    assert (words[1], words[3], gas) == (INNER_OOG, FRAME, 5)
+    assert (words[1], words[3], gas) == (INNER_FAULT, 0x10000, 4)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inner_machine_gas_is_per_instruction(mode: Mode) -> None:
+    # stopped at its ecalli, the inner machine has paid for the three instructions run,
+    # not for its whole six-instruction block
+    calls = [(MACHINE, [RO, len(INNER), 0]), (PAGES, [0, 16, 1, 2]), (INVOKE, [0, FRAME])]
+    words, _, (gas, _) = execute_with_frame(calls, INNER, frame(1000), mode)
+    assert (words[2], words[5], gas) == (INNER_HOST, 5, 1000 - 3)
+    # with 4 gas: stopped at the ecalli with 1 left, resumed it runs the store (the rest of
+    # its block costs 3), then the gas is out at the load
+    calls = [*calls, (INVOKE, [0, FRAME]), (PEEK, [0, BUFFER, 0x10008, 8])]
+    words, buffer, (gas, _) = execute_with_frame(calls, INNER, frame(4), mode)
+    assert (words[2], words[3], gas) == (INNER_HOST, INNER_OOG, 0)
+    assert buffer[:8] == (1).to_bytes(8, "little")  # r1 = the loaded 0 + 1, stored
 
 
 def test_inner_machine_errors() -> None:
