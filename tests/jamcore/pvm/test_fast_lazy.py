@@ -171,3 +171,49 @@ def test_program_vector_translated(path: Path, tier: str) -> None:
     assert state.pc == case["expected-pc"]
     assert state.gas == case["expected-gas"]
     assert nonzero_memory(state.memory) == expected_memory(case)
+
+
+COPY_LOOP = """
+    load_imm r2, 24
+    fallthrough
+copy:
+    load_ind_u8 r3, r8, 0           ; a single-block loop: it iterates in place
+    add_imm_64 r2, r2, -1
+    store_ind_u8 r3, r10, 0
+    add_imm_64 r10, r10, 1
+    add_imm_64 r8, r8, 1
+    branch_ne_imm r2, 0, copy
+    store_ind_u64 r8, r9, 8         ; accesses sharing one page lookup (or resuming)
+    store_ind_u64 r10, r9, 0        ; adjacent words: one multi-word struct call
+    load_ind_u64 r4, r9, 0
+    load_ind_u64 r3, r9, 8
+    load_ind_u64 r3, r9, 0
+    load_ind_u32 r11, r8, -4
+    sbrk r5, r6
+    store_ind_u16 r4, r5, 4094      ; a page the heap just made writable
+    load_ind_u16 r12, r5, 4094
+    store_imm_u32 134912, 77
+    load_ind_u32 r7, r9, 8
+    jump_ind r0, 0
+"""
+
+
+@pytest.mark.parametrize("readable_tail", (False, True))
+def test_copy_loop_groups_and_heap_match_at_every_gas_limit(readable_tail: bool) -> None:
+    """A self-looping block, grouped accesses whose page ends mid-group (the rest of the
+    block then runs in the reference semantics), cached pages across sbrk and constant
+    addresses give the interpreter's results wherever gas runs out or a fault stops."""
+    code = Program.from_blob(assemble(COPY_LOOP))
+    program_code = ProgramCode(code.code, code.bitmask, code.jump_table)
+    for gas in range(0, 220, 3):
+        for source, target, r9 in (
+            (0x20FF0, 0x20800, 0x20FF8), (0x20100, 0x20FF4, 0x20100), (0x20100, 0x20800, 0x20100)
+        ):
+            registers = [2**32 - 2**16] + [0] * 12
+            registers[6], registers[8], registers[9], registers[10] = 4096, source, r9, target
+            state = MachineState(0, gas, registers)
+            state.memory.map(0x20000, 4096, writable=True)
+            if readable_tail:
+                state.memory.map(0x21000, 4096, writable=False)
+            state.memory.heap_pointer = 0x30000
+            _compare(program_code, state, repeats=2)
