@@ -124,12 +124,8 @@ def test_fuzz_target_command_serves_the_handshake() -> None:
     import tempfile
     import time
 
-    from jamcore.conformance.fuzz_protocol import (
-        PeerInfo,
-        Version,
-        receive_message,
-        send_message,
-    )
+    from jamcore.conformance.fuzz_framing import receive_message, send_message
+    from jamcore.conformance.fuzz_protocol import PeerInfo, Version
 
     with tempfile.TemporaryDirectory(prefix="jamcli") as directory:
         path = Path(directory) / "target.sock"

@@ -1,1 +1,3 @@
-"""Conformance tooling: readers of the w3f/davxy block-import trace files (`traces/`)."""
+"""Conformance tooling around the block importer: the block-import trace files (`trace`),
+the trace runner behind `shielded jam import` (`runner`), and the JAM conformance fuzzer's
+protocol (`fuzz_protocol` messages, `fuzz_framing` on the wire) and target (`fuzz_target`)."""

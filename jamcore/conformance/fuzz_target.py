@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jamcore.block import Block, header_hash
+from jamcore.conformance.fuzz_framing import frame, read_frame
 from jamcore.conformance.fuzz_protocol import (
     FEATURE_ANCESTRY,
     FEATURE_FORK,
@@ -41,9 +42,7 @@ from jamcore.conformance.fuzz_protocol import (
     StateRoot,
     UndecodableBlock,
     Version,
-    frame,
     message_codec,
-    read_frame,
 )
 from jamcore.conformance.runner import BlockImporter, load_importer
 from jamcore.errors import JamError

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jamcore.conformance.fuzz_framing import MAX_MESSAGE_BYTES, frame, read_frame
 from jamcore.conformance.fuzz_protocol import (
-    MAX_MESSAGE_BYTES,
     AncestryItem,
     ErrorMessage,
     FrameError,
@@ -23,9 +23,7 @@ from jamcore.conformance.fuzz_protocol import (
     StateRoot,
     UndecodableBlock,
     Version,
-    frame,
     message_codec,
-    read_frame,
 )
 from jamcore.spec import TINY
 from tests.vectors import vector_params

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from jamcore.block import header_hash
+from jamcore.conformance.fuzz_framing import frame, read_frame
 from jamcore.conformance.fuzz_protocol import (
     FEATURE_ANCESTRY,
     FEATURE_FORK,
@@ -25,9 +26,7 @@ from jamcore.conformance.fuzz_protocol import (
     PeerInfo,
     StateKeyvals,
     StateRoot,
-    frame,
     message_codec,
-    read_frame,
 )
 from jamcore.conformance.fuzz_target import FuzzTargetServer
 from jamcore.spec import TINY
