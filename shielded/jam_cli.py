@@ -74,6 +74,7 @@ def _report_json(report: Any) -> dict[str, Any]:
         "passed": report.passed,
         "failures": sum(not step.passed for step in report.steps),
         "rejected": sum(step.rejection is not None for step in report.steps),
+        "forks": sum(step.note is not None for step in report.steps),
         "first_failure": first,
         "first_mismatch": first_mismatch,
         **{key: round(value, 3) for key, value in timing_summary(report.timings_ms()).items()},

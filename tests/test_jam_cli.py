@@ -79,16 +79,18 @@ def _reject_all(state: State, block: Block, spec: ChainSpec, root: bytes) -> Sta
 
 
 @pytest.mark.skipif(not TRACE_DIRS, reason=f"no traces under {TRACES}")
-def test_runner_checks_the_chain_of_states_and_reports_rejections(tmp_path: Path) -> None:
+def test_runner_notes_forks_and_reports_rejections(tmp_path: Path) -> None:
     source = TRACE_DIRS[0]
     steps = sorted(p for p in source.glob("*.bin") if p.name != "genesis.bin")
-    for step in (steps[0], steps[2]):  # step 2 left out: step 3 does not follow step 1
+    for step in (steps[0], steps[2]):  # step 2 left out: step 3 branches off step 1
         shutil.copy(step, tmp_path / step.name)
     report = run_trace(tmp_path, TINY, _reject_all)
     first, third = report.steps
     assert not report.passed and report.first_failure is first
     assert first.rejection == "test_rejection" and "block rejected" in (first.problem or "")
-    assert third.rejection is None and "previous post-state root" in (third.problem or "")
+    # A step off the chain of post-states is a fork: imported from its own pre-state.
+    assert third.rejection == "test_rejection" and "(a fork)" in (third.note or "")
+    assert first.note is None
 
 
 @pytest.mark.skipif(not TRACE_DIRS, reason=f"no traces under {TRACES}")

@@ -18,7 +18,7 @@ import inspect
 import statistics as stats
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,9 @@ class StepResult:
     mismatch: KeyDifference | None = None
     problem: str | None = None
     """Why the step failed, in words."""
+    note: str | None = None
+    """Something about the step that is not a failure (a fork: its pre-state is not the
+    previous step's post-state)."""
 
 
 @dataclass(frozen=True)
@@ -287,20 +290,16 @@ def run_trace(
             results.append(StepResult(path.stem, False, False, 0.0, problem=f"{error}"))
             previous_root = None
             continue
-        # Verify the step continues the previous one: its pre-state is the last post-state.
+        result = run_step(path.stem, step.pre, step.block, step.post, spec, importer)
+        # A step whose pre-state is not the last post-state starts a fork (traces of the
+        # conformance fuzzer's sessions branch): it is imported from its own pre-state.
         if previous_root is not None and step.pre.root != previous_root:
-            results.append(
-                StepResult(
-                    path.stem,
-                    False,
-                    False,
-                    0.0,
-                    problem=f"pre-state root 0x{step.pre.root.hex()} is not the previous "
-                    f"post-state root 0x{previous_root.hex()}",
-                )
+            result = replace(
+                result,
+                note=f"pre-state root 0x{step.pre.root.hex()} is not the previous "
+                f"post-state root 0x{previous_root.hex()} (a fork)",
             )
-        else:
-            results.append(run_step(path.stem, step.pre, step.block, step.post, spec, importer))
+        results.append(result)
         previous_root = step.post.root
     return TraceReport(directory, tuple(results))
 
