@@ -118,7 +118,6 @@ def import_block(
         head,
         header.HeaderMarks(markers.epoch_mark, markers.tickets_mark, judged_output.offenders_mark),
     )
-    header.verify_offenders_mark(head, judged_output.offenders_mark)
 
     # beta-dagger: the parent's state root filled in (eq. 7.5).
     recent_dagger = replace(
@@ -130,7 +129,7 @@ def import_block(
     assured, available = assurances.transition(
         assurances.AssurancesState(
             avail_assignments=judged.rho,
-            # Assurances are signed by the prior epoch's keys kappa (eq. 11.13).
+            # Assurances are signed with the prior state's active keys kappa (eq. 11.13).
             curr_validators=state.current_validators,
         ),
         assurances.AssurancesInput(
