@@ -29,7 +29,6 @@ from jamcore.pvm.exits import (
 from jamcore.pvm.host import Mode, gas_used, invoke
 from jamcore.pvm.host_calls import accumulate as acc
 from jamcore.pvm.host_calls import general
-from jamcore.pvm.invocations.compiled import lazily_compiled
 from jamcore.pvm.invocations.context import (
     AccumulationInput,
     ContextPair,
@@ -66,7 +65,7 @@ def _program(code: bytes) -> Program:
     """The decoded program of a program blob, cached by its contents."""
     program = _programs.get(code)
     if program is None:
-        program = lazily_compiled(Program.from_blob(code))
+        program = Program.from_blob(code)  # fast.run attaches its compiled form on first use
         if len(_programs) >= _PROGRAM_CACHE_LIMIT:
             _programs.pop(next(iter(_programs)))
         _programs[code] = program
