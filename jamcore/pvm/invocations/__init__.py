@@ -3,6 +3,8 @@
 - `partial_state`: the accumulation partial state (eq. 12.13) and account views;
 - `context`: deferred transfers, operand tuples and the implications pair (x, y);
 - `accumulate`: Ψ_A, the accumulate invocation (eq. B.9-B.13);
+- `is_authorized`: Ψ_I, the is-authorized invocation (B.1);
+- `refine`: Ψ_R, the refine invocation (B.3).
 
 The submodules are imported by name (the host functions depend on `partial_state`, and
 `accumulate` on the host functions), so this package imports none of them itself.
