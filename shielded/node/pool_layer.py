@@ -6,21 +6,23 @@ encodings. Every importer audits the batch by running refine again (each spend p
 spam proof, fee and signature is verified before any state changes), then accumulates the
 transactions that pass with `shielded.service`, exactly as the author did.
 
-State: the merklized chain state holds the pool's digest (so the header's state root
-commits to the whole pool); the full pool state is a node-local snapshot per block
-(pickled, trusted local data; snapshots below the final block are pruned), reloaded on
-restart or after a reorg. Each block also records a compact block for wallets: its
-outputs (commitment, position, tier tree, ciphertext), nullifiers and transaction ids.
+State: the pool is a service whose state lives in its storage items in the merklized
+chain state (`shielded.pool_storage`), so the header's state root commits to every
+commitment, nullifier and balance. A block writes only the items it changed; pruning an
+epoch deletes its keys. The layer keeps the head's pool in memory, follows the store's head
+block by block and reloads it from the items when the head moved otherwise (a restart, a
+rollback, a failed import). Each block also records a compact block for wallets (JSON,
+node-local): its outputs (commitment, position, tier tree, ciphertext), nullifiers and
+transaction ids.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from jamcore.block import Block
@@ -30,62 +32,19 @@ from shielded.circuits.spend import SpendStatement, SpendVerifier
 from shielded.node.chain import ChainState, InvalidBlock, LayerOutcome
 from shielded.node.guarantees import POOL_SERVICE_ID, GuaranteeError, service_outputs
 from shielded.node.storage import ChainStore
-from shielded.pow import (
-    Candidate,
-    RecentAnchors,
-    SpamProof,
-    SpamProofError,
-    SpamProofVerifier,
-    UsedProofs,
-    fill_block,
-)
-from shielded.service import (
-    PoolConfig,
-    PoolState,
-    RefineContext,
-    ShieldedPool,
-    refine,
-)
+from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError
+from shielded.pow import Candidate, RecentAnchors, SpamProof, SpamProofError, UsedProofs, fill_block
+from shielded.service import PoolConfig, PoolState, RefineContext, refine
 from shielded.transaction import Transaction, TransactionError
 
-POOL_DIGEST_KEY = storage_key(POOL_SERVICE_ID, b"digest")
-SNAPSHOT = "pool"
 COMPACT = "compact"
 MAX_TRANSACTIONS_PER_BLOCK = 64
 POOL_BATCH = seq(BLOB, max_length=MAX_TRANSACTIONS_PER_BLOCK)
 
 
-@dataclass
-class PoolSnapshot:
-    """Everything the pool needs to continue from a block: its state and spam registry."""
-
-    state: PoolState
-    anchors: RecentAnchors
-    used: UsedProofs
-
-    def service(self, verifier: SpendVerifier) -> ShieldedPool:
-        spam = SpamProofVerifier(self.state.config.spec, self.anchors, self.used)
-        return ShieldedPool(self.state, verifier, spam=spam)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The spam-proof window and registry hold read-only views that do not pickle: keep
-        # their contents (hashes with positions; used tx ids with their anchor positions).
-        return {
-            "state": self.state,
-            "anchor_capacity": self.anchors.capacity,
-            "anchor_hashes": self.anchors.hashes(),
-            "first_position": self.anchors.oldest_position,
-            "used": [(tx_id, position) for tx_id, position in self.used.live_view().items()],
-        }
-
-    def __setstate__(self, data: dict[str, Any]) -> None:
-        self.state = data["state"]
-        self.anchors = RecentAnchors(
-            data["anchor_capacity"], data["anchor_hashes"], first_position=data["first_position"]
-        )
-        self.used = UsedProofs()
-        for tx_id, position in data["used"]:
-            self.used.record(tx_id, position)
+def pool_state_key(item: bytes) -> bytes:
+    """The state key of the pool service's storage item `item` (eq. D.2)."""
+    return storage_key(POOL_SERVICE_ID, item)
 
 
 class CachedSpendVerifier(SpendVerifier):
@@ -128,48 +87,48 @@ class PoolLayer:
         self.balances = dict(balances)
         self.validator_keys = list(validator_keys)
         self.epoch_length = epoch_length
-        self._cache: tuple[bytes, bytes] | None = None  # (block hash, snapshot bytes)
+        self._pool: PoolStorage | None = None
+        self._pool_at: bytes | None = None
+        """The block whose post-state `_pool` holds (None: stale, reload)."""
 
-    # --- snapshots ----------------------------------------------------------------------
+    # --- the head's pool ------------------------------------------------------------------
 
-    def snapshot_bytes(self, store: ChainStore, block_hash: bytes) -> bytes:
-        if self._cache is not None and self._cache[0] == block_hash:
-            return self._cache[1]
-        data = store.local(block_hash, SNAPSHOT)
-        if data is None:
-            raise InvalidBlock(f"no pool snapshot for block {block_hash.hex()[:16]}")
-        self._cache = (block_hash, data)
-        return data
-
-    def snapshot(self, store: ChainStore, block_hash: bytes) -> PoolSnapshot:
-        """A private copy of the pool state after `block_hash` (safe to mutate)."""
-        snapshot = pickle.loads(self.snapshot_bytes(store, block_hash))
-        assert isinstance(snapshot, PoolSnapshot)
-        return snapshot
+    def _head_pool(self, store: ChainStore) -> PoolStorage:
+        head = store.head or b""
+        if self._pool is None or self._pool_at != head:
+            self._pool = None
+            try:
+                self._pool = PoolStorage.load(
+                    self.config, lambda item: store.get(pool_state_key(item))
+                )
+            except PoolStorageError as error:
+                raise InvalidBlock(f"pool state at the head: {error}") from error
+            self._pool_at = head
+        return self._pool
 
     def head_snapshot(self, store: ChainStore) -> PoolSnapshot:
-        return self.snapshot(store, store.head or b"")
+        """The pool after the head block: shared, so read it and never change it."""
+        return self._head_pool(store).snapshot
 
     def refine_context(self, store: ChainStore, slot: int) -> tuple[RefineContext, PoolSnapshot]:
-        """What refine checks a transaction against for a block at `slot` on the head."""
+        """What refine checks a transaction against for a block at `slot` on the head (a
+        new epoch changes only the epoch refine sees; the anchors stay those of the head)."""
         snapshot = self.head_snapshot(store)
+        context = snapshot.service(self.verifier).context()
         epoch = slot // self.epoch_length
-        pool = snapshot.service(self.verifier)
         if epoch > snapshot.state.epoch:
-            pool.begin_epoch(epoch)
-        return pool.context(), snapshot
+            context = replace(context, epoch=epoch)
+        return context, snapshot
 
     # --- ChainLayer ---------------------------------------------------------------------
 
     def genesis(self, genesis_hash: bytes) -> LayerOutcome:
         state = PoolState.genesis(self.config, self.balances, epoch=0)
         anchors = RecentAnchors(self.config.spec.recent_anchors, (genesis_hash,))
-        snapshot = PoolSnapshot(state, anchors, UsedProofs())
+        pool = PoolStorage(PoolSnapshot(state, anchors, UsedProofs()))
+        items = {pool_state_key(item): value for item, value in pool.all_items().items()}
         compact = compact_block(0, genesis_hash, bytes(32), 0, 0, [], {})
-        return LayerOutcome(
-            {POOL_DIGEST_KEY: state.digest()},
-            {SNAPSHOT: pickle.dumps(snapshot), COMPACT: compact},
-        )
+        return LayerOutcome(dict(items), {COMPACT: compact})
 
     def apply_block(
         self, block: Block, block_hash: bytes, state: ChainState, store: ChainStore
@@ -177,7 +136,11 @@ class PoolLayer:
         header = block.header
         transactions = self.transactions(block)
         self._check_capacity(transactions)
-        snapshot = self.snapshot(store, header.parent)
+        if header.parent != store.head:
+            raise InvalidBlock("the pool applies blocks on the head only")
+        current = self._head_pool(store)
+        snapshot = current.snapshot
+        self._pool_at = None  # changed below: reload unless this block commits
         pool = snapshot.service(self.verifier)
         epoch = header.slot // self.epoch_length
         if epoch > snapshot.state.epoch:
@@ -222,11 +185,11 @@ class PoolLayer:
             entries,
             {tx_id.hex(): reason for tx_id, reason in outcome.rejected},
         )
-        data = pickle.dumps(snapshot)
-        self._cache = (block_hash, data)
-        return LayerOutcome(
-            {POOL_DIGEST_KEY: snapshot.state.digest()}, {SNAPSHOT: data, COMPACT: compact}
-        )
+        changes: dict[bytes, bytes | None] = {
+            pool_state_key(item): value for item, value in current.take_changes().items()
+        }
+        self._pool_at = block_hash  # the store's head once the chain commits this block
+        return LayerOutcome(changes, {COMPACT: compact})
 
     def transactions(self, block: Block) -> list[bytes]:
         """The encoded pool transactions `block` carries: the outputs of its guarantees for

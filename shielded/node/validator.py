@@ -82,7 +82,7 @@ from shielded.node.messages import (
 )
 from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
-from shielded.node.pool_layer import POOL_BATCH, SNAPSHOT
+from shielded.node.pool_layer import POOL_BATCH
 from shielded.node.resharing import Resharer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore, StorageError
@@ -565,7 +565,6 @@ class ValidatorNode:
         """Bring the mempool to the new head (a reorganisation returns the retracted blocks'
         transactions to it) and prune node-local data below the final block."""
         self.mempool.follow(self.chain.head)
-        self.store.prune_local(SNAPSHOT, self.chain.finalized.height)
         self.store.prune_local(KEYS_LOCAL, self.chain.finalized.height)
 
     @property

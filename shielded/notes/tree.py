@@ -14,18 +14,19 @@ spend circuit walks one path shape for either:
 A note's position is its leaf index in the full-depth tree (for live notes: slot bits above
 the subtree index), which is what the circuit's path bits spell out and what the nullifier
 commits to. Appends come in batches and recompute each touched parent once (about two hashes
-per leaf), with the roots of empty subtrees cached.
+per leaf), with the roots of empty subtrees cached. Trees keep every fourth level
+(`merkle_tree.MerkleTree`), which is also what a node persists of them.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from shielded.notes.errors import ensure
-from shielded.notes.poseidon import FIELD_MODULUS, poseidon, poseidon_pair
+from shielded.notes.merkle_tree import EMPTY_LEAF, MerkleTree, root_from_path, zero_root
+from shielded.notes.poseidon import poseidon
 
 TREE_DEPTH = 28
 """Depth of both trees as the spend circuit sees them."""
@@ -33,119 +34,20 @@ RING_BITS = 5
 """Live tree: the top levels over the ring slots; N + 1 <= 2^RING_BITS."""
 SUBTREE_DEPTH = TREE_DEPTH - RING_BITS
 """Live tree: depth of one epoch's subtree (2^23 notes per epoch)."""
-EMPTY_LEAF = 0
 
-
-@functools.cache
-def zero_root(height: int) -> int:
-    """The root of an empty subtree of `height` levels: Z_0 = 0, Z_{h+1} = H(Z_h, Z_h)."""
-    if height == 0:
-        return EMPTY_LEAF
-    below = zero_root(height - 1)
-    return poseidon_pair(below, below)
-
-
-def root_from_path(leaf: int, position: int, siblings: Sequence[int]) -> int:
-    """Recompute a Merkle root from a leaf, its position (bit h = side at level h) and path."""
-    node = leaf
-    for height, sibling in enumerate(siblings):
-        if (position >> height) & 1:
-            node = poseidon_pair(sibling, node)
-        else:
-            node = poseidon_pair(node, sibling)
-    return node
-
-
-class MerkleTree:
-    """An append-only Poseidon Merkle tree that keeps every node (for wallets' paths)."""
-
-    def __init__(self, depth: int) -> None:
-        ensure(1 <= depth <= 64, f"tree depth {depth} out of range 1..64")
-        self.depth = depth
-        self._levels: list[list[int]] = [[] for _ in range(depth + 1)]
-
-    def __len__(self) -> int:
-        return len(self._levels[0])
-
-    @property
-    def capacity(self) -> int:
-        return 1 << self.depth
-
-    @property
-    def root(self) -> int:
-        top = self._levels[self.depth]
-        return top[0] if top else zero_root(self.depth)
-
-    def node_count(self) -> int:
-        """How many nodes (leaves included) are stored: the tree's storage in field elements."""
-        return sum(len(level) for level in self._levels)
-
-    def append(self, leaves: Iterable[int]) -> list[int]:
-        """Append a batch of leaves; returns their positions. Parents are recomputed once."""
-        batch = list(leaves)
-        start = len(self)
-        ensure(
-            start + len(batch) <= self.capacity,
-            f"tree of depth {self.depth} is full: cannot append {len(batch)} leaves",
-        )
-        for leaf in batch:
-            ensure(
-                isinstance(leaf, int) and 0 <= leaf < FIELD_MODULUS,
-                f"leaf {leaf!r} is not a BN254 field element",
-            )
-        if not batch:
-            return []
-        self._levels[0].extend(batch)
-        first, last = start, start + len(batch) - 1
-        hash_pair = poseidon_pair
-        for height in range(self.depth):
-            below, above = self._levels[height], self._levels[height + 1]
-            zero = zero_root(height)
-            first, last = first >> 1, last >> 1
-            del above[first:]
-            for parent in range(first, last + 1):
-                left = below[2 * parent]
-                right = below[2 * parent + 1] if 2 * parent + 1 < len(below) else zero
-                above.append(hash_pair(left, right))
-        return list(range(start, start + len(batch)))
-
-    def update(self, position: int, leaf: int) -> None:
-        """Replace an existing leaf and rehash its path (for the live tree's ring level)."""
-        ensure(0 <= position < len(self), f"no leaf at position {position}")
-        ensure(0 <= leaf < FIELD_MODULUS, f"leaf {leaf!r} is not a BN254 field element")
-        self._levels[0][position] = leaf
-        node = leaf
-        for height in range(self.depth):
-            level = self._levels[height]
-            sibling_index = (position >> height) ^ 1
-            sibling = level[sibling_index] if sibling_index < len(level) else zero_root(height)
-            if (position >> height) & 1:
-                node = poseidon_pair(sibling, node)
-            else:
-                node = poseidon_pair(node, sibling)
-            self._levels[height + 1][position >> (height + 1)] = node
-
-    def leaf(self, position: int) -> int:
-        ensure(0 <= position < len(self), f"no leaf at position {position}")
-        return self._levels[0][position]
-
-    def leaves(self) -> tuple[int, ...]:
-        """Every leaf in order: all a snapshot needs (inner nodes are recomputed)."""
-        return tuple(self._levels[0])
-
-    def path(self, position: int) -> list[int]:
-        """The sibling of the leaf and of each ancestor, bottom-up (a wallet's witness)."""
-        ensure(0 <= position < len(self), f"no leaf at position {position} (size {len(self)})")
-        siblings = []
-        for height in range(self.depth):
-            level = self._levels[height]
-            sibling = (position >> height) ^ 1
-            siblings.append(level[sibling] if sibling < len(level) else zero_root(height))
-        return siblings
-
-    def reset(self) -> None:
-        """Empty the tree and free its storage."""
-        self._levels = [[] for _ in range(self.depth + 1)]
+__all__ = [
+    "EMPTY_LEAF",
+    "RING_BITS",
+    "SUBTREE_DEPTH",
+    "TREE_DEPTH",
+    "CommitmentTrees",
+    "LiveTree",
+    "MembershipWitness",
+    "MerkleTree",
+    "anchor_of",
+    "root_from_path",
+    "zero_root",
+]
 
 
 @dataclass(frozen=True)
@@ -252,6 +154,51 @@ class LiveTree:
     def node_count(self) -> int:
         return sum(subtree.node_count() for subtree in self._subtrees) + self._top.node_count()
 
+    # --- persistence (the parts a node stores) ------------------------------------------
+
+    @property
+    def top(self) -> MerkleTree:
+        """The ring level: a depth-RING_BITS tree over the slots' subtree roots."""
+        return self._top
+
+    def subtree(self, slot: int) -> MerkleTree:
+        return self._subtrees[slot]
+
+    def slot_epochs(self) -> tuple[int | None, ...]:
+        """The epoch each ring slot holds (None: free)."""
+        return tuple(self._slot_epoch)
+
+    @classmethod
+    def from_parts(
+        cls,
+        lifetime: int,
+        epoch: int,
+        slot_epochs: Sequence[int | None],
+        subtrees: Sequence[MerkleTree],
+        top: MerkleTree,
+    ) -> LiveTree:
+        """A live tree from its stored parts (see `slot_epochs`, `subtree`, `top`)."""
+        live = cls(lifetime, epoch)
+        ensure(
+            len(slot_epochs) == live.slots == len(subtrees),
+            f"live tree parts: expected {live.slots} slots",
+        )
+        for slot, (held, subtree) in enumerate(zip(slot_epochs, subtrees, strict=True)):
+            ensure(
+                held is None or (epoch - lifetime <= held <= epoch and held % live.slots == slot),
+                f"ring slot {slot} holds epoch {held}, outside the live window at {epoch}",
+            )
+            ensure(subtree.depth == SUBTREE_DEPTH, "live subtree of the wrong depth")
+            ensure(held is not None or len(subtree) == 0, f"free ring slot {slot} holds notes")
+        ensure(
+            top.depth == RING_BITS and len(top) == 1 << RING_BITS,
+            "live tree ring level of the wrong shape",
+        )
+        live._slot_epoch = list(slot_epochs)
+        live._subtrees = list(subtrees)
+        live._top = top
+        return live
+
     def path(self, position: int) -> list[int]:
         """Siblings from leaf to live root: the subtree path, then the ring path."""
         slot, index = position >> SUBTREE_DEPTH, position & ((1 << SUBTREE_DEPTH) - 1)
@@ -296,6 +243,20 @@ class CommitmentTrees:
         trees.permanent.append(permanent_leaves)
         trees._recent.clear()
         trees._recent.extend(recent_anchors)
+        return trees
+
+    @classmethod
+    def from_parts(
+        cls,
+        live: LiveTree,
+        permanent: MerkleTree,
+        anchor_window: int,
+        recent_anchors: Sequence[int],
+    ) -> CommitmentTrees:
+        """The trees from their stored parts."""
+        ensure(permanent.depth == TREE_DEPTH, "permanent tree of the wrong depth")
+        trees = cls.restore(live, (), anchor_window, recent_anchors)
+        trees.permanent = permanent
         return trees
 
     @property

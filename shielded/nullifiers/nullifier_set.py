@@ -38,6 +38,8 @@ class NullifierSet:
         self.lifetime = lifetime
         self._records: dict[int, RevealedNullifier] = {}
         self._by_epoch: dict[int, set[int]] = {}
+        self._added: list[RevealedNullifier] = []
+        self._removed: list[RevealedNullifier] = []
 
     def __len__(self) -> int:
         return len(self._records)
@@ -70,6 +72,7 @@ class NullifierSet:
                 raise NullifierError(f"reveal epoch must be >= 0, got {entry.epoch}")
         for entry in batch:
             self._records[entry.nullifier] = entry
+            self._added.append(entry)
             if not entry.permanent:
                 self._by_epoch.setdefault(entry.epoch, set()).add(entry.nullifier)
 
@@ -77,6 +80,8 @@ class NullifierSet:
         """Forget nullifiers (rolling back a block on a reorg)."""
         for nullifier in nullifiers:
             entry = self._records.pop(nullifier, None)
+            if entry is not None:
+                self._removed.append(entry)
             if entry is not None and not entry.permanent:
                 self._by_epoch[entry.epoch].discard(nullifier)
 
@@ -89,9 +94,20 @@ class NullifierSet:
         dropped = 0
         for epoch in expired:
             for nullifier in self._by_epoch.pop(epoch):
-                del self._records[nullifier]
+                self._removed.append(self._records.pop(nullifier))
                 dropped += 1
         return dropped
+
+    def epochs(self) -> set[int]:
+        """The reveal epochs of the ephemeral-note nullifiers held."""
+        return {epoch for epoch, held in self._by_epoch.items() if held}
+
+    def take_changes(self) -> tuple[list[RevealedNullifier], list[RevealedNullifier]]:
+        """(recorded, forgotten) since the last call, in order: what a node persists of a
+        block (a pruned epoch's nullifiers are deleted from its storage)."""
+        added, removed = self._added, self._removed
+        self._added, self._removed = [], []
+        return added, removed
 
     def entries(self) -> list[RevealedNullifier]:
         """Every recorded nullifier, ordered by value (for hashing and persisting state)."""

@@ -16,8 +16,9 @@ from shielded.node.genesis import (
     ValidatorSecrets,
 )
 from shielded.node.guarantees import POOL_SERVICE_ID
-from shielded.node.pool_layer import COMPACT, POOL_BATCH, POOL_DIGEST_KEY
+from shielded.node.pool_layer import COMPACT, POOL_BATCH, pool_state_key
 from shielded.node.storage import ChainStore
+from shielded.pool_storage import META_KEY
 from shielded.transaction import Transaction
 
 
@@ -46,7 +47,8 @@ def test_replicas_apply_the_same_transactions(
     block = author_with(author, validator_keys, 1, [tx.encode() for tx in deposits])
     assert author.chain.import_block(block).status == "imported"
     assert follower.chain.import_block(block).status == "imported"
-    assert author.chain.store.get(POOL_DIGEST_KEY) == follower.chain.store.get(POOL_DIGEST_KEY)
+    meta = pool_state_key(META_KEY)
+    assert author.chain.store.get(meta) == follower.chain.store.get(meta) is not None
     assert author.chain.head_state_root() == follower.chain.head_state_root()
     compact = json.loads(follower.chain.store.local(follower.chain.head.hash, COMPACT) or b"")
     assert {t["tx_id"] for t in compact["transactions"]} == {d.tx_id.hex() for d in deposits}
