@@ -21,7 +21,7 @@ One 6-validator devnet with 1 s slots runs for the live figures:
   is proved before it is timed: the figure is the chain's, not the wallets'.
 Then, in this process and without validator processes, the devnet's chain is assembled
 over separate stores (`assemble_chain`, as validators do): blocks authored on one are
-imported by the others (`node.block_import_ms`: empty block; `node.block_import_full_ms`:
+imported by the others (`node.block_import_empty_ms`: empty block; `node.block_import_full_ms`:
 a block with a pool batch of 16 of those deposits whose proofs the importer has not seen;
 `node.block_import_full_warm_ms`: the same when the importer already refined them from its
 mempool, as a validator that received them by gossip has: spend-proof verdicts are cached).
@@ -488,7 +488,7 @@ def _import_figures(
         block = next_block([])
         empty.append(timed_import(cold, block)[0])
         timed_import(warm, block)
-    yield Figure("node.block_import_ms", statistics.median(empty), "ms (empty block, median)")
+    yield Figure("node.block_import_empty_ms", statistics.median(empty), "ms (empty block, median)")
     if not batch:
         return
     cold_ms, warm_ms = [], []

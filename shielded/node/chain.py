@@ -8,6 +8,10 @@ parent state root is the Appendix D merklization of exactly what the store holds
 * service storage C(s, ...) of the application layers (`ChainLayer`s: the shielded pool,
   finality), which see every block after Safrole accepts it.
 
+The state root is kept by an incremental `jamcore.state.trie.StateTrie` of the head state:
+built once from the store, then updated with each block's changes and each rollback's
+restored entries, so a block's root costs what the block changed, not the state's size.
+
 Import (`Chain.import_block`) follows the graypaper's order: decode, parent and slot
 (eq. 5.7), extrinsic hash (5.4), parent state root, seal and entropy source by the slot's
 sealer (6.15-6.17), the Safrole transition with the header's markers (6.27-6.28), then
@@ -56,7 +60,7 @@ from jamcore.safrole.state import (
 from jamcore.safrole.transition import transition
 from jamcore.spec import ChainSpec
 from jamcore.state.keys import component_key
-from jamcore.state.merklization import state_root
+from jamcore.state.trie import StateTrie
 from jamcore.work.package import RefineContext
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets, genesis_block
 from shielded.node.storage import ChainStore, StorageError, StoredBlock
@@ -168,7 +172,9 @@ class Chain:
         store.init_genesis(
             self.genesis_hash, 0, self.codecs.block.encode(genesis), changes, local
         )
-        self._root_cache: dict[bytes, bytes] = {}
+        self._trie: StateTrie | None = None
+        self._trie_at: bytes | None = None
+        """The block whose post-state `_trie` holds (None: rebuild from the store)."""
         self.required_ancestor: bytes | None = None
         """A block every new head must descend from (a validator's live vote lock): the
         validator builds on the branch it is locked on instead of a longer one it cannot
@@ -191,14 +197,18 @@ class Chain:
     def state(self) -> ChainState:
         return ChainState.load(self.store)
 
-    def head_state_root(self) -> bytes:
-        """The Appendix D root of the state after the head block (cached per head)."""
+    def head_trie(self) -> StateTrie:
+        """The state trie of the head's post-state (read it, never change it)."""
         head = self.store.head or b""
-        root = self._root_cache.get(head)
-        if root is None:
-            root = state_root(dict(self.store.items()))
-            self._root_cache = {head: root}
-        return root
+        if self._trie is None or self._trie_at != head:
+            self._trie = None
+            self._trie = StateTrie(dict(self.store.items()))
+            self._trie_at = head
+        return self._trie
+
+    def head_state_root(self) -> bytes:
+        """The Appendix D root of the state after the head block (eq. D.6)."""
+        return self.head_trie().root()
 
     def decode(self, encoded: bytes) -> Block:
         try:
@@ -287,7 +297,12 @@ class Chain:
         new_offenders = {offenders[i : i + 32] for i in range(0, len(offenders), 32)}
         if tuple(sorted(new_offenders - state.offenders)) != tuple(sorted(header.offenders_mark)):
             raise InvalidBlock("offenders mark does not match the evidence in the block")
+        trie = self.head_trie()
+        self._trie_at = None  # stale until the block commits
         self.store.import_block(block_hash, header.parent, header.slot, encoded, changes, local)
+        trie.update(changes)
+        trie.root()
+        self._trie_at = block_hash
         final = changes.get(FINAL_KEY)
         if final is not None:
             self.finalize(final)
@@ -373,9 +388,15 @@ class Chain:
     def _roll_back_to(self, target: bytes) -> list[bytes]:
         reverted = []
         while self.store.head != target:
-            reverted.append(self.store.head or b"")
+            head = self.store.head or b""
+            restored = self.store.undo_entries(head)
+            following = self._trie is not None and self._trie_at == head
+            self._trie_at = None
             self.store.roll_back_head()
-        self._root_cache.clear()
+            reverted.append(head)
+            if following and self._trie is not None:
+                self._trie.update(restored)
+                self._trie_at = self.store.head
         return reverted
 
     # --- authoring ----------------------------------------------------------------------

@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from jamcore.block import header_hash
 from jamcore.safrole.state import TicketSeries
+from jamcore.state.keys import STATE_KEY_LENGTH, storage_key
 from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
 from shielded.node.key_record import KeyRecord, keys_fingerprint
 from shielded.node.pool_rpc import register_pool_methods
@@ -37,6 +38,35 @@ class BlockRef(Params):
             raise ValueError("expected a 32-byte hash as 64 hex digits")
         bytes.fromhex(text)
         return text
+
+
+class ProofParams(Params):
+    """A state key (31 octets as hex), or a service id and one of its storage item keys."""
+
+    key: str | None = None
+    service: int | None = Field(default=None, ge=0, lt=2**32)
+    item: str | None = Field(default=None, max_length=2 * 1024)
+
+    @field_validator("key", "item")
+    @classmethod
+    def _hex(cls, value: str | None) -> str | None:
+        if value is not None:
+            bytes.fromhex(value.removeprefix("0x"))
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ProofParams:
+        if (self.key is None) == (self.service is None or self.item is None):
+            raise ValueError("give either key, or service and item")
+        if self.key is not None and len(self.state_key()) != STATE_KEY_LENGTH:
+            raise ValueError(f"a state key is {STATE_KEY_LENGTH} octets")
+        return self
+
+    def state_key(self) -> bytes:
+        if self.key is not None:
+            return bytes.fromhex(self.key.removeprefix("0x"))
+        assert self.service is not None and self.item is not None
+        return storage_key(self.service, bytes.fromhex(self.item.removeprefix("0x")))
 
 
 def block_summary(block: StoredBlock) -> dict[str, Any]:
@@ -135,6 +165,22 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
         header = chain.decode(stored.block).header
         assert header_hash(header, chain.spec) == stored.hash
         return {**block_summary(stored), "header": chain.codecs.header.to_json(header)}
+
+    @dispatcher.method("state_getProof", ProofParams)
+    def get_proof(params: ProofParams) -> dict[str, Any]:
+        """A state key's value at the head and its Merkle path to the head's state root
+        (graypaper Appendix D): a light client checks it with
+        `jamcore.state.trie_proof.verify_proof`. An absent key gets a proof of absence."""
+        key = params.state_key()
+        trie = chain.head_trie()
+        value = trie.get(key)
+        return {
+            "block": "0x" + chain.head.hash.hex(),
+            "state_root": "0x" + trie.root().hex(),
+            "key": "0x" + key.hex(),
+            "value": None if value is None else "0x" + value.hex(),
+            "proof": trie.proof(key).to_json(),
+        }
 
     register_pool_methods(dispatcher, node)
 

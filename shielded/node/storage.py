@@ -296,6 +296,14 @@ class ChainStore:
             self._set_meta("head", block_hash)
         return stored
 
+    def undo_entries(self, block_hash: bytes) -> dict[bytes, bytes | None]:
+        """The state entries rolling `block_hash` back restores: key -> value before the
+        block (None: the key was absent)."""
+        rows = self.db.execute(
+            "SELECT key, previous FROM undo WHERE block = ? ORDER BY position DESC", (block_hash,)
+        ).fetchall()
+        return {bytes(key): None if previous is None else bytes(previous) for key, previous in rows}
+
     def roll_back_head(self) -> bytes:
         """Undo the canonical head block's state changes; its parent becomes the head.
 

@@ -10,6 +10,7 @@ import pytest
 from jamcore.block import Block, block_codecs, header_hash
 from jamcore.safrole.authoring import produce_tickets, select_tickets
 from jamcore.safrole.state import FallbackSeries, TicketSeries
+from jamcore.state.merklization import state_root
 from shielded.node.chain import Chain, InvalidBlock
 from shielded.node.genesis import (
     GenesisConfig,
@@ -121,6 +122,8 @@ def test_longest_chain_wins_and_final_blocks_stay(
     assert main.head.hash == side.head.hash
     assert not main.store.is_canonical(old_head)
     assert main.head_state_root() == side.head_state_root()
+    # The incremental trie followed the rollback and the new branch exactly.
+    assert main.head_state_root() == state_root(dict(main.store.items()))
 
     # Once a block is final, a longer branch that does not contain it is refused.
     main.store.finalize(main.head.hash)

@@ -3,12 +3,15 @@ guarantee signatures and tier quotas, and replicas that agree byte for byte."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from jamcore.state.trie_proof import TrieProof, verify_proof
 from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.chain import InvalidBlock
 from shielded.node.genesis import (
@@ -16,9 +19,11 @@ from shielded.node.genesis import (
     ValidatorSecrets,
 )
 from shielded.node.guarantees import POOL_SERVICE_ID
+from shielded.node.jsonrpc import INVALID_PARAMS
+from shielded.node.node_rpc import build_dispatcher
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, pool_state_key
 from shielded.node.storage import ChainStore
-from shielded.pool_storage import META_KEY
+from shielded.pool_storage import ANCHORS_KEY, META_KEY, decode_nullifier_record, nullifier_key
 from shielded.transaction import Transaction
 
 
@@ -55,6 +60,37 @@ def test_replicas_apply_the_same_transactions(
     state = follower.pool.head_snapshot(follower.chain.store).state
     assert state.pool_value == 3_000
     assert state.trees.live.leaf_count() == 4
+    _check_state_proofs(follower, state.nullifiers.entries()[0].nullifier)
+
+
+def _check_state_proofs(replica: AssembledChain, nullifier: int) -> None:
+    """A light client proves a revealed nullifier, the anchors and an unspent nullifier's
+    absence against the head's state root, through `state_getProof`."""
+    node = SimpleNamespace(chain=replica.chain, pool=replica.pool, config=None)
+    dispatcher = build_dispatcher(node)  # type: ignore[arg-type]
+    root = replica.chain.head_state_root()
+
+    def prove(params: dict[str, object]) -> tuple[bytes, bytes | None, TrieProof]:
+        request = {"jsonrpc": "2.0", "id": 1, "method": "state_getProof", "params": params}
+        answer = json.loads(asyncio.run(dispatcher.handle(json.dumps(request))) or "{}")
+        result = answer["result"]
+        assert bytes.fromhex(result["state_root"][2:]) == root
+        value = None if result["value"] is None else bytes.fromhex(result["value"][2:])
+        return bytes.fromhex(result["key"][2:]), value, TrieProof.from_json(result["proof"])
+
+    spent = {"service": POOL_SERVICE_ID, "item": nullifier_key(nullifier).hex()}
+    key, value, proof = prove(spent)
+    assert value is not None and decode_nullifier_record(nullifier, value).epoch == 0
+    assert verify_proof(root, key, value, proof)
+    assert not verify_proof(root, key, None, proof)
+    key, value, proof = prove({"service": POOL_SERVICE_ID, "item": ANCHORS_KEY.hex()})
+    assert value is not None and verify_proof(root, key, value, proof)
+    unspent = {"service": POOL_SERVICE_ID, "item": nullifier_key(nullifier ^ 1).hex()}
+    key, value, proof = prove(unspent)
+    assert value is None and verify_proof(root, key, None, proof)
+    request = {"jsonrpc": "2.0", "id": 1, "method": "state_getProof", "params": {"key": "00"}}
+    answer = json.loads(asyncio.run(dispatcher.handle(json.dumps(request))) or "{}")
+    assert answer["error"]["code"] == INVALID_PARAMS
 
 
 @pytest.mark.slow
