@@ -11,10 +11,12 @@ mutated, so the prior state is what the caller still holds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from jamcore.block import Block, block_codecs
 from jamcore.crypto.hashing import blake2b_256
+from jamcore.pvm.invocations.native import NativeService
 from jamcore.safrole import transition as safrole
 from jamcore.safrole.state import SafroleInput, SafroleState
 from jamcore.spec import ChainSpec
@@ -72,13 +74,17 @@ def import_block(
     prior_state_root: bytes | None = None,
     now: int | None = None,
     ancestry: Ancestry | None = None,
+    natives: Mapping[bytes, NativeService] | None = None,
 ) -> State:
     """sigma' = Upsilon(sigma, B) (eq. 4.1, 4.5-4.20), or a JamError with sigma untouched.
 
     `prior_state_root` is M_sigma(sigma) when the caller knows it (it is computed otherwise);
     `now` is the wall-clock slot, checked against H_t only when given (eq. 5.7); `ancestry`
     is A, the chain's headers, against which lookup anchors are checked when given
-    (eq. 11.35)."""
+    (eq. 11.35). `natives` maps code hashes to native service implementations that
+    accumulation runs in place of their PVM code, through the same host calls and gas
+    (`jamcore.pvm.invocations.native`): an implementation choice for services too heavy
+    for the interpreter, with the graypaper's state semantics; none by default."""
     head, extrinsic = block.header, block.extrinsic
     if prior_state_root is None:
         prior_state_root = root_of(state, spec)
@@ -183,6 +189,7 @@ def import_block(
         ),
         AccumulateInput(slot=head.slot, reports=available.reported),
         spec,
+        natives=natives,
     )
 
     # beta' (eq. 7.6-7.8).

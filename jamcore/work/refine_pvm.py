@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jamcore.codec import Variant
 from jamcore.errors import JamError, ensure
@@ -23,6 +24,9 @@ from jamcore.spec import ChainSpec
 from jamcore.types.services import ServiceAccount
 from jamcore.work.package import WorkPackage
 from jamcore.work.report import WorkResult, item_digest
+
+if TYPE_CHECKING:
+    from jamcore.pvm.invocations.native import Natives
 
 ZERO_SEGMENT = bytes(SEGMENT_SIZE)
 """The zero segment that replaces the exports of a failed work item (eq. 14.12)."""
@@ -54,11 +58,14 @@ def refine_package(
     spec: ChainSpec,
     *,
     mode: Mode = "fast",
+    natives: Natives | None = None,
 ) -> RefinedPackage:
     """Ψ_I then I(p, j) for every item j (eq. 14.12): the digests r and exports e.
 
     `imports` and `extrinsics` are ī and x̄, one sequence per item, already fetched and
-    verified by the caller. Raises NotAuthorized when Ξ(p, c) = ∇."""
+    verified by the caller. `natives` (code hash -> native implementation) is passed to
+    Ψ_R: those items run Python code through the same host calls (see
+    `jamcore.pvm.invocations.native`). Raises NotAuthorized when Ξ(p, c) = ∇."""
     authorization = is_authorized(package, core, accounts, spec, mode=mode)
     trace = authorization.result.value
     # Verify the package is authorized with a trace within W_R
@@ -72,7 +79,8 @@ def refine_package(
     blob_size = len(trace)  # z: the trace and every earlier item's output
     for j, item in enumerate(package.items):
         outcome = refine(
-            core, j, package, trace, imports, offset, accounts, extrinsics, spec, mode=mode
+            core, j, package, trace, imports, offset, accounts, extrinsics, spec, mode=mode,
+            natives=natives,
         )
         result, segments = outcome.result, outcome.exports
         zeros = (ZERO_SEGMENT,) * item.export_count

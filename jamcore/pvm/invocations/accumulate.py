@@ -13,8 +13,9 @@ statistics.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from jamcore.codec import encode_natural
 from jamcore.crypto.hashing import blake2b_256
@@ -39,6 +40,9 @@ from jamcore.pvm.invocations.partial_state import PartialState
 from jamcore.pvm.machine import MachineState
 from jamcore.pvm.program import Program
 from jamcore.spec import ChainSpec
+
+if TYPE_CHECKING:
+    from jamcore.pvm.invocations.native import NativeService
 
 ACCUMULATE_ENTRY = 5
 """The instruction counter of the accumulate entry point (eq. B.9)."""
@@ -181,9 +185,17 @@ def accumulate(
     spec: ChainSpec,
     log_gas: int = LOG_GAS,
     mode: Mode = "fast",
+    natives: Mapping[bytes, NativeService] | None = None,
 ) -> AccumulationOutcome:
     """Ψ_A(e, t, s, g, i) (eq. B.9), mutating and returning `state` (or a checkpoint
-    copy of it) as the post-state. `slot` is both τ' and H_t."""
+    copy of it) as the post-state. `slot` is both τ' and H_t.
+
+    `natives` maps code hashes to native implementations (`jamcore.pvm.invocations.native`):
+    a service whose code hash a_c is there (and whose code preimage is present, as B.9
+    requires of any code) runs that Python code in place of Ψ_M, through the same host-call
+    dispatcher F over the same context pair, with the same gas and collapse C. This is an
+    implementation choice for services too heavy for the interpreter, with the graypaper's
+    state semantics; by default every service runs its PVM code."""
     own = state.account(service)
     if own is None:
         return AccumulationOutcome(state, (), None, 0, frozenset())
@@ -203,6 +215,12 @@ def accumulate(
         entropy=entropy,
         inputs=[i.encode() for i in inputs],
     )
+    mutator = _Mutator(pair, slot, spec, fetch_data, taken, log_gas)
+    native = natives.get(own.info.code_hash) if natives else None
+    if native is not None:
+        from jamcore.pvm.invocations.native import accumulate_native
+
+        return accumulate_native(native, mutator, slot, service, gas, inputs)
     arguments = encode_natural(slot) + encode_natural(service) + encode_natural(len(inputs))
     try:
         initial = standard_program(code, arguments)
@@ -210,7 +228,6 @@ def accumulate(
     except PvmBlobError:
         return _collapse(pair, 0, None)
     machine = MachineState(ACCUMULATE_ENTRY, gas, list(initial.registers), initial.memory)
-    mutator = _Mutator(pair, slot, spec, fetch_data, taken, log_gas)
     exit_ = invoke(program, machine, mutator, mode=mode)
     used = gas_used(gas, machine)
     if exit_.status is ExitStatus.HALT:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jamcore.codec import Variant, encode_natural
 from jamcore.crypto.hashing import blake2b_256
@@ -42,6 +43,9 @@ from jamcore.pvm.machine import MachineState
 from jamcore.spec import ChainSpec
 from jamcore.types.services import ServiceAccount
 from jamcore.work.package import WORK_PACKAGE, WorkPackage
+
+if TYPE_CHECKING:
+    from jamcore.pvm.invocations.native import Natives
 
 ZERO_HASH = bytes(32)
 """H_0: the entropy `fetch` offers in refine (eq. B.6, n = H_0)."""
@@ -145,8 +149,15 @@ def refine(
     spec: ChainSpec,
     *,
     mode: Mode = "fast",
+    natives: Natives | None = None,
 ) -> RefineOutcome:
-    """Ψ_R(c, i, p, r, ī, ς) (eq. B.5): refine work item i of `package` on `core`."""
+    """Ψ_R(c, i, p, r, ī, ς) (eq. B.5): refine work item i of `package` on `core`.
+
+    `natives` maps code hashes to native implementations (`jamcore.pvm.invocations.native`):
+    an item whose code hash is there runs that Python code in place of Ψ_M, through the
+    same host calls and gas, after the same code lookup. This is an implementation choice
+    for services too heavy for the interpreter, with the graypaper's state semantics; by
+    default every item runs its PVM code."""
     item = package.items[item_index]
     account = accounts.get(item.service)
     slot = package.context.lookup_anchor_slot
@@ -167,6 +178,12 @@ def refine(
     env = RefineEnvironment(
         package, item_index, auth_trace, imports, extrinsics, export_offset, accounts, spec
     )
+    native = natives.get(item.code_hash) if natives else None
+    if native is not None:
+        from jamcore.pvm.invocations.native_refine import refine_native
+
+        package_hash = blake2b_256(WORK_PACKAGE.encode(package))
+        return refine_native(native, env, core, item.refine_gas_limit, package_hash)
     context = calls.RefineHostContext(mode=mode)
     outcome = invoke_standard(
         code,

@@ -7,12 +7,14 @@ returns what the block importer needs besides the state (theta', S).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from jamcore.crypto.hashing import keccak_256
 from jamcore.merkle import well_balanced_root
 from jamcore.pvm.host_calls.general import REPORT_ACC_GAS
 from jamcore.pvm.invocations.accumulate import LOG_GAS
+from jamcore.pvm.invocations.native import NativeService
 from jamcore.pvm.invocations.partial_state import PartialState
 from jamcore.spec import ChainSpec
 from jamcore.stf.accumulate.queue import accumulatable, shift
@@ -39,9 +41,18 @@ def accumulation_root(outputs: tuple[tuple[int, bytes], ...]) -> bytes:
 
 
 def accumulate_block(
-    pre: AccumulateState, inputs: AccumulateInput, spec: ChainSpec, *, log_gas: int = LOG_GAS
+    pre: AccumulateState,
+    inputs: AccumulateInput,
+    spec: ChainSpec,
+    *,
+    log_gas: int = LOG_GAS,
+    natives: Mapping[bytes, NativeService] | None = None,
 ) -> tuple[AccumulateState, AccumulationSummary]:
-    """eq. 12.10-12.34: accumulate W* within the block's gas and integrate the result."""
+    """eq. 12.10-12.34: accumulate W* within the block's gas and integrate the result.
+
+    `natives` (code hash -> implementation, none by default) are run by Ψ_A in place of
+    those services' PVM code, through the same host calls (`jamcore.pvm.invocations.native`):
+    an implementation choice for services too heavy for the interpreter."""
     chi = pre.privileges
     reports, queued = accumulatable(inputs.reports, pre.ready_queue, pre.accumulated, inputs.slot)
     gas = max(spec.max_block_gas, REPORT_ACC_GAS * spec.cores_count + sum(chi.always_acc.values()))
@@ -57,7 +68,7 @@ def accumulate_block(
         chi.register,
         dict(chi.always_acc),
     )
-    env = Environment(inputs.slot, pre.entropy, spec, log_gas)
+    env = Environment(inputs.slot, pre.entropy, spec, log_gas, natives or {})
     result = outer(gas, [], reports, state, chi.always_acc, env)
     done = reports[: result.count]
 
@@ -112,8 +123,13 @@ def accumulate_block(
 
 
 def transition(
-    pre: AccumulateState, inputs: AccumulateInput, spec: ChainSpec, *, log_gas: int = LOG_GAS
+    pre: AccumulateState,
+    inputs: AccumulateInput,
+    spec: ChainSpec,
+    *,
+    log_gas: int = LOG_GAS,
+    natives: Mapping[bytes, NativeService] | None = None,
 ) -> tuple[AccumulateState, bytes]:
     """The accumulate STF: the post-state and the accumulation root of theta'."""
-    post, summary = accumulate_block(pre, inputs, spec, log_gas=log_gas)
+    post, summary = accumulate_block(pre, inputs, spec, log_gas=log_gas, natives=natives)
     return post, accumulation_root(summary.outputs)

@@ -9,12 +9,13 @@ runs on a child of it, so the parallel runs cannot see one another.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError
 from jamcore.pvm.invocations.accumulate import AccumulationOutcome, accumulate
 from jamcore.pvm.invocations.context import AccumulationInput, DeferredTransfer, OperandTuple
+from jamcore.pvm.invocations.native import Natives
 from jamcore.pvm.invocations.partial_state import AccountView, PartialState
 from jamcore.spec import ChainSpec
 from jamcore.work.report import WorkReport
@@ -29,13 +30,15 @@ class ServiceIdConflict(JamError):
 
 @dataclass(frozen=True)
 class Environment:
-    """What every accumulation of a block shares: τ' (= H_t), η'_0, the chain spec and
-    the gas of JIP-1's log."""
+    """What every accumulation of a block shares: τ' (= H_t), η'_0, the chain spec, the
+    gas of JIP-1's log, and the native service implementations by code hash (run in place
+    of their PVM code, see `jamcore.pvm.invocations.native`; none by default)."""
 
     slot: int
     entropy: bytes
     spec: ChainSpec
     log_gas: int
+    natives: Natives = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def single(
         entropy=env.entropy,
         spec=env.spec,
         log_gas=env.log_gas,
+        natives=env.natives,
     )
 
 
