@@ -23,7 +23,12 @@ def main(prefixes: list[str]) -> int:
         try:
             module = importlib.import_module(f"bench.{module_info.name}")
             for figure in module.figures():
-                if not prefixes or any(figure.name.startswith(p) for p in prefixes):
+                # A module named outright prints all its figures (`bench node_pool`).
+                if (
+                    not prefixes
+                    or module_info.name in prefixes
+                    or any(figure.name.startswith(p) for p in prefixes)
+                ):
                     print(figure.to_json(), flush=True)
         except Exception:  # one broken benchmark must not hide the others' figures
             print(f"bench: {module_info.name} failed:", file=sys.stderr)
