@@ -26,9 +26,10 @@ from jamcore.block import Block
 from jamcore.conformance.trace import RawState, read_genesis, read_trace_step, trace_files
 from jamcore.errors import JamError
 from jamcore.spec import ChainSpec
+from jamcore.state.delta import state_changes
 from jamcore.state.keys import SERVICE_ACCOUNT_COMPONENT, STATE_KEY_LENGTH
-from jamcore.state.merklization import state_root
 from jamcore.state.state import State, state_from_keyvals, state_to_keyvals
+from jamcore.state.trie import StateTrie
 
 BlockImporter = Callable[[State, Block, ChainSpec, bytes], State]
 """Upsilon(sigma, B) (eq. 4.1), given the spec and M_sigma(sigma) of the prior state."""
@@ -229,8 +230,10 @@ def run_step(
 ) -> StepResult:
     """Import `block` on the state of `pre` and compare with `post` (eq. 4.1, D.3)."""
     expects_rejection = post.root == pre.root and post.keyvals == pre.keyvals
-    # Verify the pre-state's keyvals have the root the trace gives them (eq. D.3).
-    if state_root(pre.keyvals) != pre.root:
+    # Verify the pre-state's keyvals have the root the trace gives them (eq. D.3). The trie
+    # is a node's state trie: after the block it takes only the changed keys.
+    trie = StateTrie(pre.keyvals)
+    if trie.root() != pre.root:
         return StepResult(
             name, False, expects_rejection, 0.0, problem="pre-state keyvals do not have its root"
         )
@@ -253,11 +256,12 @@ def run_step(
             post.root,
             problem=problem,
         )
-    keyvals = state_to_keyvals(posterior, spec)
-    root = state_root(keyvals)
+    trie.update(state_changes(prior, posterior, spec))
+    root = trie.root()
     elapsed = (time.perf_counter() - start) * 1e3
     if root == post.root:
         return StepResult(name, True, expects_rejection, elapsed, None, post.root, root)
+    keyvals = state_to_keyvals(posterior, spec)
     problem = "invalid block accepted" if expects_rejection else "posterior state root differs"
     return StepResult(
         name,

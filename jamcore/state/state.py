@@ -72,6 +72,7 @@ __all__ = [
     "MalformedState",
     "State",
     "ValidatorSet",
+    "component_keyvals",
     "service_of_key",
     "state_from_keyvals",
     "state_to_keyvals",
@@ -144,10 +145,10 @@ def _is_service_account_key(key: bytes) -> bool:
     return key[2] == 0 and key[4] == 0 and key[6] == 0 and key[8:] == _ZERO_SERVICE_TAIL
 
 
-def state_to_keyvals(state: State, spec: ChainSpec) -> dict[bytes, bytes]:
-    """T(sigma): the serialized state, state key -> value (eq. D.2)."""
+def component_keyvals(state: State, spec: ChainSpec) -> dict[bytes, bytes]:
+    """The sixteen components C(1)..C(16) of T(sigma) (eq. D.2), without the services."""
     keys = _KEYS
-    keyvals = {
+    return {
         keys[1]: encode_auth_pools(state.auth_pools, spec),
         keys[2]: encode_auth_queues(state.auth_queues, spec),
         keys[3]: encode_recent_blocks(state.recent_blocks, spec),
@@ -165,6 +166,11 @@ def state_to_keyvals(state: State, spec: ChainSpec) -> dict[bytes, bytes]:
         keys[15]: encode_accumulated(state.accumulated, spec),
         keys[16]: encode_accumulation_outputs(state.accumulation_outputs),
     }
+
+
+def state_to_keyvals(state: State, spec: ChainSpec) -> dict[bytes, bytes]:
+    """T(sigma): the serialized state, state key -> value (eq. D.2)."""
+    keyvals = component_keyvals(state, spec)
     for service, account in state.services.items():
         keyvals[service_account_key(service)] = encode_service_info(account.info)
         for key, value in account.entries.items():

@@ -22,6 +22,7 @@ from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError, ensure
 from jamcore.spec import ChainSpec
 from jamcore.state.keys import preimage_key, request_key
+from jamcore.state.overlay import with_changes
 from jamcore.stf.statistics.services import with_provisions
 from jamcore.types.services import ServiceAccount, encode_request_status
 from jamcore.types.statistics import ServiceActivityRecord
@@ -95,7 +96,7 @@ def provide(
     result = dict(accounts)
     for service, entries in updates.items():
         account = result[service]
-        result[service] = replace(account, entries={**account.entries, **entries})
+        result[service] = replace(account, entries=with_changes(account.entries, entries))
     return result
 
 

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from jamcore.codec import decode_natural, encode_natural
 from jamcore.state.keys import preimage_key, request_key, storage_key
+from jamcore.state.overlay import with_changes
 from jamcore.types.services import ServiceAccount, ServiceInfo
 
 ITEM_DEPOSIT = 10
@@ -81,16 +82,9 @@ class AccountView:
         return AccountView(self.service, self.info, self.entries, dict(self.changes))
 
     def freeze(self) -> ServiceAccount:
-        """The account as a state record."""
-        if not self.changes:
-            return ServiceAccount(self.info, self.entries)
-        entries = dict(self.entries)
-        for key, value in self.changes.items():
-            if value is None:
-                entries.pop(key, None)
-            else:
-                entries[key] = value
-        return ServiceAccount(self.info, entries)
+        """The account as a state record: its starting items with its changes overlaid
+        (`jamcore.state.overlay`), untouched items shared, not copied."""
+        return ServiceAccount(self.info, with_changes(self.entries, self.changes))
 
     # -- items ----------------------------------------------------------------------------
 
