@@ -215,13 +215,7 @@ def _build_pool_store(
     anchor = state.trees.record_anchor()
     state.anchor_statistics[anchor] = state.statistics()
     items = storage.all_items()
-    with store.db:
-        for item, value in items.items():
-            store.db.execute(
-                "INSERT INTO state(key, value) VALUES(?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (pool_state_key(item), value),
-            )
+    store.seed_state({pool_state_key(item): value for item, value in items.items()})
     fee = quote(pool_config, Kind.TRANSFER, state.statistics())
     jobs = [
         (i, anchor, pool_config.lifetime, fee, note, state.trees.witness(position, False))

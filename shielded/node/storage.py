@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from jamcore.state.keys import STATE_KEY_LENGTH
 from shielded.sqlite import open_database, transaction
 
 SCHEMA = """
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS canonical (
 );
 CREATE TABLE IF NOT EXISTS state (
     key BLOB PRIMARY KEY,
-    value BLOB NOT NULL
+    value BLOB NOT NULL,
+    service INTEGER
 );
 CREATE TABLE IF NOT EXISTS undo (
     block BLOB NOT NULL,
@@ -76,6 +78,22 @@ class StoredBlock:
 StateChanges = Mapping[bytes, bytes | None]
 """New values by state key; None deletes the key."""
 
+_COMPONENT_TAIL = bytes(STATE_KEY_LENGTH - 1)
+_UPSERT = (
+    "INSERT INTO state(key, value, service) VALUES(?, ?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+)
+
+
+def data_service(key: bytes) -> int | None:
+    """The service s of a data key C(s, h) (eq. D.1: s interleaved in octets 0, 2, 4, 6);
+    None for a component key C(i) or an account key C(255, s), or a key of another shape."""
+    if len(key) != STATE_KEY_LENGTH or key[1:] == _COMPONENT_TAIL:
+        return None
+    if key[0] == 255 and key[2] == 0 and key[4] == 0 and key[6] == 0 and not any(key[8:]):
+        return None
+    return key[0] | key[2] << 8 | key[4] << 16 | key[6] << 24
+
 
 class ChainStore:
     """SQLite-backed blocks, canonical chain, head state with undo, and finality."""
@@ -83,6 +101,20 @@ class ChainStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.db = open_database(self.path, SCHEMA)
+        self._index_services()
+
+    def _index_services(self) -> None:
+        """Add the `service` column to a store made before it existed (and fill it)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(state)")}
+        with self._transaction() as db:
+            if "service" not in columns:
+                db.execute("ALTER TABLE state ADD COLUMN service INTEGER")
+                keys = [bytes(row[0]) for row in db.execute("SELECT key FROM state")]
+                db.executemany(
+                    "UPDATE state SET service = ? WHERE key = ?",
+                    [(data_service(key), key) for key in keys],
+                )
+            db.execute("CREATE INDEX IF NOT EXISTS state_by_service ON state(service)")
 
     def close(self) -> None:
         self.db.close()
@@ -189,6 +221,24 @@ class ChainStore:
                 break
             yield bytes(key), bytes(value)
 
+    def seed_state(self, items: Mapping[bytes, bytes]) -> None:
+        """Write state entries outside any block (benchmarks and tools that build a large
+        state directly); the head's undo log does not record them."""
+        with self._transaction() as db:
+            db.executemany(_UPSERT, [(k, v, data_service(k)) for k, v in items.items()])
+
+    def service_items(self, service: int) -> Iterator[tuple[bytes, bytes]]:
+        """The data items C(service, h) at the canonical head (storage, preimages,
+        requests; eq. D.2)."""
+        for key, value in self.db.execute(
+            "SELECT key, value FROM state WHERE service = ?", (service,)
+        ):
+            yield bytes(key), bytes(value)
+
+    def service_item_count(self, service: int) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM state WHERE service = ?", (service,))
+        return int(row.fetchone()[0])
+
     # --- import, rollback, finality ------------------------------------------------------
 
     def local(self, block_hash: bytes, name: str) -> bytes | None:
@@ -232,7 +282,7 @@ class ChainStore:
             db.execute("INSERT INTO canonical(height, hash) VALUES(0, ?)", (block_hash,))
             for key, value in state.items():
                 if value is not None:
-                    db.execute("INSERT INTO state(key, value) VALUES(?, ?)", (key, value))
+                    db.execute(_UPSERT, (key, value, data_service(key)))
             for name in ("genesis", "head", "finalized"):
                 self._set_meta(name, block_hash)
             for name, data in (local or {}).items():
@@ -288,11 +338,7 @@ class ChainStore:
                 if value is None:
                     db.execute("DELETE FROM state WHERE key = ?", (key,))
                 else:
-                    db.execute(
-                        "INSERT INTO state(key, value) VALUES(?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, value),
-                    )
+                    db.execute(_UPSERT, (key, value, data_service(key)))
             self._set_meta("head", block_hash)
         return stored
 
@@ -322,11 +368,7 @@ class ChainStore:
                 if previous is None:
                     db.execute("DELETE FROM state WHERE key = ?", (key,))
                 else:
-                    db.execute(
-                        "INSERT INTO state(key, value) VALUES(?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, previous),
-                    )
+                    db.execute(_UPSERT, (key, previous, data_service(key)))
             db.execute("DELETE FROM undo WHERE block = ?", (head,))
             db.execute("DELETE FROM canonical WHERE height = ?", (stored.height,))
             self._set_meta("head", stored.parent)
