@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from shielded.fees import FeeError
+from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.jsonrpc import NOT_FOUND, REJECTED, UNAVAILABLE, Dispatcher, Params, RpcError
 from shielded.node.pool_layer import COMPACT
 from shielded.notes.address import ShieldedAddress
@@ -135,6 +136,8 @@ def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
             "permanent_notes": len(state.trees.permanent),
             "nullifiers": len(state.nullifiers),
             "state_bytes": state.storage_bytes(),
+            "stored_items": chain.store.service_item_count(POOL_SERVICE_ID),
+            "stored_bytes": chain.store.service_bytes(POOL_SERVICE_ID),
             "fees_burned": state.fee_ledger.burned,
             "locked_collateral": state.locked_collateral,
             "anchor": hex(state.trees.anchor),

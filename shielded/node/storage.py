@@ -235,6 +235,14 @@ class ChainStore:
         ):
             yield bytes(key), bytes(value)
 
+    def service_bytes(self, service: int) -> int:
+        """Octets of the service's data items (keys and values) at the head."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(LENGTH(key) + LENGTH(value)), 0) FROM state WHERE service = ?",
+            (service,),
+        )
+        return int(row.fetchone()[0])
+
     def service_item_count(self, service: int) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM state WHERE service = ?", (service,))
         return int(row.fetchone()[0])

@@ -66,7 +66,7 @@ def test_replicas_apply_the_same_transactions(
 def _check_state_proofs(replica: AssembledChain, nullifier: int) -> None:
     """A light client proves a revealed nullifier, the anchors and an unspent nullifier's
     absence against the head's state root, through `state_getProof`."""
-    node = SimpleNamespace(chain=replica.chain, pool=replica.pool, config=None)
+    node = SimpleNamespace(chain=replica.chain, pool=replica.pool, config=None, mempool=[])
     dispatcher = build_dispatcher(node)  # type: ignore[arg-type]
     root = replica.chain.head_state_root()
 
@@ -88,6 +88,11 @@ def _check_state_proofs(replica: AssembledChain, nullifier: int) -> None:
     unspent = {"service": POOL_SERVICE_ID, "item": nullifier_key(nullifier ^ 1).hex()}
     key, value, proof = prove(unspent)
     assert value is None and verify_proof(root, key, None, proof)
+    stats = {"jsonrpc": "2.0", "id": 1, "method": "pool_getStats"}
+    answer = json.loads(asyncio.run(dispatcher.handle(json.dumps(stats))) or "{}")["result"]
+    items = list(replica.chain.store.service_items(POOL_SERVICE_ID))
+    assert answer["stored_items"] == len(items) > 0
+    assert answer["stored_bytes"] == sum(len(k) + len(v) for k, v in items)
     request = {"jsonrpc": "2.0", "id": 1, "method": "state_getProof", "params": {"key": "00"}}
     answer = json.loads(asyncio.run(dispatcher.handle(json.dumps(request))) or "{}")
     assert answer["error"]["code"] == INVALID_PARAMS
