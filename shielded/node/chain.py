@@ -5,8 +5,12 @@ parent state root is the Appendix D merklization of exactly what the store holds
 * C(4): Safrole's state (gamma, eta, the validator sets, tau; w3f JSON form);
 * C(3): the recent block hashes (anchors for refinement contexts and spam proofs);
 * C(10): offenders (validators proven to have equivocated);
-* service storage C(s, ...) of the application layers (`ChainLayer`s: the shielded pool,
-  finality), which see every block after Safrole accepts it.
+* service storage C(s, ...) of the application layers (`ChainLayer`s: the shielded pool's
+  items, `shielded.pool_storage`; finality's latest final block and key record), which
+  see every block after Safrole accepts it.
+
+C(3), C(4) and C(10) here are the node's own encodings, not the graypaper's: the next step
+replaces them with jamcore's full state (`jam_genesis.py`, `jam_state.py`).
 
 The state root is kept by an incremental `jamcore.state.trie.StateTrie` of the head state:
 built once from the store, then updated with each block's changes and each rollback's
@@ -59,10 +63,11 @@ from jamcore.safrole.state import (
 )
 from jamcore.safrole.transition import transition
 from jamcore.spec import ChainSpec
-from jamcore.state.keys import component_key
+from jamcore.state.keys import component_key, storage_key
 from jamcore.state.trie import StateTrie
 from jamcore.work.package import RefineContext
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets, genesis_block
+from shielded.node.guarantees import FINALITY_SERVICE_ID
 from shielded.node.storage import ChainStore, StorageError, StoredBlock
 
 log = logging.getLogger(__name__)
@@ -75,8 +80,9 @@ MAX_CLOCK_DRIFT = 1.0
 SAFROLE_KEY = component_key(4)
 RECENT_KEY = component_key(3)
 OFFENDERS_KEY = component_key(10)
-FINAL_KEY = component_key(200)
-"""The latest block certified final on chain (written by the finality layer)."""
+FINAL_KEY = storage_key(FINALITY_SERVICE_ID, b"final")
+"""The latest block certified final on chain: an item of the finality service's storage
+(written by the finality layer)."""
 
 
 class InvalidBlock(Exception):

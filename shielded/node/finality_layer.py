@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from jamcore.block import Block
 from jamcore.codec import BLOB, CodecError, Struct, seq
-from jamcore.state.keys import component_key
+from jamcore.state.keys import storage_key
 from shielded.finality.certificate import Certificate, aggregate, verify_certificate
 from shielded.finality.contribution import FinalityPayload, Vote, verify_contribution
 from shielded.finality.equivocation import EquivocationEvidence, verify_equivocation
@@ -53,7 +53,7 @@ log = logging.getLogger("shielded.finality")
 MAX_CERTIFICATES_PER_BLOCK = 4
 MAX_EVIDENCE_PER_BLOCK = 8
 MAX_RESHARE_PER_BLOCK = 64
-KEYS_KEY = component_key(201)
+KEYS_KEY = storage_key(FINALITY_SERVICE_ID, b"keys")
 """The finality `KeyRecord`: keys in force and the epoch's reshare round."""
 
 
