@@ -184,7 +184,9 @@ def assemble_guarantee(
     message = guarantee_message(report_hash(report))
     for index, entry in chosen.items():
         # Verify each signature under its signer's key before the block carries it.
-        if keys is not None and not ed25519.verify(keys[index], message, entry.signature):
+        if keys is not None and not (
+            index < len(keys) and ed25519.verify(keys[index], message, entry.signature)
+        ):
             raise GuarantorError(f"signature of validator {index} does not verify")
     signers = sorted(chosen)[:MAX_GUARANTORS]
     try:

@@ -18,7 +18,13 @@ from jamcore.spec import ChainSpec
 from jamcore.state.keys import storage_key
 from jamcore.state.state import State
 from jamcore.stf.block import import_block
-from jamcore.stf.reports.errors import InsufficientGuarantees, ReportsError, WrongAssignment
+from jamcore.stf.reports.assignment import permute
+from jamcore.stf.reports.errors import (
+    BadSignature,
+    InsufficientGuarantees,
+    ReportsError,
+    WrongAssignment,
+)
 from jamcore.work.availability import (
     NotEnoughShards,
     WorkPackageBundle,
@@ -283,7 +289,12 @@ def test_guarantees_from_the_wrong_or_too_few_guarantors_are_refused(
     # The outsider's own node refuses to guarantee for a core it is not assigned to.
     with pytest.raises(NotAssigned):
         guarantors(config, chain.keys)[outsider].guarantee(bundle, core, chain.state, slot)
-    # Its signature in a credential: the block is refused (wrong assignment, eq. 11.26).
+    # A guarantor refuses a package whose context is not its anchor's (eq. 11.33).
+    stale = replace(bundle.package.context, state_root=bytes(32))
+    bad = replace(bundle, package=replace(bundle.package, context=stale))
+    with pytest.raises(GuarantorError):
+        guarantors(config, chain.keys)[assigned[0]].guarantee(bad, core, chain.state, slot)
+    # The outsider's signature in a credential: refused (wrong assignment, eq. 11.26).
     forged = sign_report(report, outsider, chain.keys[outsider].signing_key)
     wrong = make_guarantee(report, slot, (works[0].signature, forged))
     with pytest.raises(WrongAssignment) as refused:
@@ -299,7 +310,7 @@ def test_guarantees_from_the_wrong_or_too_few_guarantors_are_refused(
         chain.block_with(slot, (single,))
     # A report that differs from the signed one fails its signatures.
     tampered = replace(report, auth_output=b"x")
-    with pytest.raises(ReportsError):
+    with pytest.raises(BadSignature):
         chain.block_with(slot, (replace(assemble_guarantee(works), report=tampered),))
     # Guarantors that disagree cannot be assembled.
     with pytest.raises(GuarantorError):
@@ -328,3 +339,32 @@ def test_a_third_of_the_shards_reconstruct_the_bundle(
         reconstruct_bundle({5: held[5]}, root, length, spec)
     for store in stores[4:]:
         store.close()
+
+
+def test_assignments_follow_the_posterior_entropy_across_an_epoch_change(
+    devnet: tuple[Path, GenesisConfig], chain: Chain
+) -> None:
+    """A block opening an epoch checks guarantors against eta'_2 = eta_1 (G, eq. 11.21)
+    and a guarantee of the previous epoch's last rotation against eta'_3 = eta_2 and
+    lambda' (G*, eq. 11.22): `core_assignments` on the parent state predicts both."""
+    config, spec = devnet[1], chain.spec
+    length = spec.epoch_length
+    chain.extend(length)  # epoch 1: eta_1 becomes the accumulated eta_0, unlike eta_2
+    head = chain.extend(2 * length - 1)
+    slot = 2 * length  # the block opening epoch 2
+    assert head.entropy[1] != head.entropy[2]
+    # G of the new epoch is shuffled by the prior eta_1, not eta_2 (with random devnet
+    # entropy the two shuffles of six validators may still coincide by chance).
+    assert core_assignments(head, slot, spec) == permute(head.entropy[1], slot, spec)
+    assert core_assignments(head, slot, spec, guarantee_slot=slot - 1) == permute(
+        head.entropy[2], slot - 1, spec
+    )
+    nodes = guarantors(config, chain.keys)
+    guarantees = []
+    for core, guarantee_slot in ((0, slot), (1, slot - 1)):
+        bundle = log_bundle(head, spec, payload=bytes([core]))
+        signers = guarantors_of(core, head, slot, spec, guarantee_slot)
+        works = [nodes[i].guarantee(bundle, core, head, guarantee_slot) for i in signers]
+        guarantees.append(assemble_guarantee(works))
+    state = chain.extend(slot, guarantees=tuple(guarantees))
+    assert all(pending is not None for pending in state.availability)
