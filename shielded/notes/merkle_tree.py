@@ -79,6 +79,10 @@ class MerkleTree:
         ensure(1 <= depth <= 64, f"tree depth {depth} out of range 1..64")
         self.depth = depth
         self.stored_levels: tuple[int, ...] = (*range(0, depth, BAND_BITS), depth)
+        above = (*self.stored_levels[1:], depth)
+        self._widths = {
+            level: top - level for level, top in zip(self.stored_levels, above, strict=True)
+        }
         self._levels: dict[int, list[int]] = {level: [] for level in self.stored_levels}
         self._dirty: set[ChunkId] = set()
         self._removed: set[ChunkId] = set()
@@ -97,10 +101,7 @@ class MerkleTree:
 
     def width(self, level: int) -> int:
         """The band width above stored `level` (0 for the root level)."""
-        index = self.stored_levels.index(level)
-        if index + 1 == len(self.stored_levels):
-            return 0
-        return self.stored_levels[index + 1] - level
+        return self._widths[level]
 
     def node_count(self) -> int:
         """How many nodes the full tree has (leaves included): its size in field elements
