@@ -11,6 +11,11 @@ proof replays. Each transaction is all-or-nothing: a rejected one changes no sta
 are appended in one batch per block, fees are burned and counted, and the block's anchor
 joins the recent-anchor window.
 
+`refine` is `check_anchor` (epoch, anchor and fee rule: what needs the recent anchors) then
+`verify_proofs` (spam proof, signature, personhood, spend proof: what needs no pool state
+once the spam-proof check is given). The native JAM service (`shielded.native_pool`) runs
+`verify_proofs` in Ψ_R, with the stateless spam check, and `check_anchor` in Ψ_A.
+
 Epochs: `begin_epoch` frees the live-tree subtree of the expired epoch, prunes nullifiers
 revealed more than N epochs ago and forgets old personhood usage.
 
@@ -184,28 +189,76 @@ def quote(
     return fees.quote(action, config.spec)
 
 
+SpamCheck = Callable[[SpamProof, bytes], object]
+"""Checks a decoded spam proof for a tx_id; raises `SpamProofError` if it is refused."""
+
+
+@dataclass(frozen=True)
+class ProofContext:
+    """What the checks that read no pool state need: the verifying key, the pool config,
+    the spam-proof check (None: the pool accepts no spam proofs) and the persons ring."""
+
+    verifier: SpendVerifier
+    config: PoolConfig
+    spam: SpamCheck | None = None
+    persons: Ring | None = None
+
+
 def refine(transaction: Transaction | bytes, context: RefineContext) -> RefinedTransaction:
-    """Every stateless check of one transaction (design section 3); Rejected if one fails."""
+    """Every check of one transaction that needs no pool state beyond the `RefineContext`
+    snapshot (design section 3); Rejected if one fails.
+
+    `check_anchor` (epoch, anchor, fee rule) then `verify_proofs` (spam proof with the
+    snapshot's anchor window and registry, deposit signature, personhood, spend proof)."""
     if isinstance(transaction, bytes | bytearray):
         transaction = Transaction.decode(bytes(transaction))
-    config = context.config
-    tx_id = transaction.tx_id
+    action = check_anchor(
+        transaction, context.epoch, context.anchors, context.config, context.fee_rule
+    )
+    spam = None if context.spam is None else context.spam.verify
+    proofs = ProofContext(context.verifier, context.config, spam, context.persons)
+    spam_proof, alias = verify_proofs(transaction, proofs)
+    return RefinedTransaction(transaction, transaction.tx_id, action, spam_proof, alias)
 
+
+def check_anchor(
+    transaction: Transaction,
+    epoch: int,
+    anchors: Mapping[int, PoolStatistics],
+    config: PoolConfig,
+    fee_rule: FeeRule,
+) -> fees.Action:
+    """The checks against the pool's current epoch and recent anchors: the transaction is
+    for `epoch`, proves against an anchor of `anchors` (with the pool statistics there)
+    and pays the fee rule at that anchor's statistics. Returns the fee action; Rejected
+    (or TransactionError) if a check fails."""
     # Verify the transaction is for the current epoch and proves against a recent anchor.
     _reject_unless(
-        transaction.epoch == context.epoch,
-        f"transaction is for epoch {transaction.epoch}, the current epoch is {context.epoch}",
+        transaction.epoch == epoch,
+        f"transaction is for epoch {transaction.epoch}, the current epoch is {epoch}",
     )
-    statistics = context.anchors.get(transaction.anchor)
+    statistics = anchors.get(transaction.anchor)
     _reject_unless(statistics is not None, f"anchor {transaction.anchor:#x} is not recent")
     assert statistics is not None
 
     # Verify the fee rule.
     try:
         action = fee_action(transaction, statistics, config.lifetime)
-        context.fee_rule(action, transaction.fee)
+        fee_rule(action, transaction.fee)
     except fees.FeeError as error:
         raise Rejected(f"fee rule: {error}") from error
+    return action
+
+
+def verify_proofs(
+    transaction: Transaction, context: ProofContext
+) -> tuple[SpamProof | None, bytes | None]:
+    """The checks that read no pool state: the spam proof (as far as `context.spam`
+    checks it), the deposit signature, the personhood ring proof and the spend proof
+    against the statement of the transaction's own anchor. Returns (the decoded spam
+    proof, the personhood alias); Rejected (or TransactionError) if a check fails."""
+    config = context.config
+    tx_id = transaction.tx_id
 
     # Verify the spam proof, if any (fee-paying transactions need none).
     spam_proof = None
@@ -214,7 +267,7 @@ def refine(transaction: Transaction | bytes, context: RefineContext) -> RefinedT
         assert context.spam is not None
         try:
             spam_proof = SpamProof.decode(transaction.spam_proof)
-            context.spam.verify(spam_proof, tx_id)
+            context.spam(spam_proof, tx_id)
         except SpamProofError as error:
             raise Rejected(f"spam proof: {error}") from error
 
@@ -226,7 +279,7 @@ def refine(transaction: Transaction | bytes, context: RefineContext) -> RefinedT
             raise Rejected("deposit signature does not verify for the account") from error
 
     # Verify the personhood alias of personhood-tier outputs.
-    alias = _refine_personhood(transaction, tx_id, context)
+    alias = _refine_personhood(transaction, tx_id, context.persons, config)
 
     # Verify the spend proof against the statement the transaction implies.
     statement = spend_statement(transaction, config.lifetime, config.collateral_per_note)
@@ -235,25 +288,25 @@ def refine(transaction: Transaction | bytes, context: RefineContext) -> RefinedT
     except CircuitError as error:
         raise Rejected(f"spend proof: {error}") from error
     _reject_unless(valid, "spend proof does not verify")
-    return RefinedTransaction(transaction, tx_id, action, spam_proof, alias)
+    return spam_proof, alias
 
 
 def _refine_personhood(
-    transaction: Transaction, tx_id: bytes, context: RefineContext
+    transaction: Transaction, tx_id: bytes, persons: Ring | None, config: PoolConfig
 ) -> bytes | None:
     claimed = sum(output.tier is Tier.PERSONHOOD for output in transaction.outputs)
     if transaction.personhood_proof is None:
         _reject_unless(claimed == 0, "personhood-tier outputs need a personhood proof")
         return None
     _reject_unless(claimed > 0, "personhood proof without personhood-tier outputs")
-    _reject_unless(context.persons is not None, "this pool has no registered-persons ring")
-    assert context.persons is not None
+    _reject_unless(persons is not None, "this pool has no registered-persons ring")
+    assert persons is not None
     _reject_unless(
-        claimed <= context.config.personhood_quota,
-        f"{claimed} personhood outputs exceed the quota {context.config.personhood_quota}",
+        claimed <= config.personhood_quota,
+        f"{claimed} personhood outputs exceed the quota {config.personhood_quota}",
     )
     try:
-        return context.persons.verify(
+        return persons.verify(
             personhood_input(transaction.epoch), tx_id, transaction.personhood_proof
         )
     except BandersnatchError as error:

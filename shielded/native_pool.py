@@ -1,0 +1,477 @@
+"""The shielded pool as a NATIVE JAM service: refine and accumulate in Python.
+
+Why native: every pool transaction carries a Groth16 spend proof, whose verification is a
+product of BN254 pairings: about 2.7 ms natively (groth16py). A Groth16 verifier compiled to
+PVM code would execute on the order of 10^8 instructions per proof (pairings on 64-bit
+limbs, no precompiles: an estimate from RISC-V zkVM cycle counts), and jamcore's PVM runs
+about 3·10^7 instructions/s ("fast" mode; 4·10^6 interpreted) on the dev machine: seconds
+per proof, minutes per batch of 64, and 64 × 10^8 gas is beyond even the full spec's G_R.
+So the pool is a service account of δ like any other (code hash, code preimage
+`native_code(NATIVE_NAME)`, storage items), and `NativePool`, registered under its code
+hash (`import_block(..., natives={...})`), runs in place of Ψ_M through jamcore's real host
+calls (`jamcore.pvm.invocations.native`): every storage read and write is Ω_R / Ω_W with
+their gas, footprint (eq. 9.8) and threshold.
+
+Refine (Ψ_R, eq. B.5; `shielded.native_pool_refine`): the stateless checks of a batch.
+
+Accumulate (Ψ_A, eq. B.9). The pool is an always-accumulate service (in χ_Z, with free
+gas: Δ+ of eq. 12.18 runs it every block, reports or not), so per block it:
+
+1. charges ACCUMULATE_GAS_PER_TRANSACTION per refined transaction of its operands;
+2. gets its state (the cache below) and, at the first block of a new epoch (τ' // E
+   beyond the pool's epoch), runs `begin_epoch` (frees expired subtrees, prunes
+   nullifiers and personhood usage: their keys are deleted);
+3. pushes the block's fresh entropy η'_0 (eq. 6.22, `fetch` kind 1) into the spam-proof
+   window. Spam proofs are bound to a recent ENTROPY value instead of a recent block hash:
+   a service can see η'_0 but never the hash of the block it runs in (the header is not
+   an input of Ψ_A), and η'_0 changes every block and is as unpredictable as the block's
+   VRF output, so it serves the same purpose (no precomputation, expiry after K blocks);
+4. admits each refined transaction (`shielded.service.check_anchor`: epoch, anchor recency
+   and the fee rule at the anchor's statistics) and applies them with
+   `shielded.service.accumulate` (nullifiers, balances, spam-proof anchor recency and
+   replay, personhood quota), which also records the tree anchor;
+5. writes exactly `PoolStorage.take_changes()` (deletions first, then by key), the
+   `outcome` item (accepted tx ids with the tree positions of their outputs) and the
+   `version` item.
+
+State cache: loading `PoolStorage` through Ω_R costs O(pool), so the loaded storage stays
+in the `NativePool`, keyed by the `version` item every accumulate writes:
+version' = H(version ‖ E_4(τ') ‖ η'_0 ‖ H(E(i))) with i the accumulation inputs (eq. C.31
+-C.33: the octets `fetch` kind 14 gives), of which the pool's next state is a function.
+A `version` other than the cached one (restart, fork, reorg, a rejected block) reloads
+the storage from the items through Ω_R. Any exception drops the cache and re-raises
+(jamcore collapses the context to y, eq. B.12; the pool never checkpoints, so a failed
+block changes nothing of the pool).
+
+Gas is consensus: the gas used is in the service statistics π_S (section 13) and so in the
+state root. A reload pays 10 gas per Ω_R; a node with a warm cache charges the same gas
+(`load_reads` of the state, times 10) through `charge`, so gas used never depends on a
+node's cache. This makes the pool's per-block gas grow with its size (about 10 gas per 16
+notes, per nullifier batch and per epoch); χ_Z must give the pool enough free gas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from jamcore.codec import BOOL, U32, U64, CodecError, FixedBytes, Struct, encode_natural, seq
+from jamcore.crypto.bandersnatch import Ring
+from jamcore.crypto.hashing import blake2b_256
+from jamcore.pvm import host_calls as hc
+from jamcore.pvm.invocations.context import AccumulationInput, OperandTuple
+from jamcore.pvm.invocations.native import AccumulateHost
+from jamcore.pvm.invocations.native_refine import RefineHost
+from jamcore.spec import ChainSpec
+from shielded import fees
+from shielded.circuits.spend import SpendVerifier
+from shielded.native_pool_refine import (
+    RefinedEntry,
+    decode_refined,
+    refine_batch,
+    restore_transaction,
+)
+from shielded.node.jam_genesis import GenesisService, native_code, native_code_hash
+from shielded.notes.merkle_tree import MerkleTree
+from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError, bucket_count_key
+from shielded.pow import RecentAnchors, SpamProof, SpamProofError, UsedProofs
+from shielded.pow.verify import SpamWorkVerifier
+from shielded.service import (
+    ACCUMULATE_GAS_PER_TRANSACTION,
+    BlockOutcome,
+    FeeRule,
+    PoolConfig,
+    PoolState,
+    ProofContext,
+    RefinedTransaction,
+    accumulate,
+    check_anchor,
+)
+from shielded.transaction import ARITY, FIELD, TransactionError
+
+__all__ = [
+    "NATIVE_NAME",
+    "NATIVE_POOL_CODE",
+    "NATIVE_POOL_CODE_HASH",
+    "OUTCOME",
+    "OUTCOME_KEY",
+    "VERSION_KEY",
+    "AcceptedTransaction",
+    "NativePool",
+    "PlacedOutput",
+    "PoolOutcome",
+    "genesis_items",
+    "genesis_service",
+    "genesis_version",
+    "load_reads",
+    "next_version",
+]
+
+NATIVE_NAME = "shielded-pool/v1"
+NATIVE_POOL_CODE = native_code(NATIVE_NAME)
+"""The pool's code preimage E(↕m, []) (`shielded.node.jam_genesis.native_code`)."""
+NATIVE_POOL_CODE_HASH = native_code_hash(NATIVE_NAME)
+"""a_c of the pool service: the key of `NativePool` in `natives`."""
+VERSION_KEY = b"version"
+OUTCOME_KEY = b"outcome"
+_COUNT_PREFIX = bucket_count_key(0, False)[:3]
+_COUNT_KEY_SIZE = len(bucket_count_key(0, False))
+
+
+# -- the outcome item ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedOutput:
+    """Where an accepted output landed: its leaf position in the live (ephemeral) or the
+    permanent tree."""
+
+    position: int
+    permanent: bool
+
+
+@dataclass(frozen=True)
+class AcceptedTransaction:
+    """An accepted transaction's id and the places of its outputs, in output order."""
+
+    tx_id: bytes
+    outputs: tuple[PlacedOutput, ...]
+
+
+@dataclass(frozen=True)
+class PoolOutcome:
+    """The `outcome` item: what one block did to the pool (for compact blocks and wallets;
+    the outputs' commitments and ciphertexts are in the report's refine output)."""
+
+    slot: int
+    epoch: int
+    anchor: int
+    accepted: tuple[AcceptedTransaction, ...]
+    rejected: tuple[bytes, ...]
+    """Ids of refined transactions accumulate refused (refine's rejects never get here)."""
+
+
+OUTCOME = Struct(
+    PoolOutcome,
+    {
+        "slot": U32,
+        "epoch": U64,
+        "anchor": FIELD,
+        "accepted": seq(
+            Struct(
+                AcceptedTransaction,
+                {
+                    "tx_id": FixedBytes(32),
+                    "outputs": seq(
+                        Struct(PlacedOutput, {"position": U64, "permanent": BOOL}), ARITY
+                    ),
+                },
+            )
+        ),
+        "rejected": seq(FixedBytes(32)),
+    },
+)
+
+
+def _placed(outcome: BlockOutcome, accepted: Mapping[bytes, RefinedTransaction]) -> tuple[
+    AcceptedTransaction, ...
+]:
+    """The places of each accepted transaction's outputs: `accumulate` appends the block's
+    ephemeral outputs, then its permanent ones, each in the order of the accepted ones."""
+    ephemeral = iter(o for o in outcome.appended if not o.permanent)
+    permanent = iter(o for o in outcome.appended if o.permanent)
+    result = []
+    for tx_id in outcome.accepted:
+        places = []
+        for output in accepted[tx_id].transaction.outputs:
+            appended = next(permanent if output.tier.permanent else ephemeral)
+            if appended.commitment != output.commitment:
+                raise PoolStorageError("appended outputs out of the accepted order")
+            places.append(PlacedOutput(appended.position, appended.permanent))
+        result.append(AcceptedTransaction(tx_id, tuple(places)))
+    return tuple(result)
+
+
+# -- versions, genesis and the cost of a load ----------------------------------------------
+
+
+def genesis_version(items: Mapping[bytes, bytes]) -> bytes:
+    """version_0 = H("jam-shielded/native-pool/v1" ‖ E(↕k, ↕v) of the items by key)."""
+    hasher = hashlib.blake2b(b"jam-shielded/native-pool/v1", digest_size=32)
+    for key in sorted(items):
+        value = items[key]
+        hasher.update(encode_natural(len(key)) + key + encode_natural(len(value)) + value)
+    return hasher.digest()
+
+
+def next_version(
+    version: bytes, slot: int, entropy: bytes, inputs: Sequence[AccumulationInput]
+) -> bytes:
+    """version' = H(version ‖ E_4(τ') ‖ η'_0 ‖ H(E(↕i)))."""
+    encoded = encode_natural(len(inputs)) + b"".join(item.encode() for item in inputs)
+    return blake2b_256(version + slot.to_bytes(4, "little") + entropy + blake2b_256(encoded))
+
+
+def genesis_items(
+    config: PoolConfig, balances: Mapping[bytes, int], entropy: bytes
+) -> dict[bytes, bytes]:
+    """The pool's storage items at genesis: an empty pool at epoch 0 with funded
+    transparent accounts, the spam-proof window holding the genesis entropy η_0, and its
+    `version`. Empty items are left out (an empty value is no item, as Ω_W removes it)."""
+    state = PoolState.genesis(config, balances)
+    window = RecentAnchors(config.spec.recent_anchors, (bytes(entropy),))
+    storage = PoolStorage(PoolSnapshot(state, window, UsedProofs()))
+    items = {key: value for key, value in storage.all_items().items() if value}
+    items[VERSION_KEY] = genesis_version(items)
+    return items
+
+
+def genesis_service(
+    service_id: int,
+    config: PoolConfig,
+    balances: Mapping[bytes, int],
+    entropy: bytes,
+    *,
+    balance: int,
+    min_item_gas: int,
+    min_memo_gas: int,
+) -> GenesisService:
+    """The pool's account for `shielded.node.jam_genesis.genesis_state` (`entropy` is the
+    genesis η_0; put `service_id` in χ_Z so that it accumulates every block)."""
+    return GenesisService(
+        service_id,
+        NATIVE_POOL_CODE,
+        balance,
+        genesis_items(config, balances, entropy),
+        min_item_gas,
+        min_memo_gas,
+    )
+
+
+def _tree_reads(tree: MerkleTree) -> int:
+    """Ω_R calls `MerkleTree.restore` makes through `PoolStorage.load`: the size item and
+    one per chunk of each stored level."""
+    size, reads = len(tree), 1
+    for level in tree.stored_levels:
+        width = tree.width(level)
+        count = -(-size >> level) if size else 0
+        reads += -(-count >> width) if width else count
+    return reads
+
+
+def load_reads(storage: PoolStorage, batches: int) -> int:
+    """How many storage reads `PoolStorage.load` makes for the state of `storage`, given
+    the number of nullifier batches (the sum of the `nfc` counts): meta and ring, each
+    tree, anchors, accounts and each balance, personhood, the two batch counts of every
+    epoch so far and each batch, the spam window and each of its positions' used proofs."""
+    state = storage.state
+    live = state.trees.live
+    trees = (state.trees.permanent, live.top, *(live.subtree(s) for s in range(live.slots)))
+    return (
+        2
+        + sum(_tree_reads(tree) for tree in trees)
+        + 3
+        + len(state.balances)
+        + 2 * (state.epoch + 1)
+        + batches
+        + 1
+        + len(storage.snapshot.anchors)
+    )
+
+
+def _is_count_key(key: bytes) -> bool:
+    return len(key) == _COUNT_KEY_SIZE and key.startswith(_COUNT_PREFIX)
+
+
+# -- the native service --------------------------------------------------------------------
+
+
+@dataclass
+class _Cached:
+    """The pool storage after the block that wrote `version` for `service`, and its
+    nullifier batch counts (`nfc` item -> count), for `load_reads`."""
+
+    service: int
+    version: bytes
+    storage: PoolStorage
+    batches: dict[bytes, int]
+
+
+class NativePool:
+    """The shielded pool as a `jamcore.pvm.invocations.native.NativeService`."""
+
+    def __init__(
+        self,
+        config: PoolConfig,
+        verifier: SpendVerifier,
+        spec: ChainSpec,
+        *,
+        persons: Ring | None = None,
+        fee_rule: FeeRule | None = None,
+    ) -> None:
+        self.config = config
+        self.epoch_length = spec.epoch_length
+        self.max_output = spec.max_report_variable_size
+        """W_R (eq. 11.8): the refine output stays within it."""
+        self.fee_rule: FeeRule = fee_rule or (
+            lambda action, fee: fees.check(action, fee, config.spec)
+        )
+        self.proofs = ProofContext(
+            verifier, config, SpamWorkVerifier(config.spec).verify_work, persons
+        )
+        self._cache: _Cached | None = None
+        self.last_outcome: BlockOutcome | None = None
+        """The last accumulated block's outcome with the rejection reasons (node-local)."""
+
+    # -- Ψ_R -----------------------------------------------------------------------------
+
+    def refine(
+        self,
+        host: RefineHost,
+        core: int,
+        item_index: int,
+        service: int,
+        payload: bytes,
+        package_hash: bytes,
+    ) -> bytes:
+        """The refined batch of a `POOL_BATCH` payload (`native_pool_refine.refine_batch`)."""
+        return refine_batch(payload, self.proofs, host.charge, self.max_output)
+
+    # -- Ψ_A -----------------------------------------------------------------------------
+
+    def accumulate(
+        self,
+        host: AccumulateHost,
+        slot: int,
+        service: int,
+        inputs: Sequence[AccumulationInput],
+    ) -> None:
+        """One block of the pool (module docstring); drops the cache on any failure."""
+        try:
+            self._accumulate(host, slot, service, inputs)
+        except BaseException:  # a panic or out-of-gas (NativePanic) too
+            self._cache = None
+            raise
+
+    def _accumulate(
+        self,
+        host: AccumulateHost,
+        slot: int,
+        service: int,
+        inputs: Sequence[AccumulationInput],
+    ) -> None:
+        entries = _entries(inputs)
+        host.charge(ACCUMULATE_GAS_PER_TRANSACTION * len(entries))
+        cached = self._state(host, service)
+        self._cache = None  # changed below: valid again once this block is written
+        entropy = host.fetch(1)
+        if entropy is None or len(entropy) != 32:
+            raise PoolStorageError("fetch gave no 32-octet entropy η'_0")
+        storage = cached.storage
+        snapshot = storage.snapshot
+        state = snapshot.state
+        pool = snapshot.service(self.proofs.verifier)
+        epoch = slot // self.epoch_length
+        if epoch > state.epoch:
+            pool.begin_epoch(epoch)
+        snapshot.anchors.push(entropy)
+        snapshot.used.prune(snapshot.anchors.oldest_position)
+
+        # Admit (epoch, anchor, fee rule), then apply the block's transactions.
+        refined, rejected = self._admit(state, entries)
+        outcome = accumulate(state, refined, pool.spam)
+        by_id = {item.tx_id: item for item in refined}
+        record = PoolOutcome(
+            slot,
+            state.epoch,
+            outcome.anchor,
+            _placed(outcome, by_id),
+            tuple(tx_id for tx_id, _ in rejected) + tuple(tx_id for tx_id, _ in outcome.rejected),
+        )
+        self.last_outcome = BlockOutcome(
+            outcome.accepted, tuple(rejected) + outcome.rejected, outcome.anchor, outcome.appended
+        )
+
+        # Write the changed items: deletions first (they only lower the threshold a_t).
+        changes = storage.take_changes()
+        for key in sorted(key for key, value in changes.items() if not value):
+            host.write(key, None)
+        for key in sorted(key for key, value in changes.items() if value):
+            host.write(key, changes[key])
+        version = next_version(cached.version, slot, entropy, inputs)
+        host.write(OUTCOME_KEY, OUTCOME.encode(record))
+        host.write(VERSION_KEY, version)
+        batches = cached.batches
+        for key, value in changes.items():
+            if _is_count_key(key):
+                if value:
+                    batches[key] = int.from_bytes(value, "big")
+                else:
+                    batches.pop(key, None)
+        self._cache = _Cached(service, version, storage, batches)
+
+    def _state(self, host: AccumulateHost, service: int) -> _Cached:
+        """The pool storage at the `version` the state holds: the cached one (charging the
+        gas a reload would take) or reloaded through Ω_R."""
+        version = host.read(VERSION_KEY)
+        if version is None:
+            raise PoolStorageError("the pool's version item is missing")
+        cached = self._cache
+        if cached is not None and cached.service == service and cached.version == version:
+            reads = load_reads(cached.storage, sum(cached.batches.values()))
+            host.charge(hc.HOST_CALL_GAS * reads)
+            return cached
+        self._cache = None
+        batches: dict[bytes, int] = {}
+
+        def read(key: bytes) -> bytes | None:
+            value = host.read(key)
+            if value and _is_count_key(key):
+                batches[key] = int.from_bytes(value, "big")
+            return value
+
+        storage = PoolStorage.load(self.config, read)
+        return _Cached(service, version, storage, batches)
+
+    def _admit(
+        self, state: PoolState, entries: Sequence[RefinedEntry]
+    ) -> tuple[list[RefinedTransaction], list[tuple[bytes, str]]]:
+        """The refined transactions that pass `check_anchor` at the pool's epoch and recent
+        anchors, and the (tx_id, reason) of those that do not."""
+        anchors = state.recent_anchors()
+        admitted: list[RefinedTransaction] = []
+        rejected: list[tuple[bytes, str]] = []
+        for entry in entries:
+            try:
+                transaction = restore_transaction(entry.body)
+            except TransactionError:
+                continue  # no refine output of this pool: nothing to apply or report
+            try:
+                action = check_anchor(
+                    transaction, state.epoch, anchors, self.config, self.fee_rule
+                )
+                spam = None
+                if transaction.spam_proof is not None:
+                    spam = SpamProof.decode(transaction.spam_proof)
+            except (TransactionError, SpamProofError) as error:
+                rejected.append((transaction.tx_id, str(error)))
+                continue
+            admitted.append(
+                RefinedTransaction(transaction, transaction.tx_id, action, spam, entry.alias)
+            )
+        return admitted, rejected
+
+
+def _entries(inputs: Sequence[AccumulationInput]) -> list[RefinedEntry]:
+    """The refined transactions of the `ok` operand tuples, in order (deferred transfers
+    and failed items carry none; an output that is no refined batch is skipped)."""
+    entries: list[RefinedEntry] = []
+    for item in inputs:
+        if not isinstance(item, OperandTuple) or item.result.tag != "ok":
+            continue
+        try:
+            entries.extend(decode_refined(item.result.value))
+        except CodecError:
+            continue
+    return entries

@@ -1,0 +1,124 @@
+"""Ψ_R of the native shielded pool: the stateless checks of a batch, and the refined form.
+
+Refine (graypaper eq. B.5, 14.11) sees no service state of the pool, so it runs every check
+of a transaction that needs none (`shielded.service.verify_proofs`): decoding, the spend
+proof (Groth16, against the statement of the transaction's own anchor), the deposit
+signature, the personhood ring proof (ring from the pool config) and the spam proof's tier,
+binding and work (`shielded.pow.verify.SpamWorkVerifier`). What needs the pool's state is
+left to accumulate (`shielded.native_pool`): the anchor's recency and the fee rule at its
+statistics, the epoch, the spam proof's anchor recency and replay, nullifiers, balances
+and the personhood quota.
+
+The work item's payload is `shielded.node.pool_layer.POOL_BATCH` (the encoded
+transactions); the output is `REFINED_BATCH`, the transactions that passed, in order, each a
+`RefinedEntry`: the personhood alias (if any) and the transaction's encoding without its
+256-octet spend proof and without its 784-octet ring proof (accumulate needs neither: the
+proofs were verified here, the alias stands for the ring proof). Both are outside tx_id's
+body, so accumulate recomputes the same tx_id. Invalid transactions are left out, as is a
+valid one that would take the output past W_R (`ChainSpec.max_report_variable_size`, eq.
+11.8): the report's outputs must fit W_R = 48 KiB = 49 152 octets. A refined transfer with
+a spam proof is 712 octets, so a full block of 64 fits (45 569 octets); a deposit with a
+spam proof is 816 (60 fit), and with a personhood alias too 848, the largest entry (57 fit).
+
+Gas (eq. B.5: the gas used is the report's u): `REFINE_GAS_PER_TRANSACTION` per
+transaction of the payload, charged before its checks through `RefineHost.charge`, so the
+gas used depends only on the payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from jamcore.codec import BLOB, CodecError, FixedBytes, Struct, optional, seq
+from shielded.node.pool_layer import MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
+from shielded.service import (
+    REFINE_GAS_PER_TRANSACTION,
+    ProofContext,
+    verify_proofs,
+)
+from shielded.transaction import SPEND_PROOF_BYTES, TRANSACTION, Transaction, TransactionError
+
+__all__ = [
+    "REFINED_BATCH",
+    "RefinedEntry",
+    "decode_refined",
+    "refine_batch",
+    "refine_transaction",
+    "restore_transaction",
+    "strip_transaction",
+]
+
+# The spend proof is the last field of the transaction, of fixed size: dropping the last
+# SPEND_PROOF_BYTES octets of an encoding drops exactly the proof.
+assert TRANSACTION.fields[-1][0] == "proof", "the spend proof must be the last field"
+
+
+@dataclass(frozen=True)
+class RefinedEntry:
+    """One transaction that passed refine: its personhood alias (the ring VRF output, if it
+    has personhood-tier outputs) and `strip_transaction` of it."""
+
+    alias: bytes | None
+    body: bytes
+
+
+REFINED_ENTRY = Struct(RefinedEntry, {"alias": optional(FixedBytes(32)), "body": BLOB})
+REFINED_BATCH = seq(REFINED_ENTRY, max_length=MAX_TRANSACTIONS_PER_BLOCK)
+"""The refine output: E(↕[entry]), each entry E(¿alias, ↕body) (eq. C.4-C.8)."""
+
+
+def strip_transaction(transaction: Transaction) -> bytes:
+    """The encoding of `transaction` without its ring proof (encoded as none) and without
+    its spend proof (the trailing SPEND_PROOF_BYTES octets)."""
+    encoded = TRANSACTION.encode(replace(transaction, personhood_proof=None))
+    return encoded[:-SPEND_PROOF_BYTES]
+
+
+def restore_transaction(body: bytes) -> Transaction:
+    """The transaction of a `strip_transaction` body, with a zero spend proof and no ring
+    proof (its tx_id is the original's); TransactionError if malformed."""
+    return Transaction.decode(bytes(body) + bytes(SPEND_PROOF_BYTES))
+
+
+def refine_transaction(raw: bytes, context: ProofContext) -> RefinedEntry | None:
+    """The refined entry of one encoded transaction, or None if a stateless check fails."""
+    try:
+        transaction = Transaction.decode(bytes(raw))
+        _, alias = verify_proofs(transaction, context)
+    except TransactionError:
+        return None
+    return RefinedEntry(alias, strip_transaction(transaction))
+
+
+def refine_batch(
+    payload: bytes,
+    context: ProofContext,
+    charge: Callable[[int], None],
+    max_output: int,
+) -> bytes:
+    """The refine output of one work item: `REFINED_BATCH` of the payload's transactions
+    that pass, at most `max_output` octets. CodecError (a panic of Ψ_R) if the payload is
+    not a `POOL_BATCH`."""
+    transactions = POOL_BATCH.decode(payload)
+    entries: list[RefinedEntry] = []
+    size = 1  # the sequence's length prefix: one octet below 128 entries (eq. C.6)
+    for raw in transactions:
+        charge(REFINE_GAS_PER_TRANSACTION)
+        entry = refine_transaction(raw, context)
+        if entry is None:
+            continue
+        encoded = REFINED_ENTRY.encode(entry)
+        if size + len(encoded) > max_output:
+            continue  # would take the report past W_R: the node retries it later
+        size += len(encoded)
+        entries.append(entry)
+    return REFINED_BATCH.encode(tuple(entries))
+
+
+def decode_refined(output: bytes) -> tuple[RefinedEntry, ...]:
+    """The entries of a refine output; CodecError if it is not a `REFINED_BATCH`."""
+    try:
+        return REFINED_BATCH.decode(bytes(output))
+    except (CodecError, ValueError) as error:
+        raise CodecError(f"malformed refined batch: {error}") from error

@@ -1,0 +1,578 @@
+"""The shielded pool as a native JAM service (`shielded.native_pool`), through jamcore.
+
+Refine runs through jamcore's Ψ_R (`jamcore.pvm.invocations.refine.refine` with `natives`),
+its digest becomes a work report, and accumulate runs through `accumulate_block` (Δ+ with
+the pool in χ_Z, eq. 12.18) on a genesis state of `genesis_state`; one empty block goes
+through the full `import_block`. Blocks carrying reports use `accumulate_block` rather
+than `import_block`: a guaranteed report needs the guarantors' credentials (a separate
+piece of work). The spend verifier is stubbed except in the tests about proofs, which use
+the real spend circuit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from nacl.signing import SigningKey
+
+from jamcore.crypto.hashing import blake2b_256
+from jamcore.pvm.invocations.context import OperandTuple
+from jamcore.pvm.invocations.refine import RefineOutcome, refine
+from jamcore.spec import ChainSpec
+from jamcore.state.keys import storage_key
+from jamcore.state.state import State
+from jamcore.stf.accumulate import AccumulateInput, AccumulateState, accumulate_block
+from jamcore.stf.block import import_block
+from jamcore.types.services import ServiceAccount
+from jamcore.work.package import WORK_PACKAGE, RefineContext, WorkItem, WorkPackage
+from jamcore.work.report import WorkPackageSpec, WorkReport, item_digest
+from shielded.circuits.spend import SpendStatement, SpendVerifier
+from shielded.native_pool import (
+    NATIVE_POOL_CODE_HASH,
+    OUTCOME,
+    OUTCOME_KEY,
+    VERSION_KEY,
+    NativePool,
+    PoolOutcome,
+    genesis_items,
+    genesis_service,
+    genesis_version,
+    load_reads,
+    next_version,
+)
+from shielded.native_pool_refine import (
+    REFINED_ENTRY,
+    RefinedEntry,
+    decode_refined,
+    restore_transaction,
+    strip_transaction,
+)
+from shielded.node.genesis import GenesisConfig, create_devnet, genesis_hash, load_validator_secrets
+from shielded.node.jam_genesis import authorizer_code_hash, authorizer_hash, genesis_state
+from shielded.node.pool_layer import POOL_BATCH
+from shielded.notes.keys import SpendingKey
+from shielded.notes.note import Tier
+from shielded.pool_storage import (
+    FIRST_SUBTREE,
+    PoolSnapshot,
+    PoolStorage,
+    bucket_count_key,
+    bucket_key,
+    chunk_key,
+    nullifier_key,
+)
+from shielded.pow import RecentAnchors, UsedProofs, solve
+from shielded.service import (
+    ACCUMULATE_GAS_PER_TRANSACTION,
+    REFINE_GAS_PER_TRANSACTION,
+    PoolConfig,
+    PoolState,
+)
+from shielded.spec import PoolSpec, SpamTier
+from shielded.transaction import (
+    DepositSource,
+    Payment,
+    ShieldedOutput,
+    Transaction,
+    TransactionPlan,
+    build_transaction,
+)
+from tests.shielded.circuits.spend_keys import spend_keys
+
+POOL = 1
+LIFETIME = 2
+SPEC = PoolSpec(
+    name="native-test",
+    recent_anchors=2,
+    note_lifetime_epochs=LIFETIME,
+    tiers=(SpamTier(name="tier-1", difficulty_bits=4, capacity_share_bps=5_000),),
+)
+CONFIG = PoolConfig(spec=SPEC, anchor_window=8, collateral_per_note=100, personhood_quota=1)
+ALICE, BOB = SigningKey(b"A" * 32), SigningKey(b"B" * 32)
+BALANCES = {bytes(ALICE.verify_key): 10_000, bytes(BOB.verify_key): 5_000}
+FREE_GAS = 2_000_000
+"""χ_Z's free gas for the pool: every block's load charge and writes."""
+ITEM_GAS = ACCUMULATE_GAS_PER_TRANSACTION * 64 + 1_000_000
+W_R = 48 * 2**10
+
+
+class AcceptAll(SpendVerifier):
+    """A spend verifier stub (for tests about anything but proofs)."""
+
+    def __init__(self) -> None:
+        self.vk_hash = "stub"
+
+    def verify(self, statement: SpendStatement, proof: bytes) -> bool:
+        return True
+
+
+# -- fixtures: a devnet genesis with the pool in χ_Z, proven deposits -------------------------
+
+
+@dataclass(frozen=True)
+class Devnet:
+    directory: Path
+    config: GenesisConfig
+    spec: ChainSpec
+    genesis: State
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Devnet:
+    directory = tmp_path_factory.mktemp("native-devnet")
+    config = create_devnet(directory, validators=6, slot_duration=1.0, genesis_delay=-10_000)
+    entropy = config.safrole_state().entropy[0]
+    service = genesis_service(
+        POOL, CONFIG, BALANCES, entropy, balance=10**12, min_item_gas=1_000, min_memo_gas=100
+    )
+    state = genesis_state(config, [service])
+    privileges = replace(state.privileges, always_acc={POOL: FREE_GAS})
+    return Devnet(directory, config, config.chain_spec(), replace(state, privileges=privileges))
+
+
+@pytest.fixture(scope="module")
+def deposits() -> list[Transaction]:
+    """Two proven deposits (real spend circuit) at the genesis anchor, epoch 0."""
+    anchor = PoolState.genesis(CONFIG, BALANCES).trees.anchor
+    recipient = SpendingKey.from_seed(b"recipient".ljust(32, b"\0"))
+    made = []
+    for account, amount in ((ALICE, 1_000), (BOB, 2_000)):
+        plan = TransactionPlan(
+            anchor=anchor,
+            epoch=0,
+            lifetime=LIFETIME,
+            change_key=recipient,
+            payments=(Payment(recipient.address, amount),),
+            deposit_from=account,
+            deposit_amount=amount,
+        )
+        made.append(build_transaction(spend_keys(), plan))
+    return made
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def field(label: str) -> int:
+    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=31).digest(), "big")
+
+
+def fake(
+    label: str,
+    *,
+    deposit: tuple[SigningKey, int] | None = None,
+    nullifiers: tuple[int, int] | None = None,
+    spam_anchor: bytes | None = None,
+    anchor: int | None = None,
+    epoch: int = 0,
+) -> Transaction:
+    """An unproven transaction (for the stub verifier): a signed deposit or a transfer,
+    with a solved spam proof on `spam_anchor` if given."""
+    outputs = tuple(
+        ShieldedOutput(field(f"{label}/cm{i}"), Tier.EPHEMERAL, bytes(226)) for i in range(2)
+    )
+    source = None
+    if deposit is not None:
+        source = DepositSource(bytes(deposit[0].verify_key), deposit[1], bytes(64))
+    draft = Transaction(
+        anchor=PoolState.genesis(CONFIG, BALANCES).trees.anchor if anchor is None else anchor,
+        epoch=epoch,
+        nullifiers=nullifiers or (field(f"{label}/nf0"), field(f"{label}/nf1")),
+        input_tiers=(Tier.EPHEMERAL, Tier.EPHEMERAL),
+        outputs=outputs,  # type: ignore[arg-type]
+        fee=0,
+        deposit=source,
+        withdrawal=None,
+        spam_proof=None,
+        personhood_proof=None,
+        proof=bytes(256),
+    )
+    if deposit is not None:
+        assert source is not None
+        signature = deposit[0].sign(draft.tx_id).signature
+        draft = replace(draft, deposit=replace(source, signature=signature))
+    if spam_anchor is not None:
+        proof = solve(spam_anchor, draft.tx_id, SPEC.tiers[0].difficulty_bits, tier=1)
+        draft = replace(draft, spam_proof=proof.encode())
+    return draft
+
+
+def entropy(slot: int) -> bytes:
+    return blake2b_256(b"eta0" + slot.to_bytes(4, "little"))
+
+
+def pre_state(state: State) -> AccumulateState:
+    """The accumulation state of a genesis state, as `import_block` builds it."""
+    return AccumulateState(
+        slot=state.slot,
+        entropy=state.entropy[0],
+        ready_queue=state.ready_queue,
+        accumulated=state.accumulated,
+        privileges=state.privileges,
+        statistics={},
+        accounts=state.services,
+        staging_set=state.next_validators,
+        auth_queue=state.auth_queues,
+    )
+
+
+def refine_report(
+    accounts: Mapping[int, ServiceAccount],
+    transactions: Sequence[Transaction],
+    native: NativePool,
+    spec: ChainSpec,
+) -> tuple[WorkReport, RefineOutcome]:
+    """Ψ_R of one pool work item carrying `transactions`, and the report of its digest."""
+    payload = POOL_BATCH.encode(tuple(tx.encode() for tx in transactions))
+    item = WorkItem(
+        POOL, NATIVE_POOL_CODE_HASH, REFINE_GAS_PER_TRANSACTION * 64, ITEM_GAS, 0, payload, (),
+        (),
+    )
+    context = RefineContext(bytes(32), bytes(32), bytes(32), bytes(32), 0, ())
+    package = WorkPackage(POOL, authorizer_code_hash(), context, b"", b"", (item,))
+    natives = {NATIVE_POOL_CODE_HASH: native}
+    outcome = refine(0, 0, package, b"", [[]], 0, accounts, [[]], spec, natives=natives)  # type: ignore[dict-item]
+    encoded = WORK_PACKAGE.encode(package)
+    report = WorkReport(
+        package_spec=WorkPackageSpec(blake2b_256(encoded), len(encoded), bytes(32), bytes(32), 0),
+        context=context,
+        core_index=0,
+        authorizer_hash=authorizer_hash(),
+        auth_gas_used=0,
+        auth_output=b"",
+        segment_root_lookup={},
+        results=(item_digest(item, outcome.result, outcome.gas_used),),
+    )
+    return report, outcome
+
+
+def operand(report: WorkReport) -> OperandTuple:
+    """The operand tuple Δ1 makes of the report's one digest (eq. 12.23)."""
+    digest = report.results[0]
+    return OperandTuple(
+        report.package_spec.hash, report.package_spec.exports_root, report.authorizer_hash,
+        digest.payload_hash, digest.accumulate_gas, report.auth_output, digest.result,
+    )
+
+
+def block(
+    pre: AccumulateState,
+    slot: int,
+    native: NativePool,
+    spec: ChainSpec,
+    reports: Sequence[WorkReport] = (),
+) -> tuple[AccumulateState, Mapping[int, tuple[int, int]]]:
+    """accumulate_block at `slot` with η'_0 = entropy(slot): the post-state and S."""
+    pre = replace(pre, entropy=entropy(slot))
+    natives = {NATIVE_POOL_CODE_HASH: native}
+    inputs = AccumulateInput(slot, tuple(reports))
+    post, summary = accumulate_block(pre, inputs, spec, natives=natives)  # type: ignore[arg-type]
+    return post, summary.statistics
+
+
+def read_item(accounts: Mapping[int, ServiceAccount], key: bytes) -> bytes | None:
+    return accounts[POOL].entries.get(storage_key(POOL, key))
+
+
+def loaded(accounts: Mapping[int, ServiceAccount]) -> PoolStorage:
+    return PoolStorage.load(CONFIG, lambda key: read_item(accounts, key))
+
+
+def storage_entries(devnet: Devnet, accounts: Mapping[int, ServiceAccount]) -> dict[bytes, bytes]:
+    """The pool account's storage entries (its code and request entries left out)."""
+    genesis = devnet.genesis.services[POOL].entries
+    stored = {storage_key(POOL, key) for key in genesis_items(CONFIG, BALANCES, g_entropy(devnet))}
+    other = {key for key in genesis if key not in stored}
+    return {key: value for key, value in accounts[POOL].entries.items() if key not in other}
+
+
+def g_entropy(devnet: Devnet) -> bytes:
+    return devnet.genesis.entropy[0]
+
+
+def outcome_of(accounts: Mapping[int, ServiceAccount]) -> PoolOutcome:
+    raw = read_item(accounts, OUTCOME_KEY)
+    assert raw is not None
+    return OUTCOME.decode(raw)
+
+
+def outcome_accepted(outcome: PoolOutcome) -> tuple[bytes, ...]:
+    return tuple(accepted.tx_id for accepted in outcome.accepted)
+
+
+def stub_pool(devnet: Devnet) -> NativePool:
+    return NativePool(CONFIG, AcceptAll(), devnet.spec)
+
+
+def same_block(
+    pre: AccumulateState, slot: int, devnet: Devnet, warm: NativePool, reports: Sequence[WorkReport]
+) -> AccumulateState:
+    """The block on the warm native and on a fresh one (reload path): same post-state and
+    the same gas (π_S must not depend on the cache)."""
+    post, stats = block(pre, slot, warm, devnet.spec, reports)
+    cold, cold_stats = block(pre, slot, stub_pool(devnet), devnet.spec, reports)
+    assert cold.accounts == post.accounts and cold_stats == stats
+    return post
+
+
+# -- (1) refined deposits through jamcore: balances, notes, storage, reload --------------------
+
+
+def test_proven_deposits_accumulate_through_jamcore(
+    devnet: Devnet, deposits: list[Transaction]
+) -> None:
+    native = NativePool(CONFIG, SpendVerifier(spend_keys().verifying), devnet.spec)
+    pre = pre_state(devnet.genesis)
+    report, refined = refine_report(pre.accounts, deposits, native, devnet.spec)
+    assert refined.result.tag == "ok" and refined.gas_used == 2 * REFINE_GAS_PER_TRANSACTION
+    post, stats = block(pre, 1, native, devnet.spec, [report])
+    pool = loaded(post.accounts).state
+    # Balances moved, four notes (two per deposit) appended to the epoch-0 subtree.
+    assert pool.balances == {bytes(ALICE.verify_key): 9_000, bytes(BOB.verify_key): 3_000}
+    assert pool.pool_value == 3_000 and pool.trees.live.leaf_count() == 4
+    outcome = outcome_of(post.accounts)
+    assert [a.tx_id for a in outcome.accepted] == [tx.tx_id for tx in deposits]
+    places = [(p.position, p.permanent) for a in outcome.accepted for p in a.outputs]
+    assert places == [(0, False), (1, False), (2, False), (3, False)]
+    assert outcome.rejected == () and (outcome.slot, outcome.epoch) == (1, 0)
+
+    # The storage items are exactly what PoolStorage writes for the same block.
+    window = RecentAnchors(SPEC.recent_anchors, (g_entropy(devnet),))
+    reference = PoolStorage(
+        PoolSnapshot(PoolState.genesis(CONFIG, BALANCES), window, UsedProofs())
+    )
+    items = {key: value for key, value in reference.all_items().items() if value}
+    reads = load_reads(reference, 0)
+    version = next_version(genesis_version(items), 1, entropy(1), [operand(report)])
+    reference.snapshot.anchors.push(entropy(1))
+    applied = reference.snapshot.service(AcceptAll()).apply_block(deposits)
+    assert applied.accepted == outcome_accepted(outcome)
+    changes = reference.take_changes()
+    for key, value in changes.items():
+        if value:
+            items[key] = value
+        else:
+            items.pop(key, None)
+    items[VERSION_KEY] = version
+    items[OUTCOME_KEY] = OUTCOME.encode(outcome)
+    expected = {storage_key(POOL, key): value for key, value in items.items()}
+    assert storage_entries(devnet, post.accounts) == expected
+    assert loaded(post.accounts).state.digest() == reference.state.digest()
+    # The gas (by hand): per transaction, and 10 per host call: the version read, the
+    # reload's reads, the entropy fetch, the changed items, the outcome and the version.
+    calls = 1 + reads + 1 + len(changes) + 2
+    assert stats[POOL] == (2 * ACCUMULATE_GAS_PER_TRANSACTION + 10 * calls, 1)
+
+    # A fresh NativePool (empty cache: the reload path) reaches the same post-state and gas,
+    # on this block and on the next (warm against cold on a non-genesis state).
+    cold, cold_stats = block(pre, 1, stub_pool(devnet), devnet.spec, [report])
+    assert cold.accounts == post.accounts and cold_stats == stats
+    same_block(post, 2, devnet, native, ())
+
+
+# -- (2) a double spend and a stale spam anchor change nothing -------------------------------
+
+
+def test_double_spend_and_stale_spam_anchor_are_rejected_in_accumulate(devnet: Devnet) -> None:
+    native = stub_pool(devnet)
+    first = fake("a", deposit=(ALICE, 100))
+    report, _ = refine_report(devnet.genesis.services, [first], native, devnet.spec)
+    one = same_block(pre_state(devnet.genesis), 1, devnet, native, [report])
+    # Block 2's window is [η'_0 of block 1, of block 2]: the genesis entropy has left it.
+    double = fake("b", deposit=(BOB, 50), nullifiers=(first.nullifiers[0], field("b/nf1")))
+    stale = fake("c", spam_anchor=g_entropy(devnet))
+    fresh = fake("d", spam_anchor=entropy(1))
+    both, refined = refine_report(one.accounts, [double, stale, fresh], native, devnet.spec)
+    # Refine passed all three: none of these checks is stateless.
+    assert len(decode_refined(refined.result.value)) == 3
+    post = same_block(one, 2, devnet, native, [both])
+    outcome = outcome_of(post.accounts)
+    assert [a.tx_id for a in outcome.accepted] == [fresh.tx_id]
+    assert outcome.rejected == (double.tx_id, stale.tx_id)
+    assert native.last_outcome is not None
+    reasons = dict(native.last_outcome.rejected)
+    assert "double spend" in reasons[double.tx_id] and "spam proof" in reasons[stale.tx_id]
+    # Everything but the outcome and the version is as if only `fresh` had come.
+    alone, _ = refine_report(one.accounts, [fresh], native, devnet.spec)
+    reference, _ = block(one, 2, stub_pool(devnet), devnet.spec, [alone])
+    ignore = {storage_key(POOL, VERSION_KEY), storage_key(POOL, OUTCOME_KEY)}
+
+    def without(accounts: Mapping[int, ServiceAccount]) -> dict[bytes, bytes]:
+        return {k: v for k, v in storage_entries(devnet, accounts).items() if k not in ignore}
+
+    assert without(post.accounts) == without(reference.accounts)
+    assert loaded(post.accounts).state.balances[bytes(BOB.verify_key)] == 5_000
+
+
+# -- (3) an epoch change prunes: the keys are deleted ----------------------------------------
+
+
+def test_epoch_change_deletes_pruned_keys(devnet: Devnet) -> None:
+    native = stub_pool(devnet)
+    deposit = fake("e", deposit=(ALICE, 10))
+    report, _ = refine_report(devnet.genesis.services, [deposit], native, devnet.spec)
+    one = same_block(pre_state(devnet.genesis), 1, devnet, native, [report])
+    pruned = [
+        *(nullifier_key(n) for n in deposit.nullifiers),
+        bucket_key(0, False, 0),
+        bucket_count_key(0, False),
+        chunk_key(FIRST_SUBTREE, (0, 0)),  # the epoch-0 subtree's leaves (ring slot 0)
+    ]
+    assert all(read_item(one.accounts, key) is not None for key in pruned)
+    # Epoch N + 1 = 3 (an always-accumulate block without reports): epoch 0's nullifiers
+    # are pruned and its ring slot is reused, freeing its subtree.
+    slot = devnet.spec.epoch_length * (LIFETIME + 1)
+    post = same_block(one, slot, devnet, native, ())
+    assert all(read_item(post.accounts, key) is None for key in pruned)
+    state = loaded(post.accounts).state
+    assert state.epoch == 3 and len(state.nullifiers) == 0 and state.trees.live.leaf_count() == 0
+    assert outcome_of(post.accounts).epoch == 3
+
+
+def test_load_reads_counts_the_reads_of_a_reload(devnet: Devnet) -> None:
+    """`load_reads` (what a warm cache charges) is what PoolStorage.load reads."""
+    native = stub_pool(devnet)
+    state = pre_state(devnet.genesis)
+    slots = (1, 2, devnet.spec.epoch_length + 1, 5 * devnet.spec.epoch_length)
+    for index, slot in enumerate(slots):
+        epoch = slot // devnet.spec.epoch_length
+        txs = [
+            fake(f"r{index}/{i}", deposit=(ALICE, 1), spam_anchor=state.entropy, epoch=epoch)
+            for i in range(3)
+        ]
+        report, _ = refine_report(state.accounts, txs, native, devnet.spec)
+        state, _ = block(state, slot, native, devnet.spec, [report])
+        assert len(outcome_of(state.accounts).accepted) == 3
+        reads: list[bytes] = []
+        accounts = state.accounts
+        storage = PoolStorage.load(
+            CONFIG, lambda key, seen=reads, at=accounts: seen.append(key) or read_item(at, key)
+        )
+        batches = sum(
+            int.from_bytes(read_item(state.accounts, key) or b"", "big")
+            for key in reads
+            if key.startswith(b"nfc") and len(key) == 8
+        )
+        assert load_reads(storage, batches) == len(reads)
+
+
+def test_a_failed_block_changes_nothing_and_drops_the_cache(
+    devnet: Devnet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[int] = []
+    real = PoolStorage.load.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[PoolStorage], config: PoolConfig, read: object) -> PoolStorage:
+        loads.append(1)
+        return real(cls, config, read)
+
+    monkeypatch.setattr(PoolStorage, "load", classmethod(counting))
+    native = stub_pool(devnet)
+    report, _ = refine_report(
+        devnet.genesis.services, [fake("f", deposit=(ALICE, 7))], native, devnet.spec
+    )
+    one, _ = block(pre_state(devnet.genesis), 1, native, devnet.spec, [report])
+    two, _ = block(one, 2, native, devnet.spec)
+    assert len(loads) == 1  # block 2 ran on the cache
+    # Too little gas for the load charge: out of gas, collapsed to y (eq. B.12).
+    starved = replace(two, privileges=replace(two.privileges, always_acc={POOL: 100}))
+    failed, stats = block(starved, 3, native, devnet.spec)
+    assert stats[POOL] == (100, 0)
+    assert storage_entries(devnet, failed.accounts) == storage_entries(devnet, two.accounts)
+    # The cache was dropped: the next block reloads, and matches a fresh native.
+    three, _ = block(two, 3, native, devnet.spec)
+    assert len(loads) == 2
+    fresh, _ = block(two, 3, stub_pool(devnet), devnet.spec)
+    assert fresh.accounts == three.accounts
+
+
+# -- (4) refine: a forged proof is left out; a full batch fits W_R -----------------------------
+
+
+def test_refine_leaves_out_a_forged_proof(devnet: Devnet, deposits: list[Transaction]) -> None:
+    native = NativePool(CONFIG, SpendVerifier(spend_keys().verifying), devnet.spec)
+    forged = replace(deposits[1], proof=deposits[0].proof)  # a valid proof of another statement
+    garbage = replace(deposits[1], proof=bytes(range(256)))  # not even curve points
+    _, outcome = refine_report(
+        devnet.genesis.services, [deposits[0], forged, garbage], native, devnet.spec
+    )
+    assert outcome.result.tag == "ok" and outcome.gas_used == 3 * REFINE_GAS_PER_TRANSACTION
+    entries = decode_refined(outcome.result.value)
+    assert entries == (RefinedEntry(None, strip_transaction(deposits[0])),)
+    assert restore_transaction(entries[0].body).tx_id == deposits[0].tx_id
+
+
+def test_a_full_batch_fits_the_report_output_limit(devnet: Devnet) -> None:
+    assert devnet.spec.max_report_variable_size == W_R
+    native = stub_pool(devnet)
+    transfers = [fake(f"t{i}", spam_anchor=g_entropy(devnet)) for i in range(64)]
+    _, outcome = refine_report(devnet.genesis.services, transfers, native, devnet.spec)
+    entries = decode_refined(outcome.result.value)
+    assert len(entries) == 64 and len(outcome.result.value) <= W_R
+    assert len(REFINED_ENTRY.encode(entries[0])) == 712  # the module docstring's figure
+    # Spam-proof deposits (816 octets each) do not all fit: refine keeps 60 of 64.
+    spam_deposits = [
+        fake(f"s{i}", deposit=(ALICE, 1), spam_anchor=g_entropy(devnet)) for i in range(64)
+    ]
+    _, outcome = refine_report(devnet.genesis.services, spam_deposits, native, devnet.spec)
+    entries = decode_refined(outcome.result.value)
+    size = len(REFINED_ENTRY.encode(entries[0]))
+    assert size == 816 and len(entries) == (W_R - 1) // size == 60
+    assert len(outcome.result.value) <= W_R
+    assert [restore_transaction(e.body).tx_id for e in entries] == [
+        tx.tx_id for tx in spam_deposits[:60]
+    ]
+    # The largest entry: a spam-proof deposit with personhood outputs; the ring proof is
+    # replaced by its 32-octet alias.
+    personal = replace(spam_deposits[0], personhood_proof=bytes(784))
+    largest = REFINED_ENTRY.encode(RefinedEntry(bytes(32), strip_transaction(personal)))
+    assert len(largest) == 848 and (W_R - 1) // len(largest) == 57
+
+
+# -- (5) the version chain ------------------------------------------------------------------
+
+
+def test_version_chain_follows_the_inputs(devnet: Devnet) -> None:
+    native = stub_pool(devnet)
+    pre = pre_state(devnet.genesis)
+    genesis = read_item(pre.accounts, VERSION_KEY)
+    assert genesis is not None
+    # An always-accumulate block without reports: i is empty.
+    empty, _ = block(pre, 1, native, devnet.spec)
+    assert read_item(empty.accounts, VERSION_KEY) == next_version(genesis, 1, entropy(1), ())
+    x, _ = refine_report(pre.accounts, [fake("x", deposit=(ALICE, 5))], native, devnet.spec)
+    y, _ = refine_report(pre.accounts, [fake("y", deposit=(ALICE, 5))], native, devnet.spec)
+    with_x, _ = block(pre, 1, native, devnet.spec, [x])
+    with_y, _ = block(pre, 1, native, devnet.spec, [y])
+    again, _ = block(pre, 1, stub_pool(devnet), devnet.spec, [x])
+    versions = [read_item(s.accounts, VERSION_KEY) for s in (empty, with_x, with_y, again)]
+    assert len(set(versions[:3])) == 3 and versions[1] == versions[3]
+    assert versions[1] == next_version(genesis, 1, entropy(1), [operand(x)])
+
+
+# -- the full importer: an empty block runs the always-accumulate pool -----------------------
+
+
+def test_import_block_runs_the_pool_every_block(devnet: Devnet) -> None:
+    from tests.shielded.node.test_jam_genesis import author
+
+    keys = [load_validator_secrets(devnet.directory, i) for i in range(6)]
+    sealed = author(devnet.genesis, genesis_hash(devnet.config), 1, keys, devnet.spec)
+    native = stub_pool(devnet)
+    posterior = import_block(
+        devnet.genesis, sealed, devnet.spec, natives={NATIVE_POOL_CODE_HASH: native}  # type: ignore[dict-item]
+    )
+    genesis = read_item(devnet.genesis.services, VERSION_KEY)
+    assert genesis is not None
+    eta = posterior.entropy[0]
+    assert read_item(posterior.services, VERSION_KEY) == next_version(genesis, 1, eta, ())
+    window = loaded(posterior.services).snapshot.anchors
+    assert window.hashes() == (g_entropy(devnet), eta)  # η'_0, not the block hash
+    assert posterior.statistics.services[POOL].accumulate_count == 0
+    anchor = loaded(posterior.services).state.trees.anchor
+    assert outcome_of(posterior.services) == PoolOutcome(1, 0, anchor, (), ())
+    assert posterior.statistics.services[POOL].accumulate_gas_used > 0
