@@ -9,7 +9,7 @@ left to accumulate (`shielded.native_pool`): the anchor's recency and the fee ru
 statistics, the epoch, the spam proof's anchor recency and replay, nullifiers, balances
 and the personhood quota.
 
-The work item's payload is `shielded.node.pool_layer.POOL_BATCH` (the encoded
+The work item's payload is `shielded.transaction.POOL_BATCH` (the encoded
 transactions); the output is `REFINED_BATCH`, the transactions that passed, in order, each a
 `RefinedEntry`: the personhood alias (if any) and the transaction's encoding without its
 256-octet spend proof and without its 784-octet ring proof (accumulate needs neither: the
@@ -31,13 +31,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from jamcore.codec import BLOB, CodecError, FixedBytes, Struct, optional, seq
-from shielded.node.pool_layer import MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
 from shielded.service import (
     REFINE_GAS_PER_TRANSACTION,
     ProofContext,
     verify_proofs,
 )
-from shielded.transaction import SPEND_PROOF_BYTES, TRANSACTION, Transaction, TransactionError
+from shielded.transaction import (
+    MAX_TRANSACTIONS_PER_BLOCK,
+    POOL_BATCH,
+    SPEND_PROOF_BYTES,
+    TRANSACTION,
+    Transaction,
+    TransactionError,
+)
 
 __all__ = [
     "REFINED_BATCH",

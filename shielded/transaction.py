@@ -29,6 +29,7 @@ from functools import cached_property
 from nacl.signing import SigningKey
 
 from jamcore.codec import (
+    BLOB,
     U8,
     U64,
     Codec,
@@ -275,6 +276,10 @@ TRANSACTION = Struct(
     },
 )
 """The canonical encoding of a transaction (fields in declaration order, eq. C.4)."""
+
+MAX_TRANSACTIONS_PER_BLOCK = 64
+POOL_BATCH = seq(BLOB, max_length=MAX_TRANSACTIONS_PER_BLOCK)
+"""A batch of encoded transactions: the pool's work item payload (one block's worth)."""
 
 
 def public_amounts(transaction: Transaction, collateral_per_note: int) -> tuple[int, int]:

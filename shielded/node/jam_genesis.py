@@ -246,6 +246,7 @@ def genesis_state(
     *,
     auth_host: int | None = None,
     manager: int = 0,
+    always_accumulate: Mapping[int, int] | None = None,
 ) -> State:
     """sigma at the devnet's genesis (eq. 4.4) for `config.chain_spec()` (see the module
     docstring for each component).
@@ -254,7 +255,9 @@ def genesis_state(
     among `services`), so a package with `auth_code_host = auth_host` and `auth_code_hash =
     authorizer_code_hash()` is authorized (eq. 14.10). `manager` holds every privilege of
     chi (eq. 9.9): manager chi_M, each core's assigner chi_A, delegator chi_V and registrar
-    chi_R. GenesisError on duplicate ids, a missing host or an invalid account."""
+    chi_R; `always_accumulate` (service id -> gas) is chi_Z, the services accumulated in
+    every block (eq. 12.x, the shielded pool). GenesisError on duplicate ids, a missing host
+    or an invalid account."""
     spec = config.chain_spec()
     ids = [service.id for service in services]
     _ensure(len(set(ids)) == len(ids), f"duplicate service ids in {ids}")
@@ -262,6 +265,10 @@ def genesis_state(
     host = min(ids) if auth_host is None else auth_host
     _ensure(host in ids, f"authorizer host {host} is not a genesis service")
     _ensure(0 <= manager < _U32, f"manager {manager} is not a service id")
+    _ensure(
+        set(always_accumulate or {}) <= set(ids),
+        "always-accumulate services must be genesis services",
+    )
     _ensure(len(authorizer_code()) <= MAX_AUTH_CODE, "authorizer code exceeds W_A")
     accounts = {
         service.id: service_account(
@@ -295,7 +302,7 @@ def genesis_state(
             assign=(manager,) * spec.cores_count,
             designate=manager,
             register=manager,
-            always_acc={},
+            always_acc=dict(always_accumulate or {}),
         ),
         disputes=DisputesRecords((), (), (), ()),
         statistics=Statistics(

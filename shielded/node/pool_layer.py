@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from jamcore.block import Block
-from jamcore.codec import BLOB, CodecError, seq
+from jamcore.codec import CodecError
 from jamcore.state.keys import storage_key
 from shielded.circuits.spend import SpendStatement, SpendVerifier
 from shielded.node.chain import ChainState, InvalidBlock, LayerOutcome
@@ -35,11 +35,14 @@ from shielded.node.storage import ChainStore
 from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError
 from shielded.pow import Candidate, RecentAnchors, SpamProof, SpamProofError, UsedProofs, fill_block
 from shielded.service import PoolConfig, PoolState, RefineContext, refine
-from shielded.transaction import Transaction, TransactionError
+from shielded.transaction import (
+    MAX_TRANSACTIONS_PER_BLOCK,
+    POOL_BATCH,
+    Transaction,
+    TransactionError,
+)
 
 COMPACT = "compact"
-MAX_TRANSACTIONS_PER_BLOCK = 64
-POOL_BATCH = seq(BLOB, max_length=MAX_TRANSACTIONS_PER_BLOCK)
 
 
 def pool_state_key(item: bytes) -> bytes:

@@ -129,9 +129,8 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Devnet:
     service = genesis_service(
         POOL, CONFIG, BALANCES, entropy, balance=10**12, min_item_gas=1_000, min_memo_gas=100
     )
-    state = genesis_state(config, [service])
-    privileges = replace(state.privileges, always_acc={POOL: FREE_GAS})
-    return Devnet(directory, config, config.chain_spec(), replace(state, privileges=privileges))
+    state = genesis_state(config, [service], always_accumulate={POOL: FREE_GAS})
+    return Devnet(directory, config, config.chain_spec(), state)
 
 
 @pytest.fixture(scope="module")
