@@ -18,7 +18,8 @@ Accumulate (Ψ_A, eq. B.9). The pool is an always-accumulate service (in χ_Z, w
 gas: Δ+ of eq. 12.18 runs it every block, reports or not), so per block it:
 
 1. charges ACCUMULATE_GAS_PER_TRANSACTION per refined transaction of its operands;
-2. gets its state (the cache below) and, at the first block of a new epoch (τ' // E
+2. reads its state lazily (`shielded.pool_lazy.LazyPoolStorage`: the small items whole,
+   everything else on first touch) and, at the first block of a new epoch (τ' // E
    beyond the pool's epoch), runs `begin_epoch` (frees expired subtrees, prunes
    nullifiers and personhood usage: their keys are deleted);
 3. pushes the block's fresh entropy η'_0 (eq. 6.22, `fetch` kind 1) into the spam-proof
@@ -30,36 +31,33 @@ gas: Δ+ of eq. 12.18 runs it every block, reports or not), so per block it:
    and the fee rule at the anchor's statistics) and applies them with
    `shielded.service.accumulate` (nullifiers, balances, spam-proof anchor recency and
    replay, personhood quota), which also records the tree anchor;
-5. writes exactly `PoolStorage.take_changes()` (deletions first, then by key), the
-   `outcome` item (accepted tx ids with the tree positions of their outputs) and the
-   `version` item.
-
-State cache: loading `PoolStorage` through Ω_R costs O(pool), so the loaded storage stays
-in the `NativePool`, keyed by the `version` item every accumulate writes:
-version' = H(version ‖ E_4(τ') ‖ η'_0 ‖ H(E(i))) with i the accumulation inputs (eq. C.31
--C.33: the octets `fetch` kind 14 gives), of which the pool's next state is a function.
-A `version` other than the cached one (restart, fork, reorg, a rejected block) reloads
-the storage from the items through Ω_R. Any exception drops the cache and re-raises
-(jamcore collapses the context to y, eq. B.12; the pool never checkpoints, so a failed
-block changes nothing of the pool).
+5. writes exactly its `take_changes()` (what a fully loaded `PoolStorage` would write;
+   deletions first, then by key) and the `outcome` item (accepted tx ids with the tree
+   positions of their outputs).
 
 Gas is consensus: the gas used is in the service statistics π_S (section 13) and so in the
-state root. A reload pays 10 gas per Ω_R; a node with a warm cache charges the same gas
-(`load_reads` of the state, times 10) through `charge`, so gas used never depends on a
-node's cache. This makes the pool's per-block gas grow with its size (about 10 gas per 16
-notes, per nullifier batch and per epoch); χ_Z must give the pool enough free gas.
+state root. Every block reads through Ω_R (10 gas each) exactly the items it touches: the
+small items (meta, ring, anchors, personhood, the tree sizes, the spam-proof window and the
+used proofs of its K positions), the root chunk of the ring level and of the permanent tree
+(the anchor), the frontier chunk of each stored level of a tree it appends to, the `nf`
+item of each nullifier checked, the `bal` item of each account touched (and the `accounts`
+index when one appears), the batch count of each bucket a batch joins, and, at an epoch
+turn, the pruned epochs' batch counts and batches. Which items those are is a function of
+the state and the block's inputs, never of a node's memory, and their number does not grow
+with the pool: gas, like time and writes, is O(block) (at an epoch turn the writes delete
+what expires: the freed subtree's chunks, the pruned nullifiers' items and batches, as they
+always did). There is no cache to invalidate: a failed block (a panic or out-of-gas
+collapses the context to y, eq. B.12) changes nothing, and the next one reads the state as
+it is.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jamcore.codec import BOOL, U32, U64, CodecError, FixedBytes, Struct, encode_natural, seq
+from jamcore.codec import BOOL, U32, U64, CodecError, FixedBytes, Struct, seq
 from jamcore.crypto.bandersnatch import Ring
-from jamcore.crypto.hashing import blake2b_256
-from jamcore.pvm import host_calls as hc
 from jamcore.pvm.invocations.context import AccumulationInput, OperandTuple
 from jamcore.pvm.invocations.native import AccumulateHost
 from jamcore.pvm.invocations.native_refine import RefineHost
@@ -73,8 +71,8 @@ from shielded.native_pool_refine import (
     restore_transaction,
 )
 from shielded.node.jam_genesis import GenesisService, native_code, native_code_hash
-from shielded.notes.merkle_tree import MerkleTree
-from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError, bucket_count_key
+from shielded.pool_lazy import LazyPoolStorage
+from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError
 from shielded.pow import RecentAnchors, SpamProof, SpamProofError, UsedProofs
 from shielded.pow.verify import SpamWorkVerifier
 from shielded.service import (
@@ -96,16 +94,12 @@ __all__ = [
     "NATIVE_POOL_CODE_HASH",
     "OUTCOME",
     "OUTCOME_KEY",
-    "VERSION_KEY",
     "AcceptedTransaction",
     "NativePool",
     "PlacedOutput",
     "PoolOutcome",
     "genesis_items",
     "genesis_service",
-    "genesis_version",
-    "load_reads",
-    "next_version",
 ]
 
 NATIVE_NAME = "shielded-pool/v1"
@@ -113,10 +107,7 @@ NATIVE_POOL_CODE = native_code(NATIVE_NAME)
 """The pool's code preimage E(↕m, []) (`shielded.node.jam_genesis.native_code`)."""
 NATIVE_POOL_CODE_HASH = native_code_hash(NATIVE_NAME)
 """a_c of the pool service: the key of `NativePool` in `natives`."""
-VERSION_KEY = b"version"
 OUTCOME_KEY = b"outcome"
-_COUNT_PREFIX = bucket_count_key(0, False)[:3]
-_COUNT_KEY_SIZE = len(bucket_count_key(0, False))
 
 
 # -- the outcome item ------------------------------------------------------------------------
@@ -193,38 +184,19 @@ def _placed(outcome: BlockOutcome, accepted: Mapping[bytes, RefinedTransaction])
     return tuple(result)
 
 
-# -- versions, genesis and the cost of a load ----------------------------------------------
-
-
-def genesis_version(items: Mapping[bytes, bytes]) -> bytes:
-    """version_0 = H("jam-shielded/native-pool/v1" ‖ E(↕k, ↕v) of the items by key)."""
-    hasher = hashlib.blake2b(b"jam-shielded/native-pool/v1", digest_size=32)
-    for key in sorted(items):
-        value = items[key]
-        hasher.update(encode_natural(len(key)) + key + encode_natural(len(value)) + value)
-    return hasher.digest()
-
-
-def next_version(
-    version: bytes, slot: int, entropy: bytes, inputs: Sequence[AccumulationInput]
-) -> bytes:
-    """version' = H(version ‖ E_4(τ') ‖ η'_0 ‖ H(E(↕i)))."""
-    encoded = encode_natural(len(inputs)) + b"".join(item.encode() for item in inputs)
-    return blake2b_256(version + slot.to_bytes(4, "little") + entropy + blake2b_256(encoded))
+# -- genesis ---------------------------------------------------------------------------------
 
 
 def genesis_items(
     config: PoolConfig, balances: Mapping[bytes, int], entropy: bytes
 ) -> dict[bytes, bytes]:
     """The pool's storage items at genesis: an empty pool at epoch 0 with funded
-    transparent accounts, the spam-proof window holding the genesis entropy η_0, and its
-    `version`. Empty items are left out (an empty value is no item, as Ω_W removes it)."""
+    transparent accounts and the spam-proof window holding the genesis entropy η_0. Empty
+    items are left out (an empty value is no item, as Ω_W removes it)."""
     state = PoolState.genesis(config, balances)
     window = RecentAnchors(config.spec.recent_anchors, (bytes(entropy),))
     storage = PoolStorage(PoolSnapshot(state, window, UsedProofs()))
-    items = {key: value for key, value in storage.all_items().items() if value}
-    items[VERSION_KEY] = genesis_version(items)
-    return items
+    return {key: value for key, value in storage.all_items().items() if value}
 
 
 def genesis_service(
@@ -249,53 +221,7 @@ def genesis_service(
     )
 
 
-def _tree_reads(tree: MerkleTree) -> int:
-    """Ω_R calls `MerkleTree.restore` makes through `PoolStorage.load`: the size item and
-    one per chunk of each stored level."""
-    size, reads = len(tree), 1
-    for level in tree.stored_levels:
-        width = tree.width(level)
-        count = -(-size >> level) if size else 0
-        reads += -(-count >> width) if width else count
-    return reads
-
-
-def load_reads(storage: PoolStorage, batches: int) -> int:
-    """How many storage reads `PoolStorage.load` makes for the state of `storage`, given
-    the number of nullifier batches (the sum of the `nfc` counts): meta and ring, each
-    tree, anchors, accounts and each balance, personhood, the two batch counts of every
-    epoch so far and each batch, the spam window and each of its positions' used proofs."""
-    state = storage.state
-    live = state.trees.live
-    trees = (state.trees.permanent, live.top, *(live.subtree(s) for s in range(live.slots)))
-    return (
-        2
-        + sum(_tree_reads(tree) for tree in trees)
-        + 3
-        + len(state.balances)
-        + 2 * (state.epoch + 1)
-        + batches
-        + 1
-        + len(storage.snapshot.anchors)
-    )
-
-
-def _is_count_key(key: bytes) -> bool:
-    return len(key) == _COUNT_KEY_SIZE and key.startswith(_COUNT_PREFIX)
-
-
 # -- the native service --------------------------------------------------------------------
-
-
-@dataclass
-class _Cached:
-    """The pool storage after the block that wrote `version` for `service`, and its
-    nullifier batch counts (`nfc` item -> count), for `load_reads`."""
-
-    service: int
-    version: bytes
-    storage: PoolStorage
-    batches: dict[bytes, int]
 
 
 class NativePool:
@@ -320,7 +246,6 @@ class NativePool:
         self.proofs = ProofContext(
             verifier, config, SpamWorkVerifier(config.spec).verify_work, persons
         )
-        self._cache: _Cached | None = None
         self.last_outcome: BlockOutcome | None = None
         """The last accumulated block's outcome with the rejection reasons (node-local)."""
 
@@ -347,28 +272,14 @@ class NativePool:
         service: int,
         inputs: Sequence[AccumulationInput],
     ) -> None:
-        """One block of the pool (module docstring); drops the cache on any failure."""
-        try:
-            self._accumulate(host, slot, service, inputs)
-        except BaseException:  # a panic or out-of-gas (NativePanic) too
-            self._cache = None
-            raise
-
-    def _accumulate(
-        self,
-        host: AccumulateHost,
-        slot: int,
-        service: int,
-        inputs: Sequence[AccumulationInput],
-    ) -> None:
+        """One block of the pool (module docstring). Its state is read lazily from the
+        items through Ω_R, every block: nothing of it is kept between blocks."""
         entries = _entries(inputs)
         host.charge(ACCUMULATE_GAS_PER_TRANSACTION * len(entries))
-        cached = self._state(host, service)
-        self._cache = None  # changed below: valid again once this block is written
         entropy = host.fetch(1)
         if entropy is None or len(entropy) != 32:
             raise PoolStorageError("fetch gave no 32-octet entropy η'_0")
-        storage = cached.storage
+        storage = LazyPoolStorage.load(self.config, host.read)
         snapshot = storage.snapshot
         state = snapshot.state
         pool = snapshot.service(self.proofs.verifier)
@@ -399,40 +310,7 @@ class NativePool:
             host.write(key, None)
         for key in sorted(key for key, value in changes.items() if value):
             host.write(key, changes[key])
-        version = next_version(cached.version, slot, entropy, inputs)
         host.write(OUTCOME_KEY, OUTCOME.encode(record))
-        host.write(VERSION_KEY, version)
-        batches = cached.batches
-        for key, value in changes.items():
-            if _is_count_key(key):
-                if value:
-                    batches[key] = int.from_bytes(value, "big")
-                else:
-                    batches.pop(key, None)
-        self._cache = _Cached(service, version, storage, batches)
-
-    def _state(self, host: AccumulateHost, service: int) -> _Cached:
-        """The pool storage at the `version` the state holds: the cached one (charging the
-        gas a reload would take) or reloaded through Ω_R."""
-        version = host.read(VERSION_KEY)
-        if version is None:
-            raise PoolStorageError("the pool's version item is missing")
-        cached = self._cache
-        if cached is not None and cached.service == service and cached.version == version:
-            reads = load_reads(cached.storage, sum(cached.batches.values()))
-            host.charge(hc.HOST_CALL_GAS * reads)
-            return cached
-        self._cache = None
-        batches: dict[bytes, int] = {}
-
-        def read(key: bytes) -> bytes | None:
-            value = host.read(key)
-            if value and _is_count_key(key):
-                batches[key] = int.from_bytes(value, "big")
-            return value
-
-        storage = PoolStorage.load(self.config, read)
-        return _Cached(service, version, storage, batches)
 
     def _admit(
         self, state: PoolState, entries: Sequence[RefinedEntry]

@@ -13,21 +13,23 @@ can prove any of them with a trie path. The layout (raw item keys; integers big-
   "spent" shows; by epoch, `nfb ‖ epoch(4) ‖ permanent(1) ‖ seq(4)` one block's batch and
   `nfc ‖ epoch ‖ permanent` the number of batches (pruning an epoch deletes its keys);
 - `bal ‖ account(32)` a transparent balance (u64) and `accounts` the funded accounts;
-- `meta` (epoch, pool value, locked collateral, fee ledger), `anchors` (the recent spend
-  anchors with the pool statistics at each), `personhood` (this epoch's alias usage);
+- `meta` (epoch, pool value, locked collateral, fee ledger, nullifier count; an item of
+  the first seven alone still loads), `anchors` (the recent spend anchors with the pool
+  statistics at each), `personhood` (this epoch's alias usage);
 - the spam-proof registry: `spam/window` (the recent block hashes) and `spam/used ‖
   position(8)` (transaction ids whose proof is anchored at that position).
 
 `PoolStorage.take_changes` returns only the items a block changed (each tree reports its
 touched chunks, the nullifier set its journal; small items are compared with what was
 last written), so a block's writes do not grow with the pool. `PoolStorage.load` rebuilds
-the in-memory state from the items without hashing. Storage is data, never code: nothing
-here unpickles or evaluates anything.
+the whole in-memory state from the items without hashing; `shielded.pool_lazy` reads only
+what a block touches (the native service). Storage is data, never code: nothing here
+unpickles or evaluates anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 
 from shielded import fees
@@ -136,7 +138,8 @@ class PoolStorage:
         self._small: dict[bytes, bytes] = {}
         self._balances: dict[bytes, int] = {}
         self._used: dict[int, bytes] = {}
-        self._buckets: dict[tuple[int, bool], int] = {}
+        self._buckets: MutableMapping[tuple[int, bool], int] = {}
+        """Batches written per (epoch, permanent) nullifier bucket (the `nfc` items)."""
 
     @property
     def state(self) -> PoolState:
@@ -149,7 +152,8 @@ class PoolStorage:
         for slot in range(trees.live.slots):
             yield FIRST_SUBTREE + slot, trees.live.subtree(slot)
 
-    def _small_items(self) -> dict[bytes, bytes]:
+    def _fixed_items(self) -> dict[bytes, bytes]:
+        """The small items of bounded size, rewritten when they change: all but `accounts`."""
         state = self.state
         ledger = state.fee_ledger
         numbers = (
@@ -160,6 +164,7 @@ class PoolStorage:
             ledger.burned_by_transfers,
             ledger.burned_by_withdrawals,
             ledger.fee_paying_transactions,
+            len(state.nullifiers),
         )
         items = {
             META_KEY: b"".join(n.to_bytes(8, "big") for n in numbers),
@@ -177,12 +182,17 @@ class PoolStorage:
                 (FREE_SLOT if held is None else held).to_bytes(4, "big")
                 for held in state.trees.live.slot_epochs()
             ),
-            ACCOUNTS_KEY: b"".join(sorted(state.balances)),
             SPAM_WINDOW_KEY: self.snapshot.anchors.oldest_position.to_bytes(8, "big")
             + b"".join(self.snapshot.anchors.hashes()),
         }
         for tree_id, tree in self._trees():
             items[tree_size_key(tree_id)] = len(tree).to_bytes(4, "big")
+        return items
+
+    def _small_items(self) -> dict[bytes, bytes]:
+        """The items compared whole with what was last written (`_fixed_items`, `accounts`)."""
+        items = self._fixed_items()
+        items[ACCOUNTS_KEY] = b"".join(sorted(self.state.balances))
         return items
 
     def _used_items(self) -> dict[int, bytes]:
@@ -225,13 +235,7 @@ class PoolStorage:
             if self._small.get(key) != value:
                 changes[key] = value
         self._small = small
-        balances = self.state.balances
-        for account in self._balances.keys() | balances.keys():
-            if self._balances.get(account) != balances.get(account):
-                amount = balances.get(account)
-                value = None if amount is None else amount.to_bytes(8, "big")
-                changes[balance_key(account)] = value
-        self._balances = dict(balances)
+        self._balance_changes(changes)
         used = self._used_items()
         for position in self._used.keys() | used.keys():
             if self._used.get(position) != used.get(position):
@@ -243,15 +247,33 @@ class PoolStorage:
         self._nullifier_changes(changes)
         return changes
 
+    def _balance_changes(self, changes: dict[bytes, bytes | None]) -> None:
+        """The `bal` items of the balances changed since they were last written."""
+        balances = self.state.balances
+        for account in self._balances.keys() | balances.keys():
+            if self._balances.get(account) != balances.get(account):
+                amount = balances.get(account)
+                value = None if amount is None else amount.to_bytes(8, "big")
+                changes[balance_key(account)] = value
+        self._balances = dict(balances)
+
     def _nullifier_changes(self, changes: dict[bytes, bytes | None]) -> None:
         """Journal -> items: a block's reveals become one batch per (epoch, tier); a pruned
-        epoch's batches, count and per-nullifier items are deleted."""
+        epoch's batches, count and per-nullifier items are deleted. A nullifier recorded and
+        pruned again since the last call was never written: it changes nothing."""
         nullifiers = self.state.nullifiers
         added, removed = nullifiers.take_changes()
+        recorded = {entry.nullifier for entry in added}
+        transient = {
+            entry.nullifier
+            for entry in removed
+            if entry.nullifier in recorded and nullifiers.record(entry.nullifier) is None
+        }
         emptied: set[tuple[int, bool]] = set()
         for entry in removed:
-            changes[nullifier_key(entry.nullifier)] = None
-            emptied.add((entry.epoch, entry.permanent))
+            if entry.nullifier not in transient:
+                changes[nullifier_key(entry.nullifier)] = None
+                emptied.add((entry.epoch, entry.permanent))
         for bucket in emptied:
             _ensure(
                 not bucket[1] and bucket[0] not in nullifiers.epochs(),
@@ -262,8 +284,9 @@ class PoolStorage:
             changes[bucket_count_key(*bucket)] = None
         groups: dict[tuple[int, bool], list[int]] = {}
         for entry in added:
-            changes[nullifier_key(entry.nullifier)] = _nullifier_value(entry)
-            groups.setdefault((entry.epoch, entry.permanent), []).append(entry.nullifier)
+            if entry.nullifier not in transient:
+                changes[nullifier_key(entry.nullifier)] = _nullifier_value(entry)
+                groups.setdefault((entry.epoch, entry.permanent), []).append(entry.nullifier)
         for bucket, batch in groups.items():
             seq = self._buckets.get(bucket, 0)
             changes[bucket_key(bucket[0], bucket[1], seq)] = _fields(batch)
@@ -290,27 +313,61 @@ def _required(read: Reader, key: bytes) -> bytes:
     return value
 
 
-def _load_tree(read: Reader, tree_id: int, depth: int) -> MerkleTree:
+# -- reading the items (shared with `shielded.pool_lazy`) -----------------------------------
+
+
+@dataclass(frozen=True)
+class PoolMeta:
+    """The `meta` item."""
+
+    epoch: int
+    pool_value: int
+    locked_collateral: int
+    fee_ledger: fees.FeeLedger
+    nullifiers: int | None
+    """The nullifier count (None: a meta item of seven numbers, written before it was kept)."""
+
+
+def read_meta(read: Reader) -> PoolMeta:
+    meta = _ints(_required(read, META_KEY), 8, "pool meta")
+    _ensure(len(meta) in (7, 8), "malformed pool meta")
+    epoch, pool_value, locked, *ledger = meta[:7]
+    count = meta[7] if len(meta) == 8 else None
+    return PoolMeta(epoch, pool_value, locked, fees.FeeLedger(*ledger), count)
+
+
+def read_tree_size(read: Reader, tree_id: int) -> int:
     size_item = _required(read, tree_size_key(tree_id))
     _ensure(len(size_item) == 4, f"malformed size of tree {tree_id}")
+    return int.from_bytes(size_item, "big")
 
+
+def _load_tree(read: Reader, tree_id: int, depth: int) -> MerkleTree:
     def read_chunk(chunk: ChunkId) -> list[int] | None:
         data = read(chunk_key(tree_id, chunk))
         return None if data is None else _ints(data, 32, f"chunk {chunk} of tree {tree_id}")
 
-    return MerkleTree.restore(depth, int.from_bytes(size_item, "big"), read_chunk)
+    return MerkleTree.restore(depth, read_tree_size(read, tree_id), read_chunk)
 
 
-def _load(cls: type[PoolStorage], config: PoolConfig, read: Reader) -> PoolStorage:
-    meta = _ints(_required(read, META_KEY), 8, "pool meta")
-    _ensure(len(meta) == 7, "malformed pool meta")
-    epoch, pool_value, locked, *ledger = meta
+TreeReader = Callable[[int, int], MerkleTree]
+"""(tree id, depth) -> the tree."""
+
+
+def build_state(
+    config: PoolConfig,
+    read: Reader,
+    meta: PoolMeta,
+    tree: TreeReader,
+    balances: dict[bytes, int],
+    nullifiers: NullifierSet,
+) -> PoolState:
+    """The `PoolState` of the items: the trees from `tree`, the ring, the anchor window and
+    the personhood usage read whole, with the given balances and nullifier set."""
     ring = [None if e == FREE_SLOT else e for e in _ints(_required(read, RING_KEY), 4, "ring")]
-    subtrees = [
-        _load_tree(read, FIRST_SUBTREE + slot, SUBTREE_DEPTH) for slot in range(len(ring))
-    ]
+    subtrees = [tree(FIRST_SUBTREE + slot, SUBTREE_DEPTH) for slot in range(len(ring))]
     live = LiveTree.from_parts(
-        config.lifetime, epoch, ring, subtrees, _load_tree(read, RING_TREE, RING_BITS)
+        config.lifetime, meta.epoch, ring, subtrees, tree(RING_TREE, RING_BITS)
     )
     window: list[int] = []
     anchors: dict[int, PoolStatistics] = {}
@@ -320,18 +377,50 @@ def _load(cls: type[PoolStorage], config: PoolConfig, read: Reader) -> PoolStora
             int.from_bytes(record[32:40], "big"), int.from_bytes(record[40:], "big")
         )
     trees = CommitmentTrees.from_parts(
-        live, _load_tree(read, PERMANENT_TREE, TREE_DEPTH), config.anchor_window, window
+        live, tree(PERMANENT_TREE, TREE_DEPTH), config.anchor_window, window
     )
-    balances = {}
-    for account in _split(read(ACCOUNTS_KEY) or b"", 32, "account index"):
-        balances[account] = int.from_bytes(_required(read, balance_key(account)), "big")
     personhood = {}
     for record in _split(read(PERSONHOOD_KEY) or b"", 48, "personhood usage"):
         key = (int.from_bytes(record[:8], "big"), record[8:40])
         personhood[key] = int.from_bytes(record[40:], "big")
+    return PoolState(
+        config=config,
+        trees=trees,
+        nullifiers=nullifiers,
+        epoch=meta.epoch,
+        balances=balances,
+        pool_value=meta.pool_value,
+        locked_collateral=meta.locked_collateral,
+        fee_ledger=meta.fee_ledger,
+        personhood_used=personhood,
+        anchor_statistics=anchors,
+    )
+
+
+def read_spam_registry(config: PoolConfig, read: Reader) -> tuple[RecentAnchors, UsedProofs]:
+    """The spam-proof window and the used proofs of each of its positions."""
+    hashes = _required(read, SPAM_WINDOW_KEY)
+    _ensure(len(hashes) >= 8, "malformed spam-proof window")
+    recent = RecentAnchors(
+        config.spec.recent_anchors,
+        _split(hashes[8:], 32, "spam-proof window"),
+        first_position=int.from_bytes(hashes[:8], "big"),
+    )
+    used = UsedProofs()
+    for position in range(recent.oldest_position, recent.oldest_position + len(recent)):
+        for tx_id in _split(read(spam_used_key(position)) or b"", 32, "used proofs"):
+            used.record(tx_id, position)
+    return recent, used
+
+
+def _load(cls: type[PoolStorage], config: PoolConfig, read: Reader) -> PoolStorage:
+    meta = read_meta(read)
+    balances = {}
+    for account in _split(read(ACCOUNTS_KEY) or b"", 32, "account index"):
+        balances[account] = int.from_bytes(_required(read, balance_key(account)), "big")
     nullifiers = NullifierSet(config.lifetime)
     buckets: dict[tuple[int, bool], int] = {}
-    for bucket_epoch in range(epoch + 1):
+    for bucket_epoch in range(meta.epoch + 1):
         for permanent in (False, True):
             count_item = read(bucket_count_key(bucket_epoch, permanent))
             if count_item is None:
@@ -347,34 +436,21 @@ def _load(cls: type[PoolStorage], config: PoolConfig, read: Reader) -> PoolStora
             ]
             nullifiers.insert(revealed)
     nullifiers.take_changes()
-    state = PoolState(
-        config=config,
-        trees=trees,
-        nullifiers=nullifiers,
-        epoch=epoch,
-        balances=balances,
-        pool_value=pool_value,
-        locked_collateral=locked,
-        fee_ledger=fees.FeeLedger(*ledger),
-        personhood_used=personhood,
-        anchor_statistics=anchors,
+    _ensure(
+        meta.nullifiers in (None, len(nullifiers)),
+        f"pool meta counts {meta.nullifiers} nullifiers, the items hold {len(nullifiers)}",
     )
-    hashes = _required(read, SPAM_WINDOW_KEY)
-    _ensure(len(hashes) >= 8, "malformed spam-proof window")
-    recent = RecentAnchors(
-        config.spec.recent_anchors,
-        _split(hashes[8:], 32, "spam-proof window"),
-        first_position=int.from_bytes(hashes[:8], "big"),
-    )
-    used = UsedProofs()
-    for position in range(recent.oldest_position, recent.oldest_position + len(recent)):
-        for tx_id in _split(read(spam_used_key(position)) or b"", 32, "used proofs"):
-            used.record(tx_id, position)
+
+    def tree(tree_id: int, depth: int) -> MerkleTree:
+        return _load_tree(read, tree_id, depth)
+
+    state = build_state(config, read, meta, tree, balances, nullifiers)
+    recent, used = read_spam_registry(config, read)
     storage = cls(PoolSnapshot(state, recent, used))
     storage._small = storage._small_items()
     storage._balances = dict(balances)
     storage._used = storage._used_items()
     storage._buckets = buckets
-    for _, tree in storage._trees():
-        tree.take_changes()
+    for _, each in storage._trees():
+        each.take_changes()
     return storage

@@ -20,7 +20,6 @@ import pytest
 from nacl.signing import SigningKey
 
 from jamcore.crypto.hashing import blake2b_256
-from jamcore.pvm.invocations.context import OperandTuple
 from jamcore.pvm.invocations.refine import RefineOutcome, refine
 from jamcore.spec import ChainSpec
 from jamcore.state.keys import storage_key
@@ -32,17 +31,14 @@ from jamcore.work.package import WORK_PACKAGE, RefineContext, WorkItem, WorkPack
 from jamcore.work.report import WorkPackageSpec, WorkReport, item_digest
 from shielded.circuits.spend import SpendStatement, SpendVerifier
 from shielded.native_pool import (
+    NATIVE_POOL_CODE,
     NATIVE_POOL_CODE_HASH,
     OUTCOME,
     OUTCOME_KEY,
-    VERSION_KEY,
     NativePool,
     PoolOutcome,
     genesis_items,
     genesis_service,
-    genesis_version,
-    load_reads,
-    next_version,
 )
 from shielded.native_pool_refine import (
     REFINED_ENTRY,
@@ -52,10 +48,17 @@ from shielded.native_pool_refine import (
     strip_transaction,
 )
 from shielded.node.genesis import GenesisConfig, create_devnet, genesis_hash, load_validator_secrets
-from shielded.node.jam_genesis import authorizer_code_hash, authorizer_hash, genesis_state
+from shielded.node.jam_genesis import (
+    GenesisService,
+    authorizer_code_hash,
+    authorizer_hash,
+    genesis_state,
+)
 from shielded.node.pool_layer import POOL_BATCH
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Tier
+from shielded.nullifiers.nullifier_set import RevealedNullifier
+from shielded.pool_lazy import LazyPoolStorage
 from shielded.pool_storage import (
     FIRST_SUBTREE,
     PoolSnapshot,
@@ -95,7 +98,7 @@ CONFIG = PoolConfig(spec=SPEC, anchor_window=8, collateral_per_note=100, personh
 ALICE, BOB = SigningKey(b"A" * 32), SigningKey(b"B" * 32)
 BALANCES = {bytes(ALICE.verify_key): 10_000, bytes(BOB.verify_key): 5_000}
 FREE_GAS = 2_000_000
-"""χ_Z's free gas for the pool: every block's load charge and writes."""
+"""χ_Z's free gas for the pool: every block's reads and writes."""
 ITEM_GAS = ACCUMULATE_GAS_PER_TRANSACTION * 64 + 1_000_000
 W_R = 48 * 2**10
 
@@ -249,15 +252,6 @@ def refine_report(
     return report, outcome
 
 
-def operand(report: WorkReport) -> OperandTuple:
-    """The operand tuple Δ1 makes of the report's one digest (eq. 12.23)."""
-    digest = report.results[0]
-    return OperandTuple(
-        report.package_spec.hash, report.package_spec.exports_root, report.authorizer_hash,
-        digest.payload_hash, digest.accumulate_gas, report.auth_output, digest.result,
-    )
-
-
 def block(
     pre: AccumulateState,
     slot: int,
@@ -310,8 +304,8 @@ def stub_pool(devnet: Devnet) -> NativePool:
 def same_block(
     pre: AccumulateState, slot: int, devnet: Devnet, warm: NativePool, reports: Sequence[WorkReport]
 ) -> AccumulateState:
-    """The block on the warm native and on a fresh one (reload path): same post-state and
-    the same gas (π_S must not depend on the cache)."""
+    """The block on a native that ran blocks before and on a fresh one: same post-state and
+    the same gas (π_S must not depend on a node's memory)."""
     post, stats = block(pre, slot, warm, devnet.spec, reports)
     cold, cold_stats = block(pre, slot, stub_pool(devnet), devnet.spec, reports)
     assert cold.accounts == post.accounts and cold_stats == stats
@@ -345,29 +339,35 @@ def test_proven_deposits_accumulate_through_jamcore(
         PoolSnapshot(PoolState.genesis(CONFIG, BALANCES), window, UsedProofs())
     )
     items = {key: value for key, value in reference.all_items().items() if value}
-    reads = load_reads(reference, 0)
-    version = next_version(genesis_version(items), 1, entropy(1), [operand(report)])
-    reference.snapshot.anchors.push(entropy(1))
-    applied = reference.snapshot.service(AcceptAll()).apply_block(deposits)
-    assert applied.accepted == outcome_accepted(outcome)
+    reads: list[bytes] = []
+    lazy = LazyPoolStorage.load(CONFIG, lambda key: reads.append(key) or items.get(key))
+    for storage in (reference, lazy):
+        storage.snapshot.anchors.push(entropy(1))
+        applied = storage.snapshot.service(AcceptAll()).apply_block(deposits)
+        assert applied.accepted == outcome_accepted(outcome)
     changes = reference.take_changes()
+    assert lazy.take_changes() == changes
     for key, value in changes.items():
         if value:
             items[key] = value
         else:
             items.pop(key, None)
-    items[VERSION_KEY] = version
     items[OUTCOME_KEY] = OUTCOME.encode(outcome)
     expected = {storage_key(POOL, key): value for key, value in items.items()}
     assert storage_entries(devnet, post.accounts) == expected
     assert loaded(post.accounts).state.digest() == reference.state.digest()
-    # The gas (by hand): per transaction, and 10 per host call: the version read, the
-    # reload's reads, the entropy fetch, the changed items, the outcome and the version.
-    calls = 1 + reads + 1 + len(changes) + 2
+    # The gas (by hand): per transaction, and 10 per host call: the entropy fetch, the
+    # lazy reads, the changed items and the outcome. The reads: 9 small items (meta, ring,
+    # 5 tree sizes, anchors, personhood), the spam window and its one position, 4 `nf`
+    # and 2 `bal` items, the ring level's 3 chunks (its leaf for epoch 0's subtree, which
+    # grows from empty: no reads there; the permanent tree is empty: no root to read) and
+    # the epoch's ephemeral batch count.
+    assert len(reads) == 9 + 2 + 4 + 2 + 3 + 1
+    calls = 1 + len(reads) + len(changes) + 1
     assert stats[POOL] == (2 * ACCUMULATE_GAS_PER_TRANSACTION + 10 * calls, 1)
 
-    # A fresh NativePool (empty cache: the reload path) reaches the same post-state and gas,
-    # on this block and on the next (warm against cold on a non-genesis state).
+    # A fresh NativePool reaches the same post-state and gas, on this block and on the next
+    # (a NativePool that ran blocks against a new one, on a non-genesis state).
     cold, cold_stats = block(pre, 1, stub_pool(devnet), devnet.spec, [report])
     assert cold.accounts == post.accounts and cold_stats == stats
     same_block(post, 2, devnet, native, ())
@@ -395,10 +395,10 @@ def test_double_spend_and_stale_spam_anchor_are_rejected_in_accumulate(devnet: D
     assert native.last_outcome is not None
     reasons = dict(native.last_outcome.rejected)
     assert "double spend" in reasons[double.tx_id] and "spam proof" in reasons[stale.tx_id]
-    # Everything but the outcome and the version is as if only `fresh` had come.
+    # Everything but the outcome is as if only `fresh` had come.
     alone, _ = refine_report(one.accounts, [fresh], native, devnet.spec)
     reference, _ = block(one, 2, stub_pool(devnet), devnet.spec, [alone])
-    ignore = {storage_key(POOL, VERSION_KEY), storage_key(POOL, OUTCOME_KEY)}
+    ignore = {storage_key(POOL, OUTCOME_KEY)}
 
     def without(accounts: Mapping[int, ServiceAccount]) -> dict[bytes, bytes]:
         return {k: v for k, v in storage_entries(devnet, accounts).items() if k not in ignore}
@@ -432,61 +432,75 @@ def test_epoch_change_deletes_pruned_keys(devnet: Devnet) -> None:
     assert outcome_of(post.accounts).epoch == 3
 
 
-def test_load_reads_counts_the_reads_of_a_reload(devnet: Devnet) -> None:
-    """`load_reads` (what a warm cache charges) is what PoolStorage.load reads."""
-    native = stub_pool(devnet)
-    state = pre_state(devnet.genesis)
-    slots = (1, 2, devnet.spec.epoch_length + 1, 5 * devnet.spec.epoch_length)
-    for index, slot in enumerate(slots):
-        epoch = slot // devnet.spec.epoch_length
-        txs = [
-            fake(f"r{index}/{i}", deposit=(ALICE, 1), spam_anchor=state.entropy, epoch=epoch)
-            for i in range(3)
-        ]
-        report, _ = refine_report(state.accounts, txs, native, devnet.spec)
-        state, _ = block(state, slot, native, devnet.spec, [report])
-        assert len(outcome_of(state.accounts).accepted) == 3
-        reads: list[bytes] = []
-        accounts = state.accounts
-        storage = PoolStorage.load(
-            CONFIG, lambda key, seen=reads, at=accounts: seen.append(key) or read_item(at, key)
-        )
-        batches = sum(
-            int.from_bytes(read_item(state.accounts, key) or b"", "big")
-            for key in reads
-            if key.startswith(b"nfc") and len(key) == 8
-        )
-        assert load_reads(storage, batches) == len(reads)
+def pool_genesis(devnet: Devnet, notes: int, nullifiers: int, accounts: int) -> tuple[State, int]:
+    """A genesis state whose pool already holds `notes` ephemeral notes of epoch 0 and as
+    many permanent ones less 64, `nullifiers` revealed nullifiers and `accounts` more funded
+    accounts; and the pool's anchor."""
+    balances = dict(BALANCES) | {i.to_bytes(32, "big"): 1 for i in range(1, accounts + 1)}
+    state = PoolState.genesis(CONFIG, balances)
+    state.trees.live.append(range(1, notes + 1))
+    state.trees.permanent.append(range(1, notes - 64 + 1))
+    state.nullifiers.insert(
+        RevealedNullifier(field(f"old/{i}"), 0, i % 2 == 0) for i in range(nullifiers)
+    )
+    anchor = state.trees.record_anchor()
+    state.anchor_statistics[anchor] = state.statistics()
+    window = RecentAnchors(SPEC.recent_anchors, (g_entropy(devnet),))
+    storage = PoolStorage(PoolSnapshot(state, window, UsedProofs()))
+    items = {key: value for key, value in storage.all_items().items() if value}
+    service = GenesisService(POOL, NATIVE_POOL_CODE, 10**12, items, 1_000, 100)
+    return genesis_state(devnet.config, [service], always_accumulate={POOL: FREE_GAS}), anchor
 
 
-def test_a_failed_block_changes_nothing_and_drops_the_cache(
-    devnet: Devnet, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loads: list[int] = []
-    real = PoolStorage.load.__func__  # type: ignore[attr-defined]
+def test_the_gas_of_a_block_does_not_grow_with_the_pool(devnet: Devnet) -> None:
+    """The same block on a pool of 100 notes and on one of 20,100 (both 4 past a multiple
+    of 16: the frontier chunk of every stored level exists in both), with 20 against 5,000
+    nullifiers and 3 against 2,000 accounts: the same gas, block after block, a fresh
+    native matching one that ran the blocks before."""
+    gas = []
+    for notes, nullifiers, accounts in ((100, 20, 3), (20_100, 5_000, 2_000)):
+        genesis, anchor = pool_genesis(devnet, notes, nullifiers, accounts)
+        native = stub_pool(devnet)
+        state = pre_state(genesis)
+        used = []
+        for slot in (1, 2, 3):
+            txs = [
+                *(fake(f"g{slot}/{i}", deposit=(ALICE, 1), anchor=anchor) for i in range(3)),
+                fake(f"g{slot}/spam", spam_anchor=state.entropy, anchor=anchor),
+                fake(f"g{slot}/x", nullifiers=(field("old/1"), field(f"g{slot}")), anchor=anchor),
+            ]
+            report, _ = refine_report(state.accounts, txs, native, devnet.spec)
+            _, stats = block(state, slot, stub_pool(devnet), devnet.spec, [report])
+            state, warm = block(state, slot, native, devnet.spec, [report])
+            assert warm == stats and len(outcome_of(state.accounts).accepted) == 4
+            used.append(stats[POOL])
+        gas.append(used)
+    assert gas[0] == gas[1]
 
-    def counting(cls: type[PoolStorage], config: PoolConfig, read: object) -> PoolStorage:
-        loads.append(1)
-        return real(cls, config, read)
 
-    monkeypatch.setattr(PoolStorage, "load", classmethod(counting))
+def test_a_failed_block_changes_nothing(devnet: Devnet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool reads its items lazily in every block and keeps nothing of them between
+    blocks: a block that runs out of gas changes nothing, and the next block is the same on
+    the native that failed and on a fresh one."""
+
+    def whole(cls: type[PoolStorage], config: PoolConfig, read: object) -> PoolStorage:
+        raise AssertionError("the native pool loaded the whole pool")
+
+    monkeypatch.setattr(PoolStorage, "load", classmethod(whole))
     native = stub_pool(devnet)
     report, _ = refine_report(
         devnet.genesis.services, [fake("f", deposit=(ALICE, 7))], native, devnet.spec
     )
     one, _ = block(pre_state(devnet.genesis), 1, native, devnet.spec, [report])
     two, _ = block(one, 2, native, devnet.spec)
-    assert len(loads) == 1  # block 2 ran on the cache
-    # Too little gas for the load charge: out of gas, collapsed to y (eq. B.12).
+    # Too little gas for the reads: out of gas, collapsed to y (eq. B.12).
     starved = replace(two, privileges=replace(two.privileges, always_acc={POOL: 100}))
     failed, stats = block(starved, 3, native, devnet.spec)
     assert stats[POOL] == (100, 0)
     assert storage_entries(devnet, failed.accounts) == storage_entries(devnet, two.accounts)
-    # The cache was dropped: the next block reloads, and matches a fresh native.
-    three, _ = block(two, 3, native, devnet.spec)
-    assert len(loads) == 2
-    fresh, _ = block(two, 3, stub_pool(devnet), devnet.spec)
-    assert fresh.accounts == three.accounts
+    three, three_stats = block(two, 3, native, devnet.spec)
+    fresh, fresh_stats = block(two, 3, stub_pool(devnet), devnet.spec)
+    assert fresh.accounts == three.accounts and fresh_stats == three_stats
 
 
 # -- (4) refine: a forged proof is left out; a full batch fits W_R -----------------------------
@@ -532,27 +546,6 @@ def test_a_full_batch_fits_the_report_output_limit(devnet: Devnet) -> None:
     assert len(largest) == 848 and (W_R - 1) // len(largest) == 57
 
 
-# -- (5) the version chain ------------------------------------------------------------------
-
-
-def test_version_chain_follows_the_inputs(devnet: Devnet) -> None:
-    native = stub_pool(devnet)
-    pre = pre_state(devnet.genesis)
-    genesis = read_item(pre.accounts, VERSION_KEY)
-    assert genesis is not None
-    # An always-accumulate block without reports: i is empty.
-    empty, _ = block(pre, 1, native, devnet.spec)
-    assert read_item(empty.accounts, VERSION_KEY) == next_version(genesis, 1, entropy(1), ())
-    x, _ = refine_report(pre.accounts, [fake("x", deposit=(ALICE, 5))], native, devnet.spec)
-    y, _ = refine_report(pre.accounts, [fake("y", deposit=(ALICE, 5))], native, devnet.spec)
-    with_x, _ = block(pre, 1, native, devnet.spec, [x])
-    with_y, _ = block(pre, 1, native, devnet.spec, [y])
-    again, _ = block(pre, 1, stub_pool(devnet), devnet.spec, [x])
-    versions = [read_item(s.accounts, VERSION_KEY) for s in (empty, with_x, with_y, again)]
-    assert len(set(versions[:3])) == 3 and versions[1] == versions[3]
-    assert versions[1] == next_version(genesis, 1, entropy(1), [operand(x)])
-
-
 # -- the full importer: an empty block runs the always-accumulate pool -----------------------
 
 
@@ -565,10 +558,7 @@ def test_import_block_runs_the_pool_every_block(devnet: Devnet) -> None:
     posterior = import_block(
         devnet.genesis, sealed, devnet.spec, natives={NATIVE_POOL_CODE_HASH: native}  # type: ignore[dict-item]
     )
-    genesis = read_item(devnet.genesis.services, VERSION_KEY)
-    assert genesis is not None
     eta = posterior.entropy[0]
-    assert read_item(posterior.services, VERSION_KEY) == next_version(genesis, 1, eta, ())
     window = loaded(posterior.services).snapshot.anchors
     assert window.hashes() == (g_entropy(devnet), eta)  # η'_0, not the block hash
     assert posterior.statistics.services[POOL].accumulate_count == 0
