@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shielded.notes.lazy_tree import LazyLevel, LazyMerkleTree
 from shielded.notes.merkle_tree import MerkleTree
 from shielded.nullifiers.errors import NullifierError
 from shielded.nullifiers.nullifier_set import RevealedNullifier
-from shielded.pool_lazy import LazyLevel, LazyMerkleTree, LazyPoolStorage
+from shielded.pool_lazy import LazyPoolStorage
 from shielded.pool_storage import (
     ACCOUNTS_KEY,
     META_KEY,
