@@ -116,7 +116,13 @@ class Guarantor:
         return self.assigned_core(head, slot) == core
 
     def _check_package(
-        self, bundle: WorkPackageBundle, core: int, anchor: State, head: State, slot: int
+        self,
+        bundle: WorkPackageBundle,
+        core: int,
+        anchor: State,
+        head: State,
+        slot: int,
+        anchor_root: bytes | None,
     ) -> None:
         """The checks the importer would make of the package's report (eq. 11.29,
         11.33-11.34) and of its imports (eq. 14.15), before refining it."""
@@ -125,7 +131,8 @@ class Guarantor:
         # Verify the context names the anchor block and its state (eq. 11.33).
         if (context.anchor, context.beefy_root) != (entry.header_hash, entry.beefy_root):
             raise GuarantorError("the package's context does not name the anchor block")
-        if context.state_root != root_of(anchor, self.spec):
+        root = root_of(anchor, self.spec) if anchor_root is None else anchor_root
+        if context.state_root != root:
             raise GuarantorError("the package's context has not the anchor's state root")
         # Verify the lookup anchor is recent enough for a block at `slot` (eq. 11.34).
         if not slot - self.spec.max_lookup_anchor_age <= context.lookup_anchor_slot <= slot:
@@ -144,12 +151,15 @@ class Guarantor:
         anchor: State,
         slot: int,
         head: State | None = None,
+        anchor_root: bytes | None = None,
     ) -> GuaranteedWork:
         """Refine `bundle` on `core` and sign its report for guarantee slot `slot`.
 
         `anchor` is the posterior state of the package's anchor block (its accounts are
         the ones refinement reads); `head` is the state the carrying block builds on
-        (default `anchor`), which fixes the assignment and the pool checked. Raises
+        (default `anchor`), which fixes the assignment and the pool checked;
+        `anchor_root` is M_sigma of `anchor` when the caller keeps it (a node's state trie),
+        else it is merklized here. Raises
         NotAssigned, GuarantorError for a package the block would refuse, or jamcore's
         `NotAuthorized` / `AvailabilityError` from refinement and erasure coding."""
         head = anchor if head is None else head
@@ -157,7 +167,7 @@ class Guarantor:
             raise GuarantorError(f"core {core} out of range")
         if not self.is_assigned(core, head, slot):
             raise NotAssigned(f"validator {self.index} is not assigned to core {core}")
-        self._check_package(bundle, core, anchor, head, slot)
+        self._check_package(bundle, core, anchor, head, slot, anchor_root)
         computed = compute_report(bundle, core, anchor.services, self.spec, natives=self.natives)
         signature = sign_report(computed.report, self.index, self.signing_key)
         return GuaranteedWork(computed.report, slot, signature, computed.bundle, computed.shards)

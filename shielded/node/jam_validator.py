@@ -378,7 +378,7 @@ class JamValidator:
             self.spec,
         )
         try:
-            work = self.guarantor.guarantee(bundle, core, head, slot)
+            work = self.guarantor.guarantee(bundle, core, head, slot, anchor_root=self.head_root())
         except (GuarantorError, JamError) as error:
             return self._refuse(f"own package: {error}")
         refined = report_tx_ids(work.report, self.pool_service)
@@ -409,7 +409,9 @@ class JamValidator:
         package = package_hash(bundle.package)
         if batch_tx_ids(bundle, self.pool_service) & self.pool.busy(besides=package):
             return self._refuse("bundle repeats transactions of a package in flight")
-        work = self.guarantor.guarantee(bundle, message.core, head, message.slot)
+        work = self.guarantor.guarantee(
+            bundle, message.core, head, message.slot, anchor_root=self.head_root()
+        )
         self.pool.track(work.report, message.slot)
         self.shards.put(work.erasure_root, work.shards[self.index], message.slot)
         answer = GuaranteeSignature(report_hash(work.report), work.slot, work.signature)

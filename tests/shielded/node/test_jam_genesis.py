@@ -12,22 +12,17 @@ from jamcore.block import (
     Block,
     DisputesExtrinsic,
     Extrinsic,
-    Header,
     encode_unsigned_header,
-    extrinsic_hash,
     header_hash,
 )
 from jamcore.codec import Variant
 from jamcore.conformance.trace import read_genesis
-from jamcore.crypto.bandersnatch import vrf_output
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.errors import JamError
 from jamcore.pvm.host_calls.refine import lookup_historical, split_metadata
 from jamcore.pvm.invocations.is_authorized import authorization_code, is_authorized
 from jamcore.safrole.authoring import slot_author
-from jamcore.safrole.sealing import entropy_source_input, make_entropy_source, make_seal
-from jamcore.safrole.state import SafroleInput
-from jamcore.safrole.transition import transition
+from jamcore.safrole.sealing import make_seal
 from jamcore.spec import TINY, ChainSpec
 from jamcore.state.keys import storage_key
 from jamcore.state.state import State, state_from_keyvals, state_to_keyvals
@@ -35,6 +30,7 @@ from jamcore.stf.block import import_block, root_of, safrole_state
 from jamcore.stf.header import BadEpochMark, BadParent, BadParentStateRoot, BadSeal
 from jamcore.work.package import RefineContext, WorkItem, WorkPackage
 from shielded.node.genesis import GenesisConfig, GenesisError, ValidatorSecrets, genesis_hash
+from shielded.node.jam_authoring import seal_block
 from shielded.node.jam_genesis import (
     GenesisService,
     authorizer_code_hash,
@@ -68,31 +64,14 @@ def author(
     spec: ChainSpec,
     body: Extrinsic = EMPTY,
 ) -> Block:
-    """A block for `slot` on `state` sealed by the slot's sealer among `keys`, as
-    `shielded.node.chain.Chain.author_block` seals (eq. 6.15-6.17, 6.27-6.28)."""
-    prior = safrole_state(state)
-    found = slot_author(prior, slot, [key.bandersnatch_secret for key in keys], spec)
+    """A block for `slot` on `state` sealed by the slot's sealer among `keys`
+    (`shielded.node.jam_authoring.seal_block`, eq. 6.15-6.17, 6.27-6.28)."""
+    found = slot_author(safrole_state(state), slot, [key.bandersnatch_secret for key in keys], spec)
     assert found is not None, f"no validator may seal slot {slot}"
-    position, claim = found
-    secret = keys[position].bandersnatch_secret
-    entropy = vrf_output(secret, entropy_source_input(vrf_output(secret, claim.sealer.seal_input)))
-    _, markers = transition(
-        prior, SafroleInput(slot, entropy, body.tickets), state.disputes.offenders, spec
-    )
-    header = Header(
-        parent=parent,
-        parent_state_root=root_of(state, spec),
-        extrinsic_hash=extrinsic_hash(body, spec),
-        slot=slot,
-        epoch_mark=markers.epoch_mark,
-        tickets_mark=markers.tickets_mark,
-        author_index=claim.author_index,
-        entropy_source=make_entropy_source(secret, claim.sealer),
-        offenders_mark=(),
-        seal=bytes(96),
-    )
-    seal = make_seal(secret, claim.sealer, encode_unsigned_header(header, spec))
-    return Block(replace(header, seal=seal), body)
+    secret = keys[found[0]].bandersnatch_secret
+    block = seal_block(state, parent, root_of(state, spec), slot, secret, body, spec)
+    assert block is not None
+    return block
 
 
 def reseal(block: Block, keys: list[ValidatorSecrets], spec: ChainSpec, state: State) -> Block:
