@@ -68,6 +68,7 @@ from jamcore.state.trie import StateTrie
 from jamcore.work.package import RefineContext
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets, genesis_block
 from shielded.node.guarantees import FINALITY_SERVICE_ID
+from shielded.node.head_trie import HeadTrie
 from shielded.node.storage import ChainStore, StorageError, StoredBlock
 
 log = logging.getLogger(__name__)
@@ -178,9 +179,7 @@ class Chain:
         store.init_genesis(
             self.genesis_hash, 0, self.codecs.block.encode(genesis), changes, local
         )
-        self._trie: StateTrie | None = None
-        self._trie_at: bytes | None = None
-        """The block whose post-state `_trie` holds (None: rebuild from the store)."""
+        self._head_trie = HeadTrie(store)
         self.required_ancestor: bytes | None = None
         """A block every new head must descend from (a validator's live vote lock): the
         validator builds on the branch it is locked on instead of a longer one it cannot
@@ -205,12 +204,7 @@ class Chain:
 
     def head_trie(self) -> StateTrie:
         """The state trie of the head's post-state (read it, never change it)."""
-        head = self.store.head or b""
-        if self._trie is None or self._trie_at != head:
-            self._trie = None
-            self._trie = StateTrie(dict(self.store.items()))
-            self._trie_at = head
-        return self._trie
+        return self._head_trie.trie()
 
     def head_state_root(self) -> bytes:
         """The Appendix D root of the state after the head block (eq. D.6)."""
@@ -303,12 +297,7 @@ class Chain:
         new_offenders = {offenders[i : i + 32] for i in range(0, len(offenders), 32)}
         if tuple(sorted(new_offenders - state.offenders)) != tuple(sorted(header.offenders_mark)):
             raise InvalidBlock("offenders mark does not match the evidence in the block")
-        trie = self.head_trie()
-        self._trie_at = None  # stale until the block commits
-        self.store.import_block(block_hash, header.parent, header.slot, encoded, changes, local)
-        trie.update(changes)
-        trie.root()
-        self._trie_at = block_hash
+        self._head_trie.commit(block_hash, header.parent, header.slot, encoded, changes, local)
         final = changes.get(FINAL_KEY)
         if final is not None:
             self.finalize(final)
@@ -394,15 +383,7 @@ class Chain:
     def _roll_back_to(self, target: bytes) -> list[bytes]:
         reverted = []
         while self.store.head != target:
-            head = self.store.head or b""
-            restored = self.store.undo_entries(head)
-            following = self._trie is not None and self._trie_at == head
-            self._trie_at = None
-            self.store.roll_back_head()
-            reverted.append(head)
-            if following and self._trie is not None:
-                self._trie.update(restored)
-                self._trie_at = self.store.head
+            reverted.append(self._head_trie.roll_back())
         return reverted
 
     # --- authoring ----------------------------------------------------------------------

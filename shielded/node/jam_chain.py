@@ -32,6 +32,7 @@ from jamcore.state.state import State, state_to_keyvals
 from jamcore.state.trie import StateTrie
 from jamcore.stf.block import import_block
 from shielded.node.genesis import GenesisConfig, genesis_block, genesis_hash
+from shielded.node.head_trie import HeadTrie
 from shielded.node.jam_state import load_state
 from shielded.node.storage import ChainStore, StorageError, StoredBlock
 
@@ -113,9 +114,7 @@ class JamChain:
             state_to_keyvals(genesis, self.spec),
         )
         self._state: tuple[bytes, State] | None = None
-        self._trie: StateTrie | None = None
-        self._trie_at: bytes | None = None
-        """The block whose posterior state `_trie` holds (None: rebuild from the store)."""
+        self._head_trie = HeadTrie(store)
 
     # --- queries ------------------------------------------------------------------------
 
@@ -145,12 +144,7 @@ class JamChain:
     def head_trie(self) -> StateTrie:
         """The trie of T(sigma) at the head (read it, never change it): updated with each
         block's changes, rebuilt from the store only when the head moved otherwise."""
-        head = self.store.head or b""
-        if self._trie is None or self._trie_at != head:
-            self._trie = None
-            self._trie = StateTrie(dict(self.store.items()))
-            self._trie_at = head
-        return self._trie
+        return self._head_trie.trie()
 
     def head_root(self) -> bytes:
         """M_sigma(sigma) at the head (eq. D.3-D.6): the next block's H_r (eq. 5.8)."""
@@ -222,13 +216,7 @@ class JamChain:
         except JamError as error:
             raise InvalidBlock(f"{type(error).__name__}: {error}", error) from error
         changes = state_changes(prior, posterior, self.spec)
-        trie = self.head_trie()
-        self._trie_at = None  # stale until the block commits
-        self.store.import_block(
-            block_hash, block.header.parent, block.header.slot, encoded, changes
-        )
-        trie.update(changes)
-        self._trie_at = block_hash
+        self._head_trie.commit(block_hash, block.header.parent, block.header.slot, encoded, changes)
         self._state = None
         if self.on_applied is not None:
             self.on_applied(block_hash, posterior)
@@ -238,15 +226,7 @@ class JamChain:
         that left the canonical chain, head first."""
         reverted = []
         while self.store.head != target:
-            head = self.store.head or b""
-            restored = self.store.undo_entries(head)
-            following = self._trie is not None and self._trie_at == head
-            self._trie_at = None
-            self.store.roll_back_head()
-            reverted.append(head)
-            if following and self._trie is not None:
-                self._trie.update(restored)
-                self._trie_at = self.store.head
+            reverted.append(self._head_trie.roll_back())
         self._state = None
         return reverted
 
