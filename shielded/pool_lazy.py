@@ -163,32 +163,15 @@ class LazyNullifierSet(NullifierSet):
             self._known[nullifier] = known
         return self._known[nullifier]
 
-    def check_unspent(self, nullifiers: Iterable[int]) -> None:
-        """`NullifierSet.check_unspent`, reading each candidate's item."""
-        seen: set[int] = set()
-        for nullifier in nullifiers:
-            if not isinstance(nullifier, int) or not 0 <= nullifier < FIELD_MODULUS:
-                raise NullifierError(f"nullifier {nullifier!r} is not a BN254 field element")
-            if nullifier in seen:
-                raise NullifierError(f"nullifier {nullifier:#x} appears twice in one batch")
-            if self.record(nullifier) is not None:
-                raise NullifierError(f"nullifier {nullifier:#x} was already revealed")
-            seen.add(nullifier)
-
-    def insert(self, revealed: Iterable[RevealedNullifier]) -> None:
-        """`NullifierSet.insert`: all or nothing, double spends raise."""
-        batch = list(revealed)
-        self.check_unspent(entry.nullifier for entry in batch)
-        for entry in batch:
-            if entry.epoch < 0:
-                raise NullifierError(f"reveal epoch must be >= 0, got {entry.epoch}")
-        for entry in batch:
-            self._known[entry.nullifier] = entry
-            self._added.append(entry)
-            self._count += 1
-            if not entry.permanent:
-                self._fresh.setdefault(entry.epoch, []).append(entry)
-                self._low, self._high = min(self._low, entry.epoch), max(self._high, entry.epoch)
+    def _add(self, entry: RevealedNullifier) -> None:
+        """`NullifierSet.insert`'s record of one checked reveal, in this block's journal
+        (`check_unspent` reads each candidate's item through `record`)."""
+        self._known[entry.nullifier] = entry
+        self._added.append(entry)
+        self._count += 1
+        if not entry.permanent:
+            self._fresh.setdefault(entry.epoch, []).append(entry)
+            self._low, self._high = min(self._low, entry.epoch), max(self._high, entry.epoch)
 
     def prune(self, current_epoch: int) -> int:
         """Drop the ephemeral nullifiers of every epoch s with current_epoch > s + N (read

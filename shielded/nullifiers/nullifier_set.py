@@ -59,7 +59,7 @@ class NullifierSet:
                 raise NullifierError(f"nullifier {nullifier!r} is not a BN254 field element")
             if nullifier in seen:
                 raise NullifierError(f"nullifier {nullifier:#x} appears twice in one batch")
-            if nullifier in self._records:
+            if self.record(nullifier) is not None:
                 raise NullifierError(f"nullifier {nullifier:#x} was already revealed")
             seen.add(nullifier)
 
@@ -71,10 +71,14 @@ class NullifierSet:
             if entry.epoch < 0:
                 raise NullifierError(f"reveal epoch must be >= 0, got {entry.epoch}")
         for entry in batch:
-            self._records[entry.nullifier] = entry
-            self._added.append(entry)
-            if not entry.permanent:
-                self._by_epoch.setdefault(entry.epoch, set()).add(entry.nullifier)
+            self._add(entry)
+
+    def _add(self, entry: RevealedNullifier) -> None:
+        """Record one checked reveal (and journal it)."""
+        self._records[entry.nullifier] = entry
+        self._added.append(entry)
+        if not entry.permanent:
+            self._by_epoch.setdefault(entry.epoch, set()).add(entry.nullifier)
 
     def remove(self, nullifiers: Iterable[int]) -> None:
         """Forget nullifiers (rolling back a block on a reorg)."""
