@@ -86,6 +86,7 @@ from shielded.node.pool_layer import POOL_BATCH
 from shielded.node.resharing import Resharer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore, StorageError
+from shielded.node.vote_weight import heaviest_voted_block, latest_votes
 from shielded.notes.address import ShieldedAddress
 from shielded.notes.keys import SpendingKey
 from shielded.transaction import (
@@ -415,29 +416,40 @@ class ValidatorNode:
         return len(against) >= needed
 
     def _follow_lock(self) -> None:
-        """Build on the branch of a live vote lock. A validator that cannot vote for the
-        longest branch (its lock is elsewhere and not dead) prefers the longest branch
-        through its lock, so the locked validators' branch grows and either gets its t votes
-        or loses enough of them to release the locks; otherwise a longest branch with too
-        few voters to free the locks would stall finality for good."""
+        """Build on the branch of a live vote lock, or else on the branch the votes favour.
+
+        A validator that cannot vote for the longest branch (its lock is elsewhere and not
+        dead) prefers the longest branch through its lock, so the locked validators' branch
+        grows and either gets its t votes or loses enough of them to release the locks. A
+        validator free to vote anywhere follows the branch holding the most validators'
+        latest votes (`vote_weight`), so it joins the locked ones instead of a longer branch
+        they cannot vote for; following the longest branch there could leave both groups
+        short of t for good."""
         lock = self.lock
         best = self.chain.best_descendant(lock[1]) if lock is not None else None
         # A lock's branch that fell LOCK_BRANCH_LAG blocks behind has lost (a validator that
-        # was partitioned, voting on its own blocks): follow the longest chain again.
+        # was partitioned, voting on its own blocks): follow the votes again.
         alive = (
             lock is not None
             and best is not None
             and best.height + LOCK_BRANCH_LAG > self.store.max_height()
             and not self._lock_is_dead(*lock)
         )
-        self.chain.required_ancestor = lock[1] if alive and lock else None
-        if not alive or lock is None or best is None:
+        if alive and lock is not None:
+            anchor: bytes | None = lock[1]
+        else:
+            anchor = heaviest_voted_block(
+                self.store, self.chain.finalized.hash, latest_votes(self.votes.slot_voters)
+            )
+            best = self.chain.best_descendant(anchor) if anchor is not None else None
+        self.chain.required_ancestor = anchor
+        if anchor is None or best is None:
             return
-        if self.store.descends(self.chain.head.hash, lock[1]):
+        if self.store.descends(self.chain.head.hash, anchor):
             return
         outcome = self.chain.switch_to(best.hash)
         if outcome.status == "reorg":
-            log.info("back to the branch of the vote lock: head #%d", self.chain.head.height)
+            log.info("to the branch the votes favour: head #%d", self.chain.head.height)
             self._publish_head()
             self._after_import()
 
@@ -781,6 +793,7 @@ class ValidatorNode:
             if relay:
                 await self.network.broadcast(encode_message("block", encoded), exclude=peer.key)
             self._retry_waiting_votes()
+            self._follow_lock()
             await self._vote_for_head()
             self._try_finalize()
             self._after_import()

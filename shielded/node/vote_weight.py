@@ -1,0 +1,72 @@
+"""Which branch the finality votes favour: a latest-message fork choice for unlocked voters.
+
+A validator whose vote lock is dead (or who holds none) may vote for any branch, but it only
+votes for its head. If its head followed the longest branch while the validators still locked
+elsewhere follow theirs, the two groups could each hold fewer than t votes for good: an
+equivocator splits the honest votes, the smaller group's branch grows longer for a few
+slots, and from then on nobody's votes meet. Following instead the branch that carries the
+most validators' latest votes (the greedy heaviest-observed-subtree rule of Sompolinsky and
+Zohar, with Ethereum's latest-message weighting) brings the free voters to the locked ones,
+so the branch that can still be certified gets their votes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from shielded.node.storage import StoredBlock
+
+
+class BlockTree(Protocol):
+    """The known blocks (a `ChainStore`): each by hash, and the children of each."""
+
+    def block(self, block_hash: bytes) -> StoredBlock | None: ...
+
+    def children(self, block_hash: bytes) -> list[StoredBlock]: ...
+
+
+def latest_votes(slot_voters: Mapping[int, Mapping[int, set[bytes]]]) -> dict[int, set[bytes]]:
+    """Each validator's votes at the highest slot it voted at (more than one only for an
+    equivocator)."""
+    latest: dict[int, tuple[int, set[bytes]]] = {}
+    for slot, voters in slot_voters.items():
+        for index, headers in voters.items():
+            if index not in latest or slot > latest[index][0]:
+                latest[index] = (slot, set(headers))
+    return {index: headers for index, (_, headers) in latest.items()}
+
+
+def heaviest_voted_block(
+    store: BlockTree, root: bytes, latest: Mapping[int, set[bytes]]
+) -> bytes | None:
+    """The deepest block on the path from `root` (the final block) that, at each fork, takes
+    the child whose subtree holds the latest votes of the most validators; None if no latest
+    vote is on a known block built on `root`. A tie stops the walk: the longest-chain rule
+    then chooses among the tied branches."""
+    top = store.block(root)
+    if top is None:
+        return None
+    weight: dict[bytes, set[int]] = {}
+    for index, headers in latest.items():
+        for header in headers:
+            path: list[bytes] = []
+            cursor = store.block(header)
+            while cursor is not None and cursor.height > top.height:
+                path.append(cursor.hash)
+                cursor = store.block(cursor.parent)
+            if cursor is None or cursor.hash != root:
+                continue  # unknown, or not built on the final block
+            for block_hash in path:
+                weight.setdefault(block_hash, set()).add(index)
+    chosen: bytes | None = None
+    current = root
+    while True:
+        scored = sorted(
+            (len(weight.get(child.hash, ())), child.hash) for child in store.children(current)
+        )
+        if not scored or scored[-1][0] == 0:
+            return chosen
+        if len(scored) > 1 and scored[-2][0] == scored[-1][0]:
+            return chosen
+        current = chosen = scored[-1][1]
