@@ -176,15 +176,28 @@ class ChainStore:
         row = self.db.execute("SELECT 1 FROM canonical WHERE hash = ?", (block_hash,)).fetchone()
         return row is not None
 
+    def link(self, block_hash: bytes) -> tuple[bytes, int] | None:
+        """A known block's (parent hash, height), without reading the block itself."""
+        row = self.db.execute(
+            "SELECT parent, height FROM blocks WHERE hash = ?", (block_hash,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), int(row[1]))
+
+    def child_hashes(self, block_hash: bytes) -> list[bytes]:
+        """The hashes of the known blocks built directly on `block_hash`."""
+        rows = self.db.execute("SELECT hash FROM blocks WHERE parent = ?", (block_hash,))
+        return [bytes(row[0]) for row in rows.fetchall()]
+
     def descends(self, block_hash: bytes, ancestor: bytes) -> bool:
         """Whether `block_hash` is `ancestor` or built on it (False if either is unknown)."""
-        target = self.block(ancestor)
-        cursor = self.block(block_hash)
+        target = self.link(ancestor)
         if target is None:
             return False
-        while cursor is not None and cursor.height > target.height:
-            cursor = self.block(cursor.parent)
-        return cursor is not None and cursor.hash == target.hash
+        cursor, link = block_hash, self.link(block_hash)
+        while link is not None and link[1] > target[1]:
+            cursor = link[0]
+            link = self.link(cursor)
+        return link is not None and cursor == ancestor
 
     def max_height(self) -> int:
         """The height of the highest known block on any branch."""

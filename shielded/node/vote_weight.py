@@ -15,15 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from shielded.node.storage import StoredBlock
-
 
 class BlockTree(Protocol):
-    """The known blocks (a `ChainStore`): each by hash, and the children of each."""
+    """The known blocks (a `ChainStore`): each one's parent and height, and its children."""
 
-    def block(self, block_hash: bytes) -> StoredBlock | None: ...
+    def link(self, block_hash: bytes) -> tuple[bytes, int] | None: ...
 
-    def children(self, block_hash: bytes) -> list[StoredBlock]: ...
+    def child_hashes(self, block_hash: bytes) -> list[bytes]: ...
 
 
 def latest_votes(slot_voters: Mapping[int, Mapping[int, set[bytes]]]) -> dict[int, set[bytes]]:
@@ -43,19 +41,27 @@ def heaviest_voted_block(
     """The deepest block on the path from `root` (the final block) that, at each fork, takes
     the child whose subtree holds the latest votes of the most validators; None if no latest
     vote is on a known block built on `root`. A tie stops the walk: the longest-chain rule
-    then chooses among the tied branches."""
-    top = store.block(root)
+    then chooses among the tied branches. Each block's link is read once."""
+    top = store.link(root)
     if top is None:
         return None
+    links: dict[bytes, tuple[bytes, int] | None] = {}
+
+    def link(block_hash: bytes) -> tuple[bytes, int] | None:
+        if block_hash not in links:
+            links[block_hash] = store.link(block_hash)
+        return links[block_hash]
+
     weight: dict[bytes, set[int]] = {}
     for index, headers in latest.items():
         for header in headers:
             path: list[bytes] = []
-            cursor = store.block(header)
-            while cursor is not None and cursor.height > top.height:
-                path.append(cursor.hash)
-                cursor = store.block(cursor.parent)
-            if cursor is None or cursor.hash != root:
+            cursor, step = header, link(header)
+            while step is not None and step[1] > top[1]:
+                path.append(cursor)
+                cursor = step[0]
+                step = link(cursor)
+            if step is None or cursor != root:
                 continue  # unknown, or not built on the final block
             for block_hash in path:
                 weight.setdefault(block_hash, set()).add(index)
@@ -63,9 +69,11 @@ def heaviest_voted_block(
     current = root
     while True:
         scored = sorted(
-            (len(weight.get(child.hash, ())), child.hash) for child in store.children(current)
+            (len(weight.get(child, ())), child)
+            for child in store.child_hashes(current)
+            if child in weight
         )
-        if not scored or scored[-1][0] == 0:
+        if not scored:
             return chosen
         if len(scored) > 1 and scored[-2][0] == scored[-1][0]:
             return chosen

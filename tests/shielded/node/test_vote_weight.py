@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shielded.node.storage import StoredBlock
 from shielded.node.vote_weight import heaviest_voted_block, latest_votes
 
 
@@ -10,23 +9,18 @@ class Tree:
     """Blocks named by one letter; `parent` maps each to its parent ('' for the root)."""
 
     def __init__(self, parent: dict[str, str]) -> None:
-        self.blocks: dict[bytes, StoredBlock] = {}
-        for name in parent:
-            self._add(name, parent)
+        self.parent = {name.encode(): up.encode() for name, up in parent.items()}
 
-    def _add(self, name: str, parent: dict[str, str]) -> StoredBlock:
-        key = name.encode()
-        if key not in self.blocks:
-            up = parent[name]
-            height = 0 if not up else self._add(up, parent).height + 1
-            self.blocks[key] = StoredBlock(key, up.encode(), height, height, b"")
-        return self.blocks[key]
+    def height(self, block: bytes) -> int:
+        return 0 if not self.parent[block] else self.height(self.parent[block]) + 1
 
-    def block(self, block_hash: bytes) -> StoredBlock | None:
-        return self.blocks.get(block_hash)
+    def link(self, block_hash: bytes) -> tuple[bytes, int] | None:
+        if block_hash not in self.parent:
+            return None
+        return self.parent[block_hash], self.height(block_hash)
 
-    def children(self, block_hash: bytes) -> list[StoredBlock]:
-        return [b for b in self.blocks.values() if b.parent == block_hash and b.height > 0]
+    def child_hashes(self, block_hash: bytes) -> list[bytes]:
+        return [b for b, up in self.parent.items() if up == block_hash and up]
 
 
 # G <- A <- A1            (the branch four validators voted for)
