@@ -28,7 +28,7 @@ def _devnet(args: argparse.Namespace) -> int:
                 f"{config.slot_duration}s slots, chain id 0x{config.chain_id[:16]}..."
             )
         elif args.action == "up":
-            pids = devnet.up(directory, args.only)
+            pids = devnet.up(directory, args.only, program="jam" if args.jam else "node")
             print(f"devnet up: {len(pids)} validators running (logs in {directory}/validators)")
         elif args.action == "down":
             stopped = devnet.down(directory, args.only)
@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", type=int, action="append", help="act on this validator index only (repeatable)"
     )
     devnet.add_argument("--json", action="store_true", help="machine-readable status")
+    devnet.add_argument(
+        "--jam",
+        action="store_true",
+        help="up: run the validators on jamcore's block importer (the pool as a JAM service)",
+    )
     devnet.set_defaults(run=_devnet)
 
     demo = commands.add_parser(

@@ -104,19 +104,41 @@ def wait_until_producing(directory: Path, height: int = 1, timeout: float = 60.0
     raise TimeoutError(f"the devnet in {directory} did not reach height {height} in {timeout}s")
 
 
-def init(directory: Path, validators: int, slot_duration: float, base_port: int) -> GenesisConfig:
+def init(
+    directory: Path,
+    validators: int,
+    slot_duration: float,
+    base_port: int,
+    genesis_delay: float = 3.0,
+) -> GenesisConfig:
+    """A new devnet in `directory` whose slot 0 starts `genesis_delay` seconds from now."""
     return create_devnet(
-        directory, validators=validators, slot_duration=slot_duration, base_port=base_port
+        directory,
+        validators=validators,
+        slot_duration=slot_duration,
+        base_port=base_port,
+        genesis_delay=genesis_delay,
     )
 
 
+NODE_MODULES = {"node": "shielded.node.validator", "jam": "shielded.node.jam_node"}
+"""The validator programs: the node's own chain, or the validator on jamcore's importer."""
+
+
 def up(
-    directory: Path, only: list[int] | None = None, env: dict[str, str] | None = None
+    directory: Path,
+    only: list[int] | None = None,
+    env: dict[str, str] | None = None,
+    program: str = "node",
 ) -> dict[int, int]:
     """Start every validator (or those in `only`) that is not running; returns all pids.
 
     `env` adds environment variables to the started processes (fault injection:
-    JAM_FAULT_EQUIVOCATE=1, JAM_FAULT_PARTITION_UNTIL=<slot>)."""
+    JAM_FAULT_EQUIVOCATE=1, JAM_FAULT_PARTITION_UNTIL=<slot>). `program` picks the
+    validator program of `NODE_MODULES` (`jam`: blocks imported by jamcore's transition,
+    the pool a service in the merklized state, work through guarantees and assurances)."""
+    if program not in NODE_MODULES:
+        raise ValueError(f"unknown validator program {program!r}: one of {sorted(NODE_MODULES)}")
     config = load_genesis(directory)
     pids = running_pids(directory)
     for validator in config.validators:
@@ -128,7 +150,7 @@ def up(
             [
                 sys.executable,
                 "-m",
-                "shielded.node.validator",
+                NODE_MODULES[program],
                 "--dir",
                 str(directory),
                 "--index",

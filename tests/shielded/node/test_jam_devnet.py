@@ -1,0 +1,194 @@
+"""A devnet of six validator processes on jamcore's rules (`shielded devnet up --jam`).
+
+Blocks are graypaper blocks imported by jamcore's transition; the pool is a service whose
+items are in the merklized state; deposits go through guarantees, erasure-coded shards and
+assurances before the pool's accumulate takes them. A validator killed with SIGKILL comes
+back from its store and catches up.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jamcore.state.keys import storage_key
+from jamcore.state.trie_proof import TrieProof, verify_proof
+from shielded.circuits.artifacts import load_proving
+from shielded.node import devnet
+from shielded.node.genesis import GenesisConfig, load_account_key
+from shielded.node.jam_devnet import POOL_SERVICE_ID
+from shielded.notes.keys import SpendingKey
+from shielded.pool_storage import META_KEY
+from shielded.service import PoolConfig, PoolState
+from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
+from tests.shielded.node.test_faults import RPC_TIMEOUT, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("devnet")]
+
+VALIDATORS = 6
+SLOT = 1.0
+GENESIS_DELAY = 20.0
+"""Slot 0 starts this long after init: the first deposits are proven for epoch 0 meanwhile."""
+
+
+def heads(config: GenesisConfig, indices: list[int]) -> dict[int, dict[str, Any]]:
+    """system_status of the validators of `indices` whose RPC answers."""
+    rows = {}
+    for i in indices:
+        try:
+            port = config.validators[i].rpc_port
+            rows[i] = devnet.rpc_call(port, "system_status", timeout=RPC_TIMEOUT)
+        except (ConnectionError, urllib.error.URLError):
+            continue  # not listening (yet)
+    return rows
+
+
+def deposits(directory: Path, config: GenesisConfig, epoch: int) -> list[Transaction]:
+    """Proven deposits from alice and bob into one address, valid at `epoch`."""
+    keys = load_proving(directory / "circuit", config.vk_hash)
+    state = PoolState.genesis(PoolConfig(), config.balances())
+    recipient = SpendingKey.from_seed(b"jam-devnet recipient".ljust(32, b"\0"))
+    made = []
+    for account, amount in (("alice", 1_000), ("bob", 2_000)):
+        plan = TransactionPlan(
+            anchor=state.trees.anchor,
+            epoch=epoch,
+            lifetime=state.config.lifetime,
+            change_key=recipient,
+            payments=(Payment(recipient.address, amount),),
+            deposit_from=load_account_key(directory, account),
+            deposit_amount=amount,
+        )
+        made.append(build_transaction(keys, plan))
+    return made
+
+
+def statuses(
+    config: GenesisConfig, tx_ids: list[str], indices: list[int] | None = None
+) -> set[str]:
+    """The statuses the validators (all, or `indices`) give the transactions."""
+    ports = [v.rpc_port for v in config.validators if indices is None or v.index in indices]
+    return {
+        devnet.rpc_call(port, "pool_getTransactionStatus", {"tx_id": tx_id}, timeout=RPC_TIMEOUT)[
+            "status"
+        ]
+        for port in ports
+        for tx_id in tx_ids
+    }
+
+
+def accept_deposits(directory: Path, config: GenesisConfig) -> list[str]:
+    """Prove, submit and wait until every validator's pool accepted both deposits. A proof
+    aimed at an epoch that went by while proving (a loaded machine) is made again."""
+    epoch_seconds = config.chain_spec().epoch_length * config.slot_duration
+    epoch = 0
+    for _attempt in range(3):
+        started = time.time()
+        transactions = deposits(directory, config, epoch)
+        proving = time.time() - started
+        tx_ids = [
+            devnet.rpc_call(
+                config.validators[3 * i].rpc_port,
+                "pool_submitTransaction",
+                {"transaction": tx.encode().hex()},
+                timeout=RPC_TIMEOUT,
+            )["tx_id"]
+            for i, tx in enumerate(transactions)
+        ]
+        assert tx_ids == [tx.tx_id.hex() for tx in transactions]
+        seen = wait_for(
+            lambda ids=tx_ids: (s := statuses(config, ids)) <= {"accepted", "rejected"} and s,
+            90,
+            "every validator's pool to settle the deposits",
+        )
+        if seen == {"accepted"}:
+            return tx_ids
+        # Aim the next proofs at the epoch after proving (2x the last proving time).
+        ahead = time.time() + 2 * proving + 2 * config.slot_duration
+        epoch = max(0, int((ahead - config.genesis_time) // epoch_seconds))
+    raise AssertionError("the deposits were never accepted")
+
+
+def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "devnet"
+    config = devnet.init(
+        directory,
+        VALIDATORS,
+        slot_duration=SLOT,
+        base_port=devnet.free_base_port(2 * VALIDATORS),
+        genesis_delay=GENESIS_DELAY,
+    )
+    everyone = list(range(VALIDATORS))
+    try:
+        devnet.up(directory, program="jam")
+        wait_for(
+            lambda: all(
+                row["state"] == "up" and row["peers"] == VALIDATORS - 1
+                for row in devnet.status(directory)
+            ),
+            60,
+            "every validator to be up and connected to the five others",
+        )
+        tx_ids = accept_deposits(directory, config)
+
+        # Every validator's pool took them: one chain, the same state.
+        rows = wait_for(
+            lambda: (
+                len(r := heads(config, everyone)) == VALIDATORS
+                and len({row["head"]["hash"] for row in r.values()}) == 1
+                and r
+            ),
+            60,
+            "the validators to agree on one head",
+        )
+        assert all(row["import_path"] == "jamcore" for row in rows.values())
+        assert len({row["state_root"] for row in rows.values()}) == 1
+
+        # The pool's items are in the state trie: prove its meta item at the head.
+        port = config.validators[2].rpc_port
+        proof = devnet.rpc_call(
+            port,
+            "state_getProof",
+            {"service": POOL_SERVICE_ID, "item": META_KEY.hex()},
+            timeout=RPC_TIMEOUT,
+        )
+        key = storage_key(POOL_SERVICE_ID, META_KEY)
+        assert proof["key"] == "0x" + key.hex() and proof["value"] is not None
+        assert verify_proof(
+            bytes.fromhex(proof["state_root"][2:]),
+            key,
+            bytes.fromhex(proof["value"][2:]),
+            TrieProof.from_json(proof["proof"]),
+        )
+        stats = devnet.rpc_call(port, "pool_getStats", timeout=RPC_TIMEOUT)
+        assert stats["stored_items"] > 0
+
+        # SIGKILL one validator; the others go on; it restarts from its store and catches up.
+        devnet.down(directory, only=[5], hard=True)
+        before = heads(config, [0])[0]["head"]["height"]
+        wait_for(
+            lambda: heads(config, [0])[0]["head"]["height"] >= before + 3,
+            60,
+            "the five others to go on",
+        )
+        devnet.up(directory, only=[5], program="jam")
+        wait_for(
+            lambda: (
+                len(r := heads(config, [0, 5])) == 2
+                and r[5]["head"]["height"] >= r[0]["head"]["height"] - 1
+                and r[5]["head"]["height"] > before
+            ),
+            90,
+            "the restarted validator to catch up",
+        )
+        # Transaction statuses are node-local memory (the outcome item holds one block's):
+        # the validators that kept running still know both deposits.
+        assert statuses(config, tx_ids, [0, 1, 2, 3, 4]) == {"accepted"}
+    finally:
+        devnet.down(directory)
