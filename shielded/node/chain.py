@@ -217,7 +217,7 @@ class Chain:
             raise InvalidBlock(f"undecodable block: {error}") from error
 
     def slot_at(self, now: float) -> int:
-        return max(0, int((now - self.config.genesis_time) // self.config.slot_duration))
+        return self.config.slot_at(now)
 
     # --- import -------------------------------------------------------------------------
 
@@ -301,17 +301,6 @@ class Chain:
         final = changes.get(FINAL_KEY)
         if final is not None:
             self.finalize(final)
-
-    def best_descendant(self, ancestor: bytes) -> StoredBlock | None:
-        """The highest known block built on `ancestor` (itself if none), None if unknown."""
-        best = self.store.block(ancestor)
-        frontier = [best] if best is not None else []
-        while frontier:
-            stored = frontier.pop()
-            if best is None or stored.height > best.height:
-                best = stored
-            frontier.extend(self.store.children(stored.hash))
-        return best
 
     def switch_to(self, block_hash: bytes) -> ImportOutcome:
         """Make the branch ending at `block_hash` canonical, whatever its length, unless

@@ -110,7 +110,7 @@ class VoteTracker:
         that fails its own block's keys is invalid."""
         payload = vote.payload
         if payload.chain_id != self.chain_id:
-            raise InvalidBlock("vote for another chain")
+            raise FinalityError("vote for another chain")
         keys, definitive = self.keys_for(vote)
         index = vote.contribution.index
         try:

@@ -98,6 +98,11 @@ class GenesisConfig(BaseModel):
     def epoch_keys(self) -> EpochKeys:
         return EpochKeys.decode(bytes.fromhex(self.finality_keys))
 
+    def slot_at(self, now: float) -> int:
+        """The slot whose period holds the Unix time `now` (graypaper section 6.1: slots of
+        P seconds, here from the devnet's genesis time)."""
+        return max(0, int((now - self.genesis_time) // self.slot_duration))
+
     def chain_spec(self) -> ChainSpec:
         """The tiny spec with this devnet's validator count and slot duration."""
         return devnet_spec(self.validators_count)

@@ -188,6 +188,21 @@ class ChainStore:
         rows = self.db.execute("SELECT hash FROM blocks WHERE parent = ?", (block_hash,))
         return [bytes(row[0]) for row in rows.fetchall()]
 
+    def best_descendant(self, ancestor: bytes) -> StoredBlock | None:
+        """The highest known block built on `ancestor` (itself if none; the first found of
+        equal height), None if `ancestor` is unknown."""
+        root = self.link(ancestor)
+        if root is None:
+            return None
+        best, best_height = ancestor, root[1]
+        frontier = [(ancestor, root[1])]
+        while frontier:
+            block_hash, height = frontier.pop()
+            if height > best_height:
+                best, best_height = block_hash, height
+            frontier.extend((child, height + 1) for child in self.child_hashes(block_hash))
+        return self.block(best)
+
     def descends(self, block_hash: bytes, ancestor: bytes) -> bool:
         """Whether `block_hash` is `ancestor` or built on it (False if either is unknown)."""
         target = self.link(ancestor)

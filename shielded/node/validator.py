@@ -20,11 +20,9 @@ its peers, voting for both (or for one).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -45,8 +43,7 @@ from jamcore.safrole.transition import pending_ring
 from jamcore.work.guarantee import ReportGuarantee
 from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.finality.certificate import Certificate
-from shielded.finality.contribution import FinalityPayload, Vote, contribute
-from shielded.finality.equivocation import EquivocationEvidence
+from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys
 from shielded.finality.transport import Signed
@@ -56,7 +53,6 @@ from shielded.node.finality_layer import (
     FINALITY_ITEMS,
     KEYS_LOCAL,
     FinalityItems,
-    VoteTracker,
 )
 from shielded.node.genesis import (
     GenesisConfig,
@@ -86,7 +82,15 @@ from shielded.node.pool_layer import POOL_BATCH
 from shielded.node.resharing import Resharer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.storage import ChainStore, StorageError
-from shielded.node.vote_weight import heaviest_voted_block, latest_votes
+from shielded.node.validator_process import (
+    INVALID_PENALTY,
+    MALFORMED_PENALTY,
+    PeerScores,
+    every_slot,
+    keep_connected,
+    run_validator,
+)
+from shielded.node.voter import Voter
 from shielded.notes.address import ShieldedAddress
 from shielded.notes.keys import SpendingKey
 from shielded.transaction import (
@@ -99,15 +103,6 @@ from shielded.transaction import (
 
 log = logging.getLogger("shielded.validator")
 
-RECONNECT_SECONDS = 1.0
-MALFORMED_PENALTY = 5
-"""Score for bytes that do not even decode: an honest peer never sends them."""
-INVALID_PENALTY = 2
-"""Score for a well-formed block or vote that fails its checks (may be a race or a fork)."""
-BAN_SCORE = 20
-BAN_SECONDS = 60
-LOCK_BRANCH_LAG = 3
-"""Blocks the branch of a live vote lock may trail the longest branch before it is given up."""
 TICKET_FIRST_PHASE = 2
 TICKET_TURNS = 6
 """Validators produce their Safrole tickets in turns over TICKET_TURNS slots."""
@@ -134,8 +129,7 @@ class ValidatorNode:
             self.chain.head,
             lambda stored: self.pool.transactions(self.chain.decode(stored.block)),
         )
-        self.peer_faults: dict[bytes, int] = {}
-        self.banned: dict[bytes, float] = {}
+        self.scores = PeerScores()
         self._proving: ProvingArtifacts | None = None
         self.resharer = Resharer(
             self.store,
@@ -145,17 +139,15 @@ class ValidatorNode:
             self.secrets.key_share,
             self.config.validator_keys(),
         )
-        self.votes = VoteTracker(self.chain_id, self._keys_for)
-        self.last_voted_slot = self.chain.head.slot
-        saved_lock = self.store.note("vote_lock")
-        self.lock: tuple[int, bytes] | None = (
-            (int.from_bytes(saved_lock[:4], "little"), saved_lock[4:]) if saved_lock else None
+        self.voter = Voter(
+            self.chain,
+            self.chain_id,
+            index,
+            self._keys_for_block,
+            self.resharer.share_for,
+            self.epoch_keys.validator_count,
+            self.epoch_keys.threshold,
         )
-        """(slot, hash) of the last block this validator voted for (kept across restarts)."""
-        if self.lock is not None:
-            self.last_voted_slot = max(self.last_voted_slot, self.lock[0])
-        self.certificates: dict[bytes, Certificate] = {}
-        self.evidence: dict[int, EquivocationEvidence] = {}
         self.hub = SubscriptionHub(["heads", "finalized"])
         self.network = Network(
             self.chain.genesis_hash,
@@ -192,7 +184,12 @@ class ValidatorNode:
             self.info.rpc_port,
             self.chain.head.height,
         )
-        tasks = [asyncio.create_task(self._slot_loop()), asyncio.create_task(self._dial_loop())]
+        tasks = [
+            asyncio.create_task(every_slot(self.config, self._on_slot)),
+            asyncio.create_task(
+                keep_connected(self.network, self.config, self.index, lambda: self.partitioned)
+            ),
+        ]
         await self._stop.wait()
         for task in tasks:
             task.cancel()
@@ -206,33 +203,6 @@ class ValidatorNode:
     @property
     def partitioned(self) -> bool:
         return self.chain.slot_at(time.time()) < self.partition_until
-
-    async def _dial_loop(self) -> None:
-        """Keep a connection to every other validator (the lower index dials)."""
-        while True:
-            if not self.partitioned:
-                for other in self.config.validators:
-                    key = bytes.fromhex(other.ed25519)
-                    if other.index <= self.index or key in self.network.peers:
-                        continue
-                    try:
-                        await self.network.connect("127.0.0.1", other.p2p_port)
-                    except (OSError, Exception) as error:  # peer not up yet
-                        log.debug("dial %d failed: %s", other.index, error)
-            await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _slot_loop(self) -> None:
-        duration = self.config.slot_duration
-        while True:
-            now = time.time()
-            slot = self.chain.slot_at(now)
-            next_start = self.config.genesis_time + (slot + 1) * duration
-            await asyncio.sleep(max(0.0, next_start - now))
-            slot = self.chain.slot_at(time.time() + 0.01)
-            try:
-                await self._on_slot(slot)
-            except Exception:
-                log.exception("slot %d failed", slot)
 
     async def _on_slot(self, slot: int) -> None:
         await self._reshare_duties(slot)
@@ -340,13 +310,13 @@ class ValidatorNode:
             final_height = final_block.height if final_block else 0
         best: Certificate | None = None
         best_height = final_height
-        for block_hash, certificate in self.certificates.items():
+        for block_hash, certificate in self.voter.certificates.items():
             target = self.store.block(block_hash)
             if target and self.store.is_canonical(block_hash) and target.height > best_height:
                 best, best_height = certificate, target.height
         evidence = []
         offenders = []
-        for index, piece in self.evidence.items():
+        for index, piece in self.voter.evidence.items():
             key = self.config.validator_keys()[index]
             if key not in state.offenders:
                 evidence.append(piece.encode())
@@ -366,127 +336,31 @@ class ValidatorNode:
         return guarantee, tuple(offenders)
 
     async def _vote_for_head(self) -> None:
-        """Vote for the canonical head if the voting rule allows it (`may_vote_for`)."""
-        head = self.chain.head
-        if head.slot <= self.last_voted_slot:
+        """Vote for the canonical head if the lock rule allows it (`Voter.vote_for_head`)."""
+        await self._send_vote(self.voter.vote_for_head())
+
+    async def _vote(self, slot: int, block_hash: bytes) -> None:
+        await self._send_vote(self.voter.vote(slot, block_hash))
+
+    async def _send_vote(self, vote: Vote | None) -> None:
+        if vote is None:
             return
-        if self._may_vote_for(head.hash):
-            await self._vote(head.slot, head.hash)
-        else:
-            log.debug("locked on slot %d: no vote for head at slot %d", self.lock[0], head.slot)
-
-    def _may_vote_for(self, block_hash: bytes) -> bool:
-        """The lock rule that keeps two conflicting blocks from both being certified: vote
-        only for a block that descends from the last block this validator voted for (its
-        lock), unless the lock can never be final any more (`_lock_is_dead`)."""
-        if self.lock is None:
-            return True
-        lock_slot, lock_hash = self.lock
-        if self.store.descends(block_hash, lock_hash):
-            return True
-        return self._lock_is_dead(lock_slot, lock_hash)
-
-    def _lock_is_dead(self, lock_slot: int, lock_hash: bytes) -> bool:
-        """Whether neither the locked block nor anything built on it can be certified.
-
-        The lock lost if a final block does not descend from it. Otherwise count the
-        validators that voted, at the lock's slot or later, for a known block that does not
-        descend from it: an honest one never votes again at an earlier or equal slot, nor
-        on the lock's branch while it holds its own conflicting lock. If at least
-        V - t + 1 + f of them did (f = the faults tolerated), fewer than t votes remain for
-        the lock's branch even if the f faulty ones vote for everything."""
-        final = self.chain.finalized
-        if final.slot >= lock_slot and not self.store.descends(final.hash, lock_hash):
-            return True
-        keys = self.epoch_keys
-        faults = (keys.validator_count - 1) // 3
-        needed = keys.validator_count - keys.threshold + 1 + faults
-        against: set[int] = set()
-        for slot, voters in self.votes.slot_voters.items():
-            if slot < lock_slot:
-                continue
-            for index, headers in voters.items():
-                if index in against:
-                    continue
-                for header in headers:
-                    known = self.store.block(header)
-                    if known is not None and not self.store.descends(header, lock_hash):
-                        against.add(index)
-                        break
-        return len(against) >= needed
+        self._try_finalize()
+        if not self.partitioned:
+            await self.network.broadcast(encode_message("contribution", vote.encode()))
 
     def _follow_lock(self) -> None:
-        """Build on the branch of a live vote lock, or else on the branch the votes favour.
-
-        A validator that cannot vote for the longest branch (its lock is elsewhere and not
-        dead) prefers the longest branch through its lock, so the locked validators' branch
-        grows and either gets its t votes or loses enough of them to release the locks. A
-        validator free to vote anywhere follows the branch holding the most validators'
-        latest votes (`vote_weight`), so it joins the locked ones instead of a longer branch
-        they cannot vote for; following the longest branch there could leave both groups
-        short of t for good."""
-        lock = self.lock
-        best = self.chain.best_descendant(lock[1]) if lock is not None else None
-        # A lock's branch that fell LOCK_BRANCH_LAG blocks behind has lost (a validator that
-        # was partitioned, voting on its own blocks): follow the votes again.
-        alive = (
-            lock is not None
-            and best is not None
-            and best.height + LOCK_BRANCH_LAG > self.store.max_height()
-            and not self._lock_is_dead(*lock)
-        )
-        if alive and lock is not None:
-            anchor: bytes | None = lock[1]
-        else:
-            anchor = heaviest_voted_block(
-                self.store, self.chain.finalized.hash, latest_votes(self.votes.slot_voters)
-            )
-            best = self.chain.best_descendant(anchor) if anchor is not None else None
-        self.chain.required_ancestor = anchor
-        if anchor is None or best is None:
-            return
-        if self.store.descends(self.chain.head.hash, anchor):
-            return
-        outcome = self.chain.switch_to(best.hash)
-        if outcome.status == "reorg":
+        """Build on the branch the vote lock or the votes choose (`Voter.follow`)."""
+        if self.voter.follow():
             log.info("to the branch the votes favour: head #%d", self.chain.head.height)
             self._publish_head()
             self._after_import()
 
-    async def _vote(self, slot: int, block_hash: bytes) -> None:
-        keys, _ = self._keys_for_block(block_hash, slot)
-        share = self.resharer.share_for(keys) if keys is not None else None
-        if share is None:  # no share of these keys (a dealing to it failed): cannot vote
-            log.debug("no share of the keys of %s: no vote", block_hash.hex()[:12])
-            return
-        self.last_voted_slot = max(self.last_voted_slot, slot)
-        self.lock = (slot, block_hash)
-        self.store.set_note("vote_lock", slot.to_bytes(4, "little") + block_hash)
-        payload = FinalityPayload(self.chain_id, slot, block_hash)
-        vote = Vote(payload, contribute(share, payload))
-        self._receive_vote(vote)
-        if not self.partitioned:
-            await self.network.broadcast(encode_message("contribution", vote.encode()))
-
     def _receive_vote(self, vote: Vote) -> bool:
         """Record a vote; False if it is invalid."""
-        try:
-            certificate, evidence = self.votes.add(vote)
-        except (FinalityError, InvalidBlock) as error:
-            log.warning("rejected a finality vote: %s", error)
-            return False
-        if evidence is not None:
-            index = evidence.first.contribution.index
-            log.warning("equivocation by validator %d at slot %d", index, vote.payload.slot)
-            self.evidence.setdefault(index, evidence)
-        if certificate is not None:
-            self.certificates[certificate.payload.header_hash] = certificate
+        valid = self.voter.receive(vote)
         self._try_finalize()
-        return True
-
-    def _keys_for(self, vote: Vote) -> tuple[EpochKeys | None, bool]:
-        """The keys a vote must verify against (see `KeysFor`)."""
-        return self._keys_for_block(vote.payload.header_hash, vote.payload.slot)
+        return valid
 
     def _keys_for_block(self, block_hash: bytes, slot: int) -> tuple[EpochKeys | None, bool]:
         """The keys of the block's state if it is in the store (definitive), else the head's
@@ -509,25 +383,15 @@ class ValidatorNode:
                 await self.network.broadcast(encode_message("reshare", message.encode()))
 
     def _retry_waiting_votes(self) -> None:
-        for vote in self.votes.retry():
-            self._receive_vote(vote)
+        self.voter.retry_waiting()
+        self._try_finalize()
 
     def _try_finalize(self) -> None:
-        for block_hash in sorted(
-            self.certificates, key=lambda h: self.certificates[h].payload.slot
-        ):
-            if self.chain.finalize(block_hash):
-                final = self.chain.finalized
-                log.info("final #%d %s", final.height, final.hash.hex()[:12])
-                self.hub.publish(
-                    "finalized",
-                    {"hash": final.hash.hex(), "height": final.height, "slot": final.slot},
-                )
-        final_slot = self.chain.finalized.slot
-        self.certificates = {
-            h: c for h, c in self.certificates.items() if c.payload.slot > final_slot
-        }
-        self.votes.prune(final_slot)
+        for final in self.voter.finalize_certified():
+            log.info("final #%d %s", final.height, final.hash.hex()[:12])
+            self.hub.publish(
+                "finalized", {"hash": final.hash.hex(), "height": final.height, "slot": final.slot}
+            )
 
     # --- pool transactions --------------------------------------------------------------
 
@@ -689,7 +553,7 @@ class ValidatorNode:
         )
 
     async def _on_connect(self, peer: Peer) -> None:
-        if self._is_banned(peer.key):
+        if self.scores.is_banned(peer.key):
             peer.close()
             return
         await peer.send(self._status())
@@ -697,13 +561,13 @@ class ValidatorNode:
     async def _on_message(self, peer: Peer, raw: bytes) -> None:
         if self.partitioned:
             return
-        if self._is_banned(peer.key):
+        if self.scores.is_banned(peer.key):
             peer.close()
             return
         try:
             message = decode_message(raw)
         except CodecError:
-            self._penalize(peer, "malformed message", MALFORMED_PENALTY)
+            self.scores.penalize(peer, "malformed message", MALFORMED_PENALTY)
             return
         kind, payload = message.tag, message.value
         if kind == "block":
@@ -725,48 +589,27 @@ class ValidatorNode:
         elif kind == "transaction":
             _, error = self.submit_transaction(payload, relay_from=peer.key)
             if error is not None and error.startswith("malformed"):
-                self._penalize(peer, f"malformed transaction: {error}", MALFORMED_PENALTY)
+                self.scores.penalize(peer, f"malformed transaction: {error}", MALFORMED_PENALTY)
         elif kind == "contribution":
             try:
                 vote = Vote.decode(payload)
             except FinalityError:
-                self._penalize(peer, "malformed finality vote", MALFORMED_PENALTY)
+                self.scores.penalize(peer, "malformed finality vote", MALFORMED_PENALTY)
                 return
             if not self._receive_vote(vote):
-                self._penalize(peer, "invalid finality vote", INVALID_PENALTY)
+                self.scores.penalize(peer, "invalid finality vote", INVALID_PENALTY)
         elif kind == "reshare":
             try:
                 signed = Signed.decode(payload)
             except FinalityError:
-                self._penalize(peer, "malformed reshare message", MALFORMED_PENALTY)
+                self.scores.penalize(peer, "malformed reshare message", MALFORMED_PENALTY)
                 return
             if signed.signature in self.resharer.pool:
                 return  # already pooled and relayed
             if self.resharer.receive(signed):
                 await self.network.broadcast(encode_message("reshare", payload), exclude=peer.key)
             else:
-                self._penalize(peer, "invalid reshare message", INVALID_PENALTY)
-
-    def _penalize(self, peer: Peer, reason: str, weight: int) -> None:
-        """Score a peer down for bad input; past BAN_SCORE it is disconnected and refused
-        for BAN_SECONDS."""
-        score = self.peer_faults.get(peer.key, 0) + weight
-        self.peer_faults[peer.key] = score
-        log.warning("peer %s: %s (score %d)", peer.key.hex()[:12], reason, score)
-        if score >= BAN_SCORE:
-            self.banned[peer.key] = time.time() + BAN_SECONDS
-            self.peer_faults[peer.key] = 0
-            log.warning("peer %s banned for %ds", peer.key.hex()[:12], BAN_SECONDS)
-            peer.close()
-
-    def _is_banned(self, key: bytes) -> bool:
-        until = self.banned.get(key)
-        if until is None:
-            return False
-        if until < time.time():
-            del self.banned[key]
-            return False
-        return True
+                self.scores.penalize(peer, "invalid reshare message", INVALID_PENALTY)
 
     async def _request_from(self, peer: Peer, height: int) -> None:
         await peer.send(
@@ -777,7 +620,7 @@ class ValidatorNode:
         try:
             outcome = self.chain.import_block(encoded)
         except InvalidBlock as error:
-            self._penalize(peer, f"invalid block: {error}", INVALID_PENALTY)
+            self.scores.penalize(peer, f"invalid block: {error}", INVALID_PENALTY)
             return False
         if outcome.status == "orphan":
             await self._request_from(peer, self.chain.finalized.height + 1)
@@ -808,27 +651,9 @@ class ValidatorNode:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="run one devnet validator")
-    parser.add_argument("--dir", required=True, type=Path)
-    parser.add_argument("--index", required=True, type=int)
-    args = parser.parse_args()
-    logging.basicConfig(
-        level=os.environ.get("JAM_LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s v{args.index} %(levelname)s %(message)s",
+    run_validator(
+        "run one devnet validator", ValidatorNode, (StorageError, GenesisError)
     )
-    try:
-        node = ValidatorNode(args.dir, args.index)
-    except (StorageError, GenesisError) as error:
-        log.error("validator %d refuses to start: %s", args.index, error)
-        raise SystemExit(2) from None
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, node.stop)
-        await node.run()
-
-    asyncio.run(run())
 
 
 if __name__ == "__main__":

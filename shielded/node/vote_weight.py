@@ -24,6 +24,31 @@ class BlockTree(Protocol):
     def child_hashes(self, block_hash: bytes) -> list[bytes]: ...
 
 
+class Links:
+    """The links of a block tree read once each (a cache for one decision: the tree only
+    grows, so a link once read never changes)."""
+
+    def __init__(self, store: BlockTree) -> None:
+        self.store = store
+        self.links: dict[bytes, tuple[bytes, int] | None] = {}
+
+    def link(self, block_hash: bytes) -> tuple[bytes, int] | None:
+        if block_hash not in self.links:
+            self.links[block_hash] = self.store.link(block_hash)
+        return self.links[block_hash]
+
+    def descends(self, block_hash: bytes, ancestor: bytes) -> bool:
+        """Whether `block_hash` is `ancestor` or built on it (False if either is unknown)."""
+        target = self.link(ancestor)
+        if target is None:
+            return False
+        cursor, step = block_hash, self.link(block_hash)
+        while step is not None and step[1] > target[1]:
+            cursor = step[0]
+            step = self.link(cursor)
+        return step is not None and cursor == ancestor
+
+
 def latest_votes(slot_voters: Mapping[int, Mapping[int, set[bytes]]]) -> dict[int, set[bytes]]:
     """Each validator's votes at the highest slot it voted at (more than one only for an
     equivocator)."""
@@ -36,22 +61,17 @@ def latest_votes(slot_voters: Mapping[int, Mapping[int, set[bytes]]]) -> dict[in
 
 
 def heaviest_voted_block(
-    store: BlockTree, root: bytes, latest: Mapping[int, set[bytes]]
+    store: BlockTree | Links, root: bytes, latest: Mapping[int, set[bytes]]
 ) -> bytes | None:
     """The deepest block on the path from `root` (the final block) that, at each fork, takes
     the child whose subtree holds the latest votes of the most validators; None if no latest
     vote is on a known block built on `root`. A tie stops the walk: the longest-chain rule
-    then chooses among the tied branches. Each block's link is read once."""
-    top = store.link(root)
+    then chooses among the tied branches. Each block's link is read once (`Links`)."""
+    links = store if isinstance(store, Links) else Links(store)
+    top = links.link(root)
     if top is None:
         return None
-    links: dict[bytes, tuple[bytes, int] | None] = {}
-
-    def link(block_hash: bytes) -> tuple[bytes, int] | None:
-        if block_hash not in links:
-            links[block_hash] = store.link(block_hash)
-        return links[block_hash]
-
+    link = links.link
     weight: dict[bytes, set[int]] = {}
     for index, headers in latest.items():
         for header in headers:
@@ -70,7 +90,7 @@ def heaviest_voted_block(
     while True:
         scored = sorted(
             (len(weight.get(child, ())), child)
-            for child in store.child_hashes(current)
+            for child in links.store.child_hashes(current)
             if child in weight
         )
         if not scored:
