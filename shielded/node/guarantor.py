@@ -127,11 +127,17 @@ class Guarantor:
         """The checks the importer would make of the package's report (eq. 11.29,
         11.33-11.34) and of its imports (eq. 14.15), before refining it."""
         context = bundle.package.context
-        entry = anchor.recent_blocks.history[-1]
-        # Verify the context names the anchor block and its state (eq. 11.33).
-        if (context.anchor, context.beefy_root) != (entry.header_hash, entry.beefy_root):
-            raise GuarantorError("the package's context does not name the anchor block")
-        root = root_of(anchor, self.spec) if anchor_root is None else anchor_root
+        history = anchor.recent_blocks.history
+        entry = next((e for e in reversed(history) if e.header_hash == context.anchor), None)
+        # Verify the context names a recent block, its state and its super-peak (eq. 11.33):
+        # `anchor` itself (the last entry of its beta_H, whose state root is M_sigma(anchor))
+        # or an earlier recent block (its entry holds its posterior state root, eq. 7.5).
+        if entry is None or entry.beefy_root != context.beefy_root:
+            raise GuarantorError("the package's context does not name a recent block")
+        if entry is history[-1]:
+            root = root_of(anchor, self.spec) if anchor_root is None else anchor_root
+        else:
+            root = entry.state_root
         if context.state_root != root:
             raise GuarantorError("the package's context has not the anchor's state root")
         # Verify the lookup anchor is recent enough for a block at `slot` (eq. 11.34).

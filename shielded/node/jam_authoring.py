@@ -27,8 +27,10 @@ from dataclasses import replace
 
 from jamcore.block import (
     Block,
+    DisputesExtrinsic,
     Extrinsic,
     Header,
+    Preimage,
     encode_unsigned_header,
     extrinsic_hash,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "after_assurances",
     "block_assurances",
     "block_guarantees",
+    "candidate_bodies",
     "guarantee_expired",
     "seal_block",
 ]
@@ -157,6 +160,26 @@ def block_guarantees(
             continue
         chosen[core] = guarantee
     return tuple(chosen[core] for core in sorted(chosen))
+
+
+def candidate_bodies(
+    preimages: tuple[Preimage, ...],
+    guarantees: tuple[ReportGuarantee, ...],
+    assurances: tuple[AvailAssurance, ...],
+    disputes: DisputesExtrinsic,
+) -> list[Extrinsic]:
+    """The extrinsics an author tries, richest first, each distinct one once: E_P, E_G
+    and E_A; then without E_P; without E_G; empty (should the importer refuse one)."""
+    bodies: list[Extrinsic] = []
+    for body in (
+        Extrinsic((), preimages, guarantees, assurances, disputes),
+        Extrinsic((), (), guarantees, assurances, disputes),
+        Extrinsic((), (), (), assurances, disputes),
+        Extrinsic((), (), (), (), disputes),
+    ):
+        if body not in bodies:
+            bodies.append(body)
+    return bodies
 
 
 def guarantee_expired(guarantee: ReportGuarantee, head: State, spec: ChainSpec) -> bool:

@@ -12,8 +12,8 @@ mirrors the genesis states of the w3f traces (`traces/*/genesis.bin`):
   root (eq. 7.5);
 * alpha and phi (section 8.1, eq. 8.1): every core's pool (O entries) and queue (Q entries)
   full of one authorizer hash, which accepts every package (`authorizer_code`);
-* chi (eq. 9.9): every privilege held by service `manager` (0 by default, as in the traces);
-  no always-accumulate services;
+* chi (eq. 9.9): every privilege held by service `manager` (0 by default, as in the traces),
+  chi_R by `registrar` if given; the given always-accumulate services chi_Z;
 * delta (section 9): the given services, each with its code preimage, its request record,
   its storage and the footprint of eq. 9.8;
 * rho, omega, xi, theta, psi empty, and pi zero (sections 10-13).
@@ -247,6 +247,7 @@ def genesis_state(
     auth_host: int | None = None,
     manager: int = 0,
     always_accumulate: Mapping[int, int] | None = None,
+    registrar: int | None = None,
 ) -> State:
     """sigma at the devnet's genesis (eq. 4.4) for `config.chain_spec()` (see the module
     docstring for each component).
@@ -255,9 +256,10 @@ def genesis_state(
     among `services`), so a package with `auth_code_host = auth_host` and `auth_code_hash =
     authorizer_code_hash()` is authorized (eq. 14.10). `manager` holds every privilege of
     chi (eq. 9.9): manager chi_M, each core's assigner chi_A, delegator chi_V and registrar
-    chi_R; `always_accumulate` (service id -> gas) is chi_Z, the services accumulated in
-    every block (eq. 12.x, the shielded pool). GenesisError on duplicate ids, a missing host
-    or an invalid account."""
+    chi_R, except that `registrar`, when given, is chi_R (the service whose `new` may pick
+    ids below S, B.8; `shielded.native_registrar`); `always_accumulate` (service id -> gas)
+    is chi_Z, the services accumulated in every block (eq. 12.x, the shielded pool).
+    GenesisError on duplicate ids, a missing host or an invalid account."""
     spec = config.chain_spec()
     ids = [service.id for service in services]
     _ensure(len(set(ids)) == len(ids), f"duplicate service ids in {ids}")
@@ -265,6 +267,8 @@ def genesis_state(
     host = min(ids) if auth_host is None else auth_host
     _ensure(host in ids, f"authorizer host {host} is not a genesis service")
     _ensure(0 <= manager < _U32, f"manager {manager} is not a service id")
+    register = manager if registrar is None else registrar
+    _ensure(0 <= register < _U32, f"registrar {register} is not a service id")
     _ensure(
         set(always_accumulate or {}) <= set(ids),
         "always-accumulate services must be genesis services",
@@ -301,7 +305,7 @@ def genesis_state(
             bless=manager,
             assign=(manager,) * spec.cores_count,
             designate=manager,
-            register=manager,
+            register=register,
             always_acc=dict(always_accumulate or {}),
         ),
         disputes=DisputesRecords((), (), (), ()),

@@ -17,7 +17,15 @@ networking step can put them on the wire unchanged:
   justification under the erasure root (eq. 14.17, H.5), and the guarantee slot;
 * `Assurance`: a validator's availability assurance anchored on its head (eq. 11.10-11.13);
 * `Block`: an encoded block (Appendix C.3), with the index of the validator sending it;
-* `BlocksRequest` / `Blocks`: canonical blocks from a height, to catch up.
+* `BlocksRequest` / `Blocks`: canonical blocks from a height, to catch up;
+* `ServiceDeploy`: a service's code preimage E(↕m, c) (eq. 9.4) to deploy, gossiped so that
+  every validator can package the registrar's work item and put the blob in a block's E_P
+  once the new service solicits it (eq. 12.35-12.37);
+* `WorkSubmission`: a payload for a work item of service `service` (section 14.3), gossiped
+  like transactions so whichever guarantor's turn it is packages it;
+* `FinalityVote`: an OSST finality contribution (`shielded.finality.contribution.Vote`),
+  the project's own message (the graypaper's GRANDPA votes are not used on the devnet): the
+  validator process hands it to its `voter.Voter`, not to the JamValidator core.
 
 `decode_message` raises `MessageError` (a `ValueError`) on any octets that are not exactly
 one message.
@@ -54,8 +62,11 @@ __all__ = [
     "Message",
     "MessageError",
     "Outgoing",
+    "ServiceDeploy",
     "Shard",
     "Transaction",
+    "WorkSubmission",
+    "FinalityVote",
     "decode_message",
     "encode_message",
 ]
@@ -148,6 +159,28 @@ class Blocks:
     blocks: tuple[bytes, ...]
 
 
+@dataclass(frozen=True)
+class ServiceDeploy:
+    """A code preimage E(↕m, c) to deploy as a new service (`shielded.native_registrar`)."""
+
+    blob: bytes
+
+
+@dataclass(frozen=True)
+class WorkSubmission:
+    """A work item's payload w_y for service w_s (eq. 14.3), to be packaged."""
+
+    service: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class FinalityVote:
+    """E(vote) of an OSST finality contribution for one block (`Vote.encode`)."""
+
+    vote: bytes
+
+
 Message = (
     Transaction
     | BundleShare
@@ -158,6 +191,9 @@ Message = (
     | Block
     | BlocksRequest
     | Blocks
+    | ServiceDeploy
+    | WorkSubmission
+    | FinalityVote
 )
 
 
@@ -179,6 +215,9 @@ _TAGS: tuple[tuple[str, type], ...] = (
     ("block", Block),
     ("blocks_request", BlocksRequest),
     ("blocks", Blocks),
+    ("service_deploy", ServiceDeploy),
+    ("work_submission", WorkSubmission),
+    ("finality_vote", FinalityVote),
 )
 _TAG_OF = {cls: tag for tag, cls in _TAGS}
 
@@ -207,6 +246,9 @@ def message_codec(spec: ChainSpec) -> Choice:
         "blocks": Struct(
             Blocks, {"sender": U16, "blocks": seq(BLOB, max_length=MAX_BLOCKS_PER_BATCH)}
         ),
+        "service_deploy": Struct(ServiceDeploy, {"blob": BLOB}),
+        "work_submission": Struct(WorkSubmission, {"service": U32, "payload": BLOB}),
+        "finality_vote": Struct(FinalityVote, {"vote": BLOB}),
     }
     return Choice([(tag, codecs[tag]) for tag, _ in _TAGS])
 

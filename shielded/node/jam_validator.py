@@ -11,7 +11,8 @@ Per slot t (graypaper sections 6, 11, 12, 14):
 
 (c) the slot's sealer (eq. 6.15-6.16) authors a block on its head with the assurances and
     guarantees it holds that the importer accepts (`jam_authoring`: E_A anchored on the
-    head, eq. 11.10-11.15; E_G for the cores rho-double-dagger frees, eq. 11.23-11.42),
+    head, eq. 11.10-11.15; E_G for the cores rho-double-dagger frees, eq. 11.23-11.42;
+    E_P with the deployed code blobs their services solicit, eq. 12.35-12.37),
     imports it itself and sends it to every validator;
 (b) a validator holding its shard for a report pending in rho at its head (eq. 11.15)
     sends its assurance anchored on the head (for the next block, eq. 11.11) to everyone;
@@ -19,7 +20,12 @@ Per slot t (graypaper sections 6, 11, 12, 14):
 (a) the pool core's guarantor whose turn it is (the assigned guarantors of slot t,
     eq. 11.20-11.22, by t mod their number) builds a package of up to 64 mempool
     transactions anchored on its head (eq. 11.4), refines it with the native pool
-    (Xi, eq. 14.12), and shares the bundle with its co-guarantors.
+    (Xi, eq. 14.12), and shares the bundle with its co-guarantors; the services core's
+    guarantor does the same with one waiting service work item (`jam_services`: a deploy
+    for the registrar, or a submission for any service, refined in the PVM by Psi_R).
+
+Deploying (`deploy`) gossips a code blob: the registrar's accumulate creates the service
+(`new`, B.8), and authors put the blob in E_P once it is solicited (eq. 12.35-12.38).
 
 On messages: a co-guarantor refines a shared bundle itself and returns its signature
 (eq. 11.26); the builder, with a second one, sends the guarantee (eq. 11.23) to everyone
@@ -38,7 +44,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from jamcore.block import DisputesExtrinsic, Extrinsic
+from jamcore.block import DisputesExtrinsic
 from jamcore.errors import JamError
 from jamcore.pvm.invocations.native import NativeService
 from jamcore.state.state import State
@@ -52,11 +58,17 @@ from jamcore.work.guarantor import (
 )
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets
 from shielded.node.guarantees import POOL_SERVICE_ID
-from shielded.node.guarantor import Guarantor, GuarantorError, pending_erasure_roots
+from shielded.node.guarantor import (
+    GuaranteedWork,
+    Guarantor,
+    GuarantorError,
+    pending_erasure_roots,
+)
 from shielded.node.jam_authoring import (
     after_assurances,
     block_assurances,
     block_guarantees,
+    candidate_bodies,
     guarantee_expired,
     seal_block,
 )
@@ -82,15 +94,19 @@ from shielded.node.jam_messages import (
     GuaranteeSignature,
     Message,
     Outgoing,
+    ServiceDeploy,
     Shard,
     Transaction,
+    WorkSubmission,
 )
+from shielded.node.jam_service_role import ServiceRole
+from shielded.node.jam_services import ServiceError, ServiceWork, bundle_request_ids
 from shielded.node.jam_sync import BlockSync
 from shielded.node.shards import ShardStore, make_assurance
 from shielded.node.storage import ChainStore, StorageError
 from shielded.transaction import MAX_TRANSACTIONS_PER_BLOCK
 
-__all__ = ["InvalidBlock", "JamValidator", "MempoolError", "ValidatorError"]
+__all__ = ["InvalidBlock", "JamValidator", "MempoolError", "ServiceError", "ValidatorError"]
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +117,7 @@ MAX_EARLY_SHARES = 4
 """Bundles kept until their anchor block arrives."""
 
 
-class JamValidator:
+class JamValidator(ServiceRole):
     """Validator `index` of a devnet on jamcore's rules (module docstring)."""
 
     def __init__(
@@ -117,12 +133,16 @@ class JamValidator:
         pool_service: int = POOL_SERVICE_ID,
         pool_core: int = 0,
         auth_host: int | None = None,
+        registrar: int | None = None,
+        service_core: int | None = None,
     ) -> None:
         """`genesis` is sigma_0 (`jam_genesis.genesis_state`, the pool in chi_Z); the store
         is initialised with it if new. `natives` runs the native services (the pool) in
         refine and accumulate. `shards` defaults to a ShardStore next to the chain store.
         The pool's packages go to `pool_core`, authorized by the authorizer hosted in
-        `auth_host` (default: the lowest genesis service id, as `genesis_state` does)."""
+        `auth_host` (default: the lowest genesis service id, as `genesis_state` does).
+        Service work goes to `service_core` (default: the core after the pool's); deploys
+        need the `registrar` service (`shielded.native_registrar`, in `natives`)."""
         self.spec = config.chain_spec()
         if not 0 <= index < self.spec.validators_count or secrets.index != index:
             raise ValidatorError(f"validator index {index} does not fit its secrets or spec")
@@ -135,11 +155,17 @@ class JamValidator:
         self.store = store
         self.pool_service = pool_service
         self.pool_core = pool_core
+        self.service_core = (pool_core + 1) % self.spec.cores_count
+        if service_core is not None:
+            self.service_core = service_core
+        if not 0 <= self.service_core < self.spec.cores_count:
+            raise ValidatorError(f"core {self.service_core} out of range")
         self.auth_host = min(genesis.services) if auth_host is None else auth_host
         self.others = tuple(i for i in range(self.spec.validators_count) if i != index)
         self.slot = 0
         """The latest slot `on_slot` was given."""
         self.pool = PoolTransactions(pool_service, self.spec)
+        self.services = ServiceWork(registrar, pool_service, self.spec)
         self.collecting: dict[bytes, Collecting] = {}
         """Report hash -> this builder's package collecting signatures."""
         self.guarantees: dict[bytes, ReportGuarantee] = {}
@@ -197,8 +223,9 @@ class JamValidator:
         return self.chain.finalize(block_hash)
 
     def _on_applied(self, block_hash: bytes, posterior: State) -> None:
-        """After each committed block (`PoolTransactions.on_block`)."""
+        """After each committed block (`PoolTransactions.on_block`, `ServiceWork.on_block`)."""
         self.pool.on_block(posterior)
+        self.services.on_block(posterior)
 
     def _prune(self) -> None:
         """Drop what no block after the head can use: guarantees that expired, were
@@ -239,6 +266,7 @@ class JamValidator:
         out = self._author(slot)
         head = self.head_state()
         self.pool.settle(head, max(slot, head.slot + 1))
+        self.services.settle(head, max(slot, head.slot + 1))
         self._prune()
         # Keep the shards of pending reports and of guarantees still waiting for a block.
         keep = [root for root in pending_erasure_roots(head) if root is not None]
@@ -261,6 +289,8 @@ class JamValidator:
             Block: self._on_block,
             BlocksRequest: self._on_blocks_request,
             Blocks: self._on_blocks,
+            ServiceDeploy: self._on_deploy,
+            WorkSubmission: self._on_work,
         }
         handler = handlers.get(type(message))
         if handler is None:
@@ -279,7 +309,8 @@ class JamValidator:
 
     def _author(self, slot: int) -> list[Outgoing]:
         """The block of `slot` on the head if this validator seals it (eq. 6.15-6.16),
-        with the held assurances and guarantees valid for it; imported, then sent."""
+        with the held assurances, guarantees and solicited preimages (E_P, eq. 12.35-12.37)
+        valid for it; imported, then sent."""
         head = self.head_state()
         if slot <= head.slot:
             return []
@@ -290,13 +321,9 @@ class JamValidator:
         guarantees = block_guarantees(
             self.guarantees.values(), head, root, slot, availability, self.spec
         )
+        preimages = self.services.preimages(head)
         secret = self.secrets.bandersnatch_secret
-        for body_guarantees, body_assurances in (
-            (guarantees, assurances),
-            ((), assurances),
-            ((), ()),
-        ):
-            body = Extrinsic((), (), body_guarantees, body_assurances, _EMPTY_DISPUTES)
+        for body in candidate_bodies(preimages, guarantees, assurances, _EMPTY_DISPUTES):
             block = seal_block(head, parent, root, slot, secret, body, self.spec)
             if block is None:
                 return []  # not this slot's sealer
@@ -306,7 +333,8 @@ class JamValidator:
             except InvalidBlock as error:
                 log.warning("validator %d: own block %d refused: %s", self.index, slot, error)
                 self.refused.append(f"own block: {error}")
-                for guarantee in body_guarantees:  # not tried again
+                self.services.forget(body.preimages)  # not tried again
+                for guarantee in () if body.preimages else body.guarantees:
                     self.guarantees.pop(guarantee.report.package_spec.hash, None)
                 continue
             return [Outgoing(self.others, Block(self.index, encoded))]
@@ -352,19 +380,42 @@ class JamValidator:
     # --- (a) guarantees -----------------------------------------------------------------
 
     def _build(self, slot: int) -> list[Outgoing]:
-        """As the pool core's builder for guarantee slot `slot`: a package of mempool
-        transactions anchored on the head, refined and signed, its bundle shared."""
-        head = self.head_state()
-        core = self.pool_core
+        """As a builder for guarantee slot `slot`: the pool's package, then a service's."""
+        return self._build_pool(slot) + self._build_service(slot)
+
+    def _turn(self, core: int, head: State, slot: int) -> tuple[int, ...] | None:
+        """The guarantors assigned to `core` for slot `slot` (eq. 11.20-11.22) when it is
+        this validator's turn to build for it (t mod their number), else None."""
         if slot < head.slot:
-            return []
+            return None
         assigned = guarantors_of(core, head, slot, self.spec)
         if not assigned or assigned[slot % len(assigned)] != self.index:
-            return []
+            return None
         # One package per core at a time waits for a block: rho holds one report per core.
         if any(g.report.core_index == core for g in self.guarantees.values()):
-            return []
+            return None
         if any(c.guarantee is None and c.work.core == core for c in self.collecting.values()):
+            return None
+        return tuple(assigned)
+
+    def _share(self, work: GuaranteedWork, assigned: tuple[int, ...], slot: int) -> list[Outgoing]:
+        """Keep this validator's shard of a package it refined and signed, collect its
+        co-guarantors' signatures (eq. 11.26), and send them the bundle."""
+        head = self.head_state()
+        self.shards.put(work.erasure_root, work.shards[self.index], slot)
+        keys = tuple(key.ed25519 for key in guarantor_assignment(head, slot, self.spec).keys)
+        collecting = Collecting(work, keys, frozenset(assigned), {self.index: work.signature})
+        self.collecting[collecting.report_hash] = collecting
+        share = BundleShare(self.index, work.core, slot, self.head_hash, work.bundle)
+        return [Outgoing(tuple(i for i in assigned if i != self.index), share)]
+
+    def _build_pool(self, slot: int) -> list[Outgoing]:
+        """As the pool core's builder: a package of mempool transactions anchored on the
+        head, refined and signed, its bundle shared."""
+        head = self.head_state()
+        core = self.pool_core
+        assigned = self._turn(core, head, slot)
+        if assigned is None:
             return []
         chosen = self.pool.take(MAX_TRANSACTIONS_PER_BLOCK)
         if not chosen:
@@ -387,32 +438,32 @@ class JamValidator:
         if not refined:
             return []
         self.pool.track(work.report, slot)
-        self.shards.put(work.erasure_root, work.shards[self.index], slot)
-        keys = tuple(key.ed25519 for key in guarantor_assignment(head, slot, self.spec).keys)
-        collecting = Collecting(work, keys, frozenset(assigned), {self.index: work.signature})
-        self.collecting[collecting.report_hash] = collecting
-        share = BundleShare(self.index, core, slot, self.head_hash, work.bundle)
-        return [Outgoing(tuple(i for i in assigned if i != self.index), share)]
+        return self._share(work, assigned, slot)
 
     def _on_bundle_share(self, message: BundleShare) -> list[Outgoing]:
-        """As a co-guarantor: refine the shared bundle on the head it is anchored on, keep
-        this validator's shard, and return the signature of the report (eq. 11.26)."""
-        if message.anchor != self.head_hash:
+        """As a co-guarantor: refine the shared bundle, anchored on the head or a recent
+        block before it (eq. 11.33: the builder may not have seen the slot's block yet),
+        keep this validator's shard, and return the signature of the report (eq. 11.26)."""
+        head = self.head_state()
+        recent = {entry.header_hash for entry in head.recent_blocks.history}
+        if message.anchor not in recent:
             if self.store.has_block(message.anchor):
-                return self._refuse("bundle anchored on a block that is not the head")
-            # Its anchor block has not arrived yet: refine it once that is the head.
+                return self._refuse("bundle anchored on a block that is not recent on the head")
+            # Its anchor block has not arrived yet: refine it once it has.
             self._early_shares = [*self._early_shares[-MAX_EARLY_SHARES + 1 :], message]
             return []
-        head = self.head_state()
         bundle = decode_bundle(message.bundle)
         # A transaction already waiting on another package must not be guaranteed twice.
         package = package_hash(bundle.package)
         if batch_tx_ids(bundle, self.pool_service) & self.pool.busy(besides=package):
             return self._refuse("bundle repeats transactions of a package in flight")
+        if bundle_request_ids(bundle, self.pool_service) & self.services.busy(besides=package):
+            return self._refuse("bundle repeats work of a package in flight")
         work = self.guarantor.guarantee(
             bundle, message.core, head, message.slot, anchor_root=self.head_root()
         )
         self.pool.track(work.report, message.slot)
+        self.services.track(work.report, message.slot)
         self.shards.put(work.erasure_root, work.shards[self.index], message.slot)
         answer = GuaranteeSignature(report_hash(work.report), work.slot, work.signature)
         return [Outgoing((message.sender,), answer)]
@@ -441,6 +492,7 @@ class JamValidator:
         package = guarantee.report.package_spec.hash
         self.guarantees[package] = guarantee
         self.pool.track(guarantee.report, guarantee.slot)
+        self.services.track(guarantee.report, guarantee.slot)
 
     def _on_guarantee(self, message: Guarantee) -> list[Outgoing]:
         """Keep a guarantee for authoring (checked then, eq. 11.23-11.42) unless no block
@@ -474,8 +526,8 @@ class JamValidator:
         """After the head moved: assure it, and refine the bundles that were waiting for
         it to arrive."""
         out = self._assure()
-        waiting, head = self._early_shares, self.head_hash
-        ready = [share for share in waiting if share.anchor == head]
+        waiting = self._early_shares
+        ready = [share for share in waiting if self.store.has_block(share.anchor)]
         self._early_shares = [s for s in waiting if not self.store.has_block(s.anchor)]
         for share in ready:
             out += self.on_message(share)
