@@ -6,6 +6,7 @@ Each subcommand's implementation is imported when it runs; parsing stays fast.
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 from collections.abc import Sequence
 
@@ -33,11 +34,41 @@ def _devnet(args: argparse.Namespace) -> int:
         elif args.action == "down":
             stopped = devnet.down(directory, args.only)
             print(f"devnet down: stopped validators {stopped}")
+        elif args.action == "service":
+            return _service(directory, args.rest, args.via)
         else:
             rows = devnet.status(directory)
             print(json.dumps(rows, indent=2) if args.json else devnet.format_status(rows))
     except GenesisError as error:
         print(f"shielded devnet: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+SERVICE_USAGE = (
+    "usage: shielded devnet service deploy BLOB|sample | submit ID PAYLOAD | get ID KEY"
+)
+
+
+def _service(directory: pathlib.Path, rest: list[str], via: int) -> int:
+    """`shielded devnet service ...` on a devnet started with `up --jam`."""
+    from shielded.node import devnet_services as services
+
+    try:
+        if len(rest) == 2 and rest[0] == "deploy":
+            service = services.deploy(directory, services.read_blob(rest[1]), via)
+            print(f"service {service} deployed: its code is on chain, run in the PVM")
+        elif len(rest) == 3 and rest[0] == "submit":
+            services.submit(directory, int(rest[1]), services.parse_payload(rest[2]), via)
+            print(f"work package for service {rest[1]} sent")
+        elif len(rest) == 3 and rest[0] == "get":
+            value = services.item(directory, int(rest[1]), services.parse_payload(rest[2]), via)
+            print("none" if value is None else "0x" + value.hex())
+        else:
+            print(SERVICE_USAGE, file=sys.stderr)
+            return 2
+    except (services.ServiceCommandError, ValueError) as error:
+        print(f"shielded devnet service: {error}", file=sys.stderr)
         return 1
     return 0
 
@@ -76,7 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     devnet = commands.add_parser("devnet", help="run a private devnet of validator processes")
-    devnet.add_argument("action", choices=["init", "up", "status", "down"])
+    devnet.add_argument("action", choices=["init", "up", "status", "down", "service"])
+    devnet.add_argument(
+        "rest", nargs="*", help="service: deploy BLOB|sample, submit ID PAYLOAD, get ID KEY"
+    )
+    devnet.add_argument(
+        "--via", type=int, default=0, help="service: the validator whose RPC to use (default 0)"
+    )
     devnet.add_argument("--dir", default="devnet", help="devnet directory (default: ./devnet)")
     devnet.add_argument("--validators", type=int, default=6, help="validators (init; default 6)")
     devnet.add_argument(

@@ -20,7 +20,7 @@ def test_demo_runs_end_to_end() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads(result.stdout)
-    for step in ("deposit", "transfer", "renewal", "withdraw"):
+    for step in ("deposit", "transfer", "renewal", "withdraw", "pvm_service"):
         assert summary[step] == "ok", summary
     assert summary["finalized_height"] >= 1 and summary["blocks"] >= summary["finalized_height"]
     assert summary["finality_latency_slots"] <= 2
@@ -28,3 +28,4 @@ def test_demo_runs_end_to_end() -> None:
     narration = result.stderr
     assert "Alice: spendable 75,000,000" in narration
     assert "transparent 1,000,000" in narration
+    assert "refined and accumulated in the PVM" in narration

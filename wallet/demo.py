@@ -4,8 +4,11 @@ It creates a devnet of validator processes in a temporary directory, waits for b
 finality, then drives two wallets (Alice and Bob) through: a deposit from Alice's funded
 transparent account (free), a shielded transfer to Bob paid with a spam proof instead of a
 fee, a renewal of Bob's note before it expires, and a withdrawal to a transparent account
-(priced by what it leaks). It prints every step with its timing, the final balances and the
-pool's statistics, then stops the devnet and deletes the directory. With --json the
+(priced by what it leaks). A last step starts a second devnet whose validators import blocks
+with jamcore's graypaper transition (`devnet up --jam`), deploys the project's sample PVM
+service through the registrar and sends it a work package, refined and accumulated in the
+PVM on every validator. It prints every step with its timing, the final balances and the
+pool's statistics, then stops the devnets and deletes the directory. With --json the
 narration goes to stderr and stdout gets one JSON object: blocks, finalized_height, each
 step "ok" or its error, tx_per_s (transactions proved, submitted and finalized per second of
 the wallets' time: proving dominates), finality_latency_slots (median, inclusion to final).
@@ -22,12 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shielded.node import devnet
+from shielded.node import devnet, devnet_services
 from shielded.node.genesis import load_account_key
+from shielded.node.sample_service import SAMPLE_OUTPUT_KEY, sample_refine_output
 from wallet.keystore import FAST_KDF
 from wallet.wallet import Wallet
 
-STEPS = ("deposit", "transfer", "renewal", "withdraw")
+STEPS = ("deposit", "transfer", "renewal", "withdraw", "pvm_service")
 DEPOSIT = 100_000_000
 TRANSFER = 25_000_000
 WITHDRAWAL = 1_000_000
@@ -92,6 +96,30 @@ def _complete(
     tracker.transactions += 1
     tracker.transaction_seconds += time.perf_counter() - started
     return tx_id
+
+
+def _pvm_service(pool_devnet: Path, validators: int, slot_duration: float) -> int:
+    """Stop the wallets' devnet, deploy the sample PVM service on a fresh `--jam` devnet
+    beside it and call it; the service's id."""
+    devnet.down(pool_devnet)
+    directory = pool_devnet / "jam-devnet"
+    devnet.init(directory, validators, slot_duration, devnet.free_base_port(2 * validators))
+    try:
+        devnet.up(directory, program="jam")
+        service = devnet_services.deploy(directory, devnet_services.read_blob("sample"))
+        _say(f"    service {service} created by the registrar's accumulate, code in E_P")
+        payload = b"hello, JAM"
+        devnet_services.submit(directory, service, payload)
+        expected = sample_refine_output(payload)
+        for index in range(validators):
+            devnet_services.wait_for_item(directory, service, SAMPLE_OUTPUT_KEY, expected, index)
+        _say(
+            f"    every validator's state holds {SAMPLE_OUTPUT_KEY.decode()!r} = "
+            f"0x{expected.hex()}: the payload's hash, refined and accumulated in the PVM"
+        )
+        return service
+    finally:
+        devnet.down(directory)
 
 
 def run_demo(
@@ -234,6 +262,11 @@ def run_demo(
             f"  chain: head #{final[0]['head']['height']}, final #{final[0]['finalized']['height']}"
             f", sealing by {final[0]['sealing']}"
         )
+        tracker.run(
+            "pvm_service",
+            "a PVM service on a devnet on jamcore's importer: deploy, then a work package",
+            lambda: _pvm_service(directory, validators, slot_duration),
+        )
         _say(f"\ndemo finished in {time.perf_counter() - started:.0f}s")
         latencies = sorted(tracker.latencies)
         summary = {
@@ -255,6 +288,8 @@ def run_demo(
         return 0 if all(tracker.steps.get(name) == "ok" for name in STEPS) else 1
     finally:
         devnet.down(directory)
+        if (directory / "jam-devnet" / "genesis.json").exists():
+            devnet.down(directory / "jam-devnet")
         if keep:
             _say(f"devnet kept in {directory}")
         else:

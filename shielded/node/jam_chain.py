@@ -115,6 +115,9 @@ class JamChain:
         )
         self._state: tuple[bytes, State] | None = None
         self._head_trie = HeadTrie(store)
+        self.required_ancestor: bytes | None = None
+        """A block every new head must descend from (a validator's live vote lock or the
+        branch its votes favour, `voter.Voter.follow`); None: the longest branch wins."""
 
     # --- queries ------------------------------------------------------------------------
 
@@ -177,20 +180,59 @@ class JamChain:
             self._apply(block, block_hash, encoded)
             return ImportOutcome("imported", block_hash)
         fork_point = self.store.fork_point(parent.hash)
-        if parent.height + 1 <= head.height or fork_point.height < self.finalized.height:
-            # Keep a shorter branch (or one that would revert a final block) unchecked.
+        if (
+            parent.height + 1 <= head.height
+            or fork_point.height < self.finalized.height
+            or not self._allowed(parent.hash)
+        ):
+            # Keep a shorter branch (or one that would revert a final block, or leave the
+            # required ancestor) unchecked.
             self.store.add_block(block_hash, parent.hash, block.header.slot, encoded)
             return ImportOutcome("fork", block_hash)
+        reverted = self._reorg(fork_point, parent, (block, block_hash, encoded))
+        return ImportOutcome("reorg", block_hash, tuple(reverted))
+
+    def _allowed(self, block_hash: bytes) -> bool:
+        """Whether a head at `block_hash` keeps the `required_ancestor`."""
+        required = self.required_ancestor
+        return required is None or self.store.descends(block_hash, required)
+
+    def switch_to(self, block_hash: bytes) -> ImportOutcome:
+        """Make the stored branch ending at `block_hash` canonical whatever its length
+        (a validator's vote lock or the votes choose it), unless that would revert a
+        final block or the branch breaks a rule ('fork': the head stays)."""
+        target = self.store.block(block_hash)
+        if target is None or self.store.is_canonical(block_hash):
+            return ImportOutcome("known", block_hash)
+        fork_point = self.store.fork_point(block_hash)
+        if fork_point.height < self.finalized.height:
+            return ImportOutcome("fork", block_hash)
+        try:
+            reverted = self._reorg(fork_point, target)
+        except InvalidBlock as error:
+            log.warning("cannot switch to 0x%s: %s", block_hash.hex(), error)
+            return ImportOutcome("fork", block_hash)
+        return ImportOutcome("reorg", block_hash, tuple(reverted))
+
+    def _reorg(
+        self,
+        fork_point: StoredBlock,
+        tip: StoredBlock,
+        then: tuple[Block, bytes, bytes] | None = None,
+    ) -> list[bytes]:
+        """Roll back to `fork_point` and apply the stored branch up to `tip` (and `then`, a
+        new block on it); the reverted blocks, head first. If any block breaks a rule the
+        previous head is restored and InvalidBlock raised: nothing changes."""
         branch = [
             (self.decode(stored.block), stored.hash, stored.block)
-            for stored in self.store.branch(fork_point, parent)
+            for stored in self.store.branch(fork_point, tip)
         ]
         reverted = self._roll_back_to(fork_point.hash)
         try:
-            for item in (*branch, (block, block_hash, encoded)):
+            for item in (*branch, *((then,) if then is not None else ())):
                 self._apply(*item)
         except (InvalidBlock, StorageError) as error:
-            log.warning("branch of 0x%s invalid (%s): head restored", block_hash.hex(), error)
+            log.warning("branch of 0x%s invalid (%s): head restored", tip.hash.hex(), error)
             self._roll_back_to(fork_point.hash)
             for old_hash in reversed(reverted):
                 old = self.store.block(old_hash)
@@ -199,7 +241,7 @@ class JamChain:
             if isinstance(error, InvalidBlock):
                 raise
             raise InvalidBlock(f"branch cannot be stored: {error}", error) from error
-        return ImportOutcome("reorg", block_hash, tuple(reverted))
+        return reverted
 
     def _apply(self, block: Block, block_hash: bytes, encoded: bytes) -> None:
         """sigma' = Upsilon(sigma, B) on the head (eq. 4.1), committed with T(sigma') - T(sigma)."""
@@ -241,17 +283,9 @@ class JamChain:
             fork_point = self.store.fork_point(block_hash)
             if fork_point.height < self.finalized.height:
                 return False
-            branch = self.store.branch(fork_point, target)
-            reverted = self._roll_back_to(fork_point.hash)
             try:
-                for stored in branch:
-                    self._apply(self.decode(stored.block), stored.hash, stored.block)
+                self._reorg(fork_point, target)
             except InvalidBlock:
-                self._roll_back_to(fork_point.hash)
-                for old_hash in reversed(reverted):
-                    old = self.store.block(old_hash)
-                    assert old is not None
-                    self._apply(self.decode(old.block), old.hash, old.block)
                 return False
         self.store.finalize(block_hash)
         return True

@@ -4,8 +4,9 @@ Every validator of a devnet derives the same sigma_0 (graypaper eq. 4.4) from th
 `genesis.json` alone, so they agree on the genesis state root without exchanging it: the
 validators and Safrole state of the genesis, the pool as service `POOL_SERVICE_ID` with its
 genesis storage items (an empty pool, the funded transparent accounts, the spam-proof window
-on eta_0) and in chi_Z (accumulated every block, eq. 12.18), and the accept-all authorizer
-hosted by the pool (`jam_genesis.genesis_state`).
+on eta_0) and in chi_Z (accumulated every block, eq. 12.18), the registrar that deploys PVM
+services (`shielded.native_registrar`, in chi_R), and the accept-all authorizer hosted by the
+pool (`jam_genesis.genesis_state`).
 
 The pool's refine and accumulate are native Python run through the service interface and
 host calls (`jamcore.pvm.invocations.native`): a Groth16 verifier interpreted in the PVM
@@ -22,12 +23,15 @@ from jamcore.state.state import State
 from shielded.circuits.artifacts import load_verifying
 from shielded.circuits.spend import SpendVerifier
 from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool, genesis_service
+from shielded.native_registrar import REGISTRAR_CODE_HASH, NativeRegistrar, registrar_service
 from shielded.node.genesis import GenesisConfig
 from shielded.node.jam_genesis import genesis_state
 from shielded.service import PoolConfig
 
 POOL_SERVICE_ID = 1
 """The pool's service id on every devnet."""
+REGISTRAR_SERVICE_ID = 2
+"""The registrar's service id: `shielded devnet service deploy` goes through it."""
 POOL_BALANCE = 10**12
 """The pool account's balance a_b (eq. 9.8): pays for its storage footprint (a_t)."""
 POOL_MIN_ITEM_GAS = 1_000
@@ -61,8 +65,14 @@ def devnet_genesis(directory: Path, config: GenesisConfig) -> DevnetGenesis:
         min_item_gas=POOL_MIN_ITEM_GAS,
         min_memo_gas=POOL_MIN_MEMO_GAS,
     )
-    state = genesis_state(config, [service], always_accumulate={POOL_SERVICE_ID: POOL_FREE_GAS})
+    state = genesis_state(
+        config,
+        [service, registrar_service(REGISTRAR_SERVICE_ID)],
+        always_accumulate={POOL_SERVICE_ID: POOL_FREE_GAS},
+        registrar=REGISTRAR_SERVICE_ID,
+    )
     natives: dict[bytes, NativeService] = {
-        NATIVE_POOL_CODE_HASH: NativePool(pool_config, SpendVerifier(verifying), spec)
+        NATIVE_POOL_CODE_HASH: NativePool(pool_config, SpendVerifier(verifying), spec),
+        REGISTRAR_CODE_HASH: NativeRegistrar(),
     }
     return DevnetGenesis(state, natives, pool_config)

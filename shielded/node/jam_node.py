@@ -12,6 +12,11 @@ the graypaper leaves to implementations:
   over the authenticated p2p connections of `p2p.py` to the validators they name; a peer's
   frame is decoded, checked to come from the validator it claims (the `sender` of blocks,
   block requests and bundles is the peer's own index) and handed to the core;
+* OSST finality as on the other validator program (`voter.Voter`: the vote lock, the branch
+  to build on, certificates; a certified block is final at once): after each move of the
+  head the validator votes for it and sends the vote to everyone. On this path the genesis
+  OSST keys stay in force (their resharing rides in the other program's finality reports,
+  not yet in a service here);
 * JSON-RPC on 127.0.0.1 (`jam_rpc.py`).
 
 A peer that sends bytes that do not decode, or claims another validator's index, is scored
@@ -23,24 +28,25 @@ Run with `python -m shielded.node.jam_node --dir DEVNET --index I` (`shielded de
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
-import signal
 import time
 from pathlib import Path
 
 from shielded.circuits.errors import CircuitError
+from shielded.finality.contribution import Vote
+from shielded.finality.errors import FinalityError
+from shielded.finality.keys import EpochKeys, KeyShare
 from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool
 from shielded.node.genesis import GenesisError, genesis_hash, load_genesis, load_validator_secrets
 from shielded.node.jam_chain import ValidatorError
-from shielded.node.jam_devnet import POOL_SERVICE_ID, devnet_genesis
+from shielded.node.jam_devnet import POOL_SERVICE_ID, REGISTRAR_SERVICE_ID, devnet_genesis
 from shielded.node.jam_messages import (
     Block,
     Blocks,
     BlocksRequest,
     BundleShare,
+    FinalityVote,
     Message,
     MessageError,
     Outgoing,
@@ -53,15 +59,17 @@ from shielded.node.p2p import Network, Peer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.shards import ShardStore
 from shielded.node.storage import ChainStore, StorageError
+from shielded.node.validator_process import (
+    INVALID_PENALTY,
+    MALFORMED_PENALTY,
+    PeerScores,
+    every_slot,
+    keep_connected,
+    run_validator,
+)
+from shielded.node.voter import Voter
 
 log = logging.getLogger("shielded.jam_node")
-
-RECONNECT_SECONDS = 1.0
-MALFORMED_PENALTY = 5
-"""Score for bytes that do not decode, or a message that claims another sender."""
-BAN_SCORE = 20
-BAN_SECONDS = 60.0
-
 
 def _claimed_sender(message: Message) -> int | None:
     """The validator index a message says it comes from, if it names one."""
@@ -95,6 +103,17 @@ class JamNode:
             genesis=genesis.state,
             shards=self.shards,
             pool_service=POOL_SERVICE_ID,
+            registrar=REGISTRAR_SERVICE_ID,
+        )
+        self.genesis_keys = self.config.epoch_keys()
+        self.voter = Voter(
+            self.validator.chain,
+            bytes.fromhex(self.config.chain_id),
+            index,
+            self._keys_for_block,
+            self._share_for,
+            self.genesis_keys.validator_count,
+            self.genesis_keys.threshold,
         )
         self.keys = self.config.validator_keys()
         self.index_of = {key: i for i, key in enumerate(self.keys)}
@@ -107,8 +126,7 @@ class JamNode:
         )
         self.hub = SubscriptionHub(["heads"])
         self.rpc = RpcServer(build_jam_dispatcher(self), self.hub, port=self.info.rpc_port)
-        self.peer_faults: dict[bytes, int] = {}
-        self.banned: dict[bytes, float] = {}
+        self.scores = PeerScores()
         self.started = time.time()
         self._stop = asyncio.Event()
         self._last_head = self.validator.head_hash
@@ -128,7 +146,12 @@ class JamNode:
             self.info.rpc_port,
             self.validator.chain.head.height,
         )
-        tasks = [asyncio.create_task(self._slot_loop()), asyncio.create_task(self._dial_loop())]
+        tasks = [
+            asyncio.create_task(every_slot(self.config, self._on_slot)),
+            asyncio.create_task(
+                keep_connected(self.network, self.config, self.index, lambda: False)
+            ),
+        ]
         await self._stop.wait()
         for task in tasks:
             task.cancel()
@@ -141,36 +164,12 @@ class JamNode:
         self._stop.set()
 
     def slot_at(self, now: float) -> int:
-        """The slot whose period holds `now` (graypaper section 6.1: slots of P seconds
-        from the devnet's genesis time)."""
-        return max(0, int((now - self.config.genesis_time) // self.config.slot_duration))
+        return self.config.slot_at(now)
 
-    async def _slot_loop(self) -> None:
-        duration = self.config.slot_duration
-        while True:
-            now = time.time()
-            slot = self.slot_at(now)
-            next_start = self.config.genesis_time + (slot + 1) * duration
-            await asyncio.sleep(max(0.0, next_start - now))
-            slot = self.slot_at(time.time() + 0.01)
-            try:
-                await self.send(self.validator.on_slot(slot))
-            except Exception:
-                log.exception("slot %d failed", slot)
-            self._note_head()
-
-    async def _dial_loop(self) -> None:
-        """Keep a connection to every other validator (the lower index dials)."""
-        while True:
-            for other in self.config.validators:
-                key = bytes.fromhex(other.ed25519)
-                if other.index <= self.index or key in self.network.peers:
-                    continue
-                try:
-                    await self.network.connect("127.0.0.1", other.p2p_port)
-                except Exception as error:  # peer not up yet, or refused us
-                    log.debug("dial %d failed: %s", other.index, error)
-            await asyncio.sleep(RECONNECT_SECONDS)
+    async def _on_slot(self, slot: int) -> None:
+        self._follow_votes()
+        await self.send(self.validator.on_slot(slot))
+        await self._after_move()
 
     # --- transport ----------------------------------------------------------------------
 
@@ -188,42 +187,71 @@ class JamNode:
                     self.network.peers.pop(peer.key, None)
 
     async def _on_connect(self, peer: Peer) -> None:
-        if self._is_banned(peer.key):
+        if self.scores.is_banned(peer.key):
             peer.close()
 
     async def _on_frame(self, peer: Peer, raw: bytes) -> None:
-        if self._is_banned(peer.key):
+        if self.scores.is_banned(peer.key):
             peer.close()
             return
         try:
             message = decode_message(raw, self.spec)
         except MessageError as error:
-            self._penalize(peer, str(error))
+            self.scores.penalize(peer, str(error), MALFORMED_PENALTY)
             return
         claimed = _claimed_sender(message)
         if claimed is not None and claimed != self.index_of.get(peer.key):
-            self._penalize(peer, f"message claims to come from validator {claimed}")
+            self.scores.penalize(
+                peer, f"message claims to come from validator {claimed}", MALFORMED_PENALTY
+            )
+            return
+        if isinstance(message, FinalityVote):
+            self._on_vote(peer, message)
             return
         await self.send(self.validator.on_message(message))
+        await self._after_move()
+
+    # --- finality -----------------------------------------------------------------------
+
+    def _keys_for_block(self, block_hash: bytes, slot: int) -> tuple[EpochKeys | None, bool]:
+        """The genesis OSST keys, definitive once the block is known (module docstring)."""
+        return self.genesis_keys, self.store.has_block(block_hash)
+
+    def _share_for(self, keys: EpochKeys) -> KeyShare | None:
+        return self.secrets.key_share if keys == self.genesis_keys else None
+
+    def _on_vote(self, peer: Peer, message: FinalityVote) -> None:
+        try:
+            vote = Vote.decode(message.vote)
+        except FinalityError as error:
+            self.scores.penalize(peer, f"malformed finality vote: {error}", MALFORMED_PENALTY)
+            return
+        if not self.voter.receive(vote):
+            self.scores.penalize(peer, "invalid finality vote", INVALID_PENALTY)
+            return
+        self._finalize()
+
+    def _follow_votes(self) -> None:
+        """Build on the branch the vote lock or the votes choose (`Voter.follow`)."""
+        if self.voter.follow():
+            log.info("to the branch the votes favour: head #%d", self.validator.chain.head.height)
+
+    async def _after_move(self) -> None:
+        """After the core handled a slot or a message (it may have imported blocks): count
+        the votes that waited for their block, follow the votes, vote for the head (once
+        per slot) and send the vote."""
+        self.voter.retry_waiting()
+        self._follow_votes()
+        vote = self.voter.vote_for_head()
+        if vote is not None:
+            others = tuple(i for i in range(len(self.keys)) if i != self.index)
+            await self.send([Outgoing(others, FinalityVote(vote.encode()))])
+        self._finalize()
         self._note_head()
 
-    def _penalize(self, peer: Peer, reason: str) -> None:
-        score = self.peer_faults.get(peer.key, 0) + MALFORMED_PENALTY
-        self.peer_faults[peer.key] = score
-        log.warning("peer %s: %s (score %d)", peer.key.hex()[:12], reason, score)
-        if score >= BAN_SCORE:
-            self.banned[peer.key] = time.time() + BAN_SECONDS
-            self.peer_faults.pop(peer.key, None)
-            peer.close()
-
-    def _is_banned(self, key: bytes) -> bool:
-        until = self.banned.get(key)
-        if until is None:
-            return False
-        if time.time() >= until:
-            del self.banned[key]
-            return False
-        return True
+    def _finalize(self) -> None:
+        for final in self.voter.finalize_certified():
+            log.info("final #%d %s", final.height, final.hash.hex()[:12])
 
     def _note_head(self) -> None:
         """Log and publish a new head."""
@@ -245,27 +273,11 @@ class JamNode:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="run one devnet validator on jamcore's rules")
-    parser.add_argument("--dir", required=True, type=Path)
-    parser.add_argument("--index", required=True, type=int)
-    args = parser.parse_args()
-    logging.basicConfig(
-        level=os.environ.get("JAM_LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s v{args.index} %(levelname)s %(message)s",
+    run_validator(
+        "run one devnet validator on jamcore's rules",
+        JamNode,
+        (StorageError, GenesisError, ValidatorError, CircuitError),
     )
-    try:
-        node = JamNode(args.dir, args.index)
-    except (StorageError, GenesisError, ValidatorError, CircuitError) as error:
-        log.error("validator %d refuses to start: %s", args.index, error)
-        raise SystemExit(2) from None
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, node.stop)
-        await node.run()
-
-    asyncio.run(run())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 The methods answer from the graypaper state at the head: blocks and headers in the JAM
 codec's JSON form, state proofs from the head's trie (Appendix D), and the pool's
 transactions by what its outcome storage item (written by its accumulate) says. Parameter
-models and summaries are the other node's (`node_rpc`, `pool_rpc`), so clients see one API.
+models, summaries and the chain methods are the other program's (`chain_rpc`, `pool_rpc`),
+so clients see one API.
 """
 
 from __future__ import annotations
@@ -11,19 +12,88 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from jamcore.block import header_hash
+from pydantic import Field, field_validator
+
+from jamcore.crypto.hashing import blake2b_256
+from jamcore.pvm.host_calls.general import MAX_SERVICE_CODE
 from jamcore.state.keys import storage_key
 from shielded.native_pool import OUTCOME, OUTCOME_KEY
+from shielded.node.chain_rpc import block_summary, register_chain_methods, register_method_list
 from shielded.node.jam_devnet import POOL_SERVICE_ID
 from shielded.node.jam_guarantee_flow import MempoolError
-from shielded.node.jsonrpc import NOT_FOUND, REJECTED, Dispatcher, Params, RpcError
-from shielded.node.node_rpc import BlockRef, ProofParams, block_summary
+from shielded.node.jam_services import (
+    MAX_WORK_PAYLOAD,
+    ServiceError,
+    check_blob,
+    code_ready,
+)
+from shielded.node.jsonrpc import REJECTED, Dispatcher, Params, RpcError
 from shielded.node.pool_rpc import SubmitParams, TransactionParams
-from shielded.node.storage import StoredBlock
 from shielded.transaction import Transaction
 
 if TYPE_CHECKING:
     from shielded.node.jam_node import JamNode
+
+MAX_BLOB_HEX = 2 * MAX_SERVICE_CODE + 2
+MAX_PAYLOAD_HEX = 2 * MAX_WORK_PAYLOAD + 2
+MAX_ITEM_KEY_HEX = 2 * 1024
+
+
+def _hex(value: str, what: str) -> str:
+    try:
+        bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        raise ValueError(f"{what} must be hex") from None
+    return value.removeprefix("0x")
+
+
+class DeployParams(Params):
+    """A PVM code blob: a code preimage E(metadata, code) or a bare standard program."""
+
+    blob: str = Field(max_length=MAX_BLOB_HEX)
+
+    @field_validator("blob")
+    @classmethod
+    def _blob(cls, value: str) -> str:
+        return _hex(value, "blob")
+
+
+class WorkParams(Params):
+    """A work item's payload for service `service`."""
+
+    service: int = Field(ge=0, lt=2**32)
+    payload: str = Field(max_length=MAX_PAYLOAD_HEX)
+
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, value: str) -> str:
+        return _hex(value, "payload")
+
+
+class CodeHashParams(Params):
+    """A code hash (32 octets, hex)."""
+
+    code_hash: str
+
+    @field_validator("code_hash")
+    @classmethod
+    def _code_hash(cls, value: str) -> str:
+        text = _hex(value, "code_hash")
+        if len(text) != 64:
+            raise ValueError("code_hash must be 32 bytes")
+        return text
+
+
+class ItemParams(Params):
+    """One storage item of a service."""
+
+    service: int = Field(ge=0, lt=2**32)
+    key: str = Field(max_length=MAX_ITEM_KEY_HEX)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        return _hex(value, "key")
 
 
 def build_jam_dispatcher(node: JamNode) -> Dispatcher:
@@ -32,18 +102,6 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
     validator = node.validator
     chain = validator.chain
     store = chain.store
-
-    def resolve(ref: BlockRef) -> StoredBlock:
-        if ref.hash is not None:
-            block = store.block(bytes.fromhex(ref.hash))
-        elif ref.height is not None:
-            block_hash = store.canonical_hash(ref.height)
-            block = store.block(block_hash) if block_hash else None
-        else:
-            block = chain.head
-        if block is None:
-            raise RpcError(NOT_FOUND, "no such block")
-        return block
 
     @dispatcher.method("system_status")
     def system_status(_: Params) -> dict[str, Any]:
@@ -69,48 +127,7 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
             "in_flight": len(validator.inflight),
         }
 
-    @dispatcher.method("chain_getHead")
-    def get_head(_: Params) -> dict[str, Any]:
-        """The canonical head block's hash, parent, height and slot."""
-        return block_summary(chain.head)
-
-    @dispatcher.method("chain_getFinalized")
-    def get_finalized(_: Params) -> dict[str, Any]:
-        """The latest final block."""
-        return block_summary(chain.finalized)
-
-    @dispatcher.method("chain_getBlock", BlockRef)
-    def get_block(ref: BlockRef) -> dict[str, Any]:
-        """A block (JSON form of the JAM codec) by hash or height."""
-        stored = resolve(ref)
-        return {
-            **block_summary(stored),
-            "canonical": store.is_canonical(stored.hash),
-            "block": chain.codecs.block.to_json(chain.decode(stored.block)),
-        }
-
-    @dispatcher.method("chain_getHeader", BlockRef)
-    def get_header(ref: BlockRef) -> dict[str, Any]:
-        """A block header by hash or height."""
-        stored = resolve(ref)
-        header = chain.decode(stored.block).header
-        assert header_hash(header, chain.spec) == stored.hash
-        return {**block_summary(stored), "header": chain.codecs.header.to_json(header)}
-
-    @dispatcher.method("state_getProof", ProofParams)
-    def get_proof(params: ProofParams) -> dict[str, Any]:
-        """A state key's value at the head and its Merkle path to the head's state root
-        (graypaper Appendix D), checked by `jamcore.state.trie_proof.verify_proof`."""
-        key = params.state_key()
-        trie = chain.head_trie()
-        value = trie.get(key)
-        return {
-            "block": "0x" + chain.head.hash.hex(),
-            "state_root": "0x" + trie.root().hex(),
-            "key": "0x" + key.hex(),
-            "value": None if value is None else "0x" + value.hex(),
-            "proof": trie.proof(key).to_json(),
-        }
+    register_chain_methods(dispatcher, chain)
 
     @dispatcher.method("pool_submitTransaction", SubmitParams)
     async def submit(params: SubmitParams) -> dict[str, Any]:
@@ -159,16 +176,46 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
             "mempool": len(validator.mempool),
         }
 
-    @dispatcher.method("rpc_methods")
-    def methods(_: Params) -> list[dict[str, Any]]:
-        """Every method with its description and parameter schema."""
-        return [
-            {
-                "name": method.name,
-                "description": method.description,
-                "params": method.params.model_json_schema(),
-            }
-            for method in sorted(dispatcher.methods.values(), key=lambda m: m.name)
-        ]
+    @dispatcher.method("service_deploy", DeployParams)
+    async def deploy(params: DeployParams) -> dict[str, Any]:
+        """Deploy a PVM service: the registrar's accumulate creates it (`new`), an author
+        provides its code in E_P; the id shows in service_getDeployed once accumulated."""
+        blob = bytes.fromhex(params.blob)
+        try:
+            outgoing = validator.deploy(blob)
+            code_hash = blake2b_256(check_blob(blob))
+        except ServiceError as error:
+            raise RpcError(REJECTED, f"deploy refused: {error}") from None
+        await node.send(outgoing)
+        return {"code_hash": "0x" + code_hash.hex()}
 
+    @dispatcher.method("service_getDeployed", CodeHashParams)
+    def get_deployed(params: CodeHashParams) -> dict[str, Any]:
+        """The service id the registrar created for a code hash (null until then), and
+        whether its code is provided and available to refine."""
+        service = validator.deployed_service(bytes.fromhex(params.code_hash))
+        ready = service is not None and code_ready(validator.head_state(), service, chain.spec)
+        return {"service": service, "code_ready": ready}
+
+    @dispatcher.method("service_submit", WorkParams)
+    async def submit_work(params: WorkParams) -> dict[str, Any]:
+        """Send service `service` a work package of one item with `payload`: refined by
+        its code in the PVM, guaranteed, assured and accumulated by every validator."""
+        try:
+            outgoing = validator.submit_work(params.service, bytes.fromhex(params.payload))
+        except ServiceError as error:
+            raise RpcError(REJECTED, f"work refused: {error}") from None
+        await node.send(outgoing)
+        return {"service": params.service, "queued": True}
+
+    @dispatcher.method("service_getItem", ItemParams)
+    def get_item(params: ItemParams) -> dict[str, Any]:
+        """A service's storage item a_s[key] at the head (null if absent)."""
+        value = validator.service_item(params.service, bytes.fromhex(params.key))
+        return {
+            "block": "0x" + chain.head.hash.hex(),
+            "value": None if value is None else "0x" + value.hex(),
+        }
+
+    register_method_list(dispatcher)
     return dispatcher

@@ -2,8 +2,9 @@
 
 Blocks are graypaper blocks imported by jamcore's transition; the pool is a service whose
 items are in the merklized state; deposits go through guarantees, erasure-coded shards and
-assurances before the pool's accumulate takes them. A validator killed with SIGKILL comes
-back from its store and catches up.
+assurances before the pool's accumulate takes them; OSST votes finalize blocks; a PVM
+service is deployed and called. A validator killed with SIGKILL comes back from its store
+and catches up.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import pytest
 from jamcore.state.keys import storage_key
 from jamcore.state.trie_proof import TrieProof, verify_proof
 from shielded.circuits.artifacts import load_proving
-from shielded.node import devnet
+from shielded.native_registrar import FIRST_SERVICE_ID
+from shielded.node import devnet, devnet_services
 from shielded.node.genesis import GenesisConfig, load_account_key
 from shielded.node.jam_devnet import POOL_SERVICE_ID
+from shielded.node.sample_service import SAMPLE_OUTPUT_KEY, sample_refine_output
 from shielded.notes.keys import SpendingKey
 from shielded.pool_storage import META_KEY
 from shielded.service import PoolConfig, PoolState
@@ -45,6 +48,12 @@ def heads(config: GenesisConfig, indices: list[int]) -> dict[int, dict[str, Any]
         except (ConnectionError, urllib.error.URLError):
             continue  # not listening (yet)
     return rows
+
+
+def canonical_hash(config: GenesisConfig, index: int, height: int) -> str:
+    port = config.validators[index].rpc_port
+    header = devnet.rpc_call(port, "chain_getHeader", {"height": height}, timeout=RPC_TIMEOUT)
+    return str(header["hash"])
 
 
 def deposits(directory: Path, config: GenesisConfig, epoch: int) -> list[Transaction]:
@@ -148,6 +157,18 @@ def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
             "the validators to agree on one head",
         )
         assert all(row["import_path"] == "jamcore" for row in rows.values())
+        # OSST finality: every validator finalizes, and they hold the same final blocks.
+        final = wait_for(
+            lambda: (
+                len(r := heads(config, everyone)) == VALIDATORS
+                and min(row["finalized"]["height"] for row in r.values()) >= 3
+                and r
+            ),
+            60,
+            "every validator to finalize",
+        )
+        low = min(row["finalized"]["height"] for row in final.values())
+        assert len({canonical_hash(config, i, low) for i in everyone}) == 1
         assert len({row["state_root"] for row in rows.values()}) == 1
 
         # The pool's items are in the state trie: prove its meta item at the head.
@@ -168,6 +189,18 @@ def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
         )
         stats = devnet.rpc_call(port, "pool_getStats", timeout=RPC_TIMEOUT)
         assert stats["stored_items"] > 0
+
+        # A PVM service: deployed through the registrar, then sent a work package that
+        # every validator refines and accumulates in the PVM.
+        service = devnet_services.deploy(directory, devnet_services.read_blob("sample"))
+        assert service >= FIRST_SERVICE_ID
+        devnet_services.submit(directory, service, b"payload", via=4)
+        for index in everyone:
+            devnet_services.wait_for_item(
+                directory, service, SAMPLE_OUTPUT_KEY, sample_refine_output(b"payload"), index
+            )
+        with pytest.raises(devnet_services.ServiceCommandError, match="no code"):
+            devnet_services.submit(directory, service + 1, b"payload")
 
         # SIGKILL one validator; the others go on; it restarts from its store and catches up.
         devnet.down(directory, only=[5], hard=True)
