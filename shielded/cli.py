@@ -76,7 +76,8 @@ def _service(directory: pathlib.Path, rest: list[str], via: int) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from wallet.demo import run_demo
 
-    return run_demo(args.validators, args.slot_duration, args.keep, args.json)
+    program = "jam" if args.jam else "node"
+    return run_demo(args.validators, args.slot_duration, args.keep, args.json, program)
 
 
 def _wallet(args: argparse.Namespace) -> int:
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--slot-duration", type=float, default=2.0, help="seconds per slot (default 2)"
     )
     demo.add_argument("--keep", action="store_true", help="keep the devnet directory")
+    demo.add_argument(
+        "--jam", action="store_true", help="run the validators on jamcore's block importer"
+    )
     demo.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     demo.set_defaults(run=_demo)
 

@@ -11,9 +11,11 @@ import pytest
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("devnet")
-def test_demo_runs_end_to_end() -> None:
+@pytest.mark.parametrize("program", [[], ["--jam"]], ids=["node", "jam"])
+def test_demo_runs_end_to_end(program: list[str]) -> None:
+    """The wallets' whole flow, on the node's own chain and on jamcore's importer."""
     result = subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "demo", "--json"],
+        [sys.executable, "-m", "shielded.cli", "demo", "--json", *program],
         capture_output=True,
         text=True,
         timeout=600,

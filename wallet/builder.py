@@ -189,7 +189,11 @@ class TransactionBuilder:
                 )
             spam = None
             if quote.spam_bits is not None:
-                spam_anchor = bytes.fromhex(anchor_info["block_hash"][2:])
+                # What spam proofs bind to: a recent block hash, or on the jamcore path the
+                # newest entropy of the pool's window (pool_getAnchor names it).
+                spam_anchor = bytes.fromhex(
+                    str(anchor_info.get("spam_anchor", anchor_info["block_hash"]))[2:]
+                )
                 bits, tier = quote.spam_bits, quote.spam_tier or 1
 
                 def spam(

@@ -98,12 +98,15 @@ def _complete(
     return tx_id
 
 
-def _pvm_service(pool_devnet: Path, validators: int, slot_duration: float) -> int:
-    """Stop the wallets' devnet, deploy the sample PVM service on a fresh `--jam` devnet
-    beside it and call it; the service's id."""
-    devnet.down(pool_devnet)
-    directory = pool_devnet / "jam-devnet"
-    devnet.init(directory, validators, slot_duration, devnet.free_base_port(2 * validators))
+def _pvm_service(pool_devnet: Path, validators: int, slot_duration: float, program: str) -> int:
+    """Deploy the sample PVM service and call it: on the wallets' devnet if it runs on
+    jamcore's importer, else on a fresh `--jam` devnet beside it (the other stopped first);
+    the service's id."""
+    directory = pool_devnet
+    if program != "jam":
+        devnet.down(pool_devnet)
+        directory = pool_devnet / "jam-devnet"
+        devnet.init(directory, validators, slot_duration, devnet.free_base_port(2 * validators))
     try:
         devnet.up(directory, program="jam")
         service = devnet_services.deploy(directory, devnet_services.read_blob("sample"))
@@ -123,9 +126,14 @@ def _pvm_service(pool_devnet: Path, validators: int, slot_duration: float) -> in
 
 
 def run_demo(
-    validators: int = 6, slot_duration: float = 2.0, keep: bool = False, as_json: bool = False
+    validators: int = 6,
+    slot_duration: float = 2.0,
+    keep: bool = False,
+    as_json: bool = False,
+    program: str = "node",
 ) -> int:
-    """Run the whole demo; returns 0 when every step succeeded."""
+    """Run the whole demo (its validators the `program` of `devnet.NODE_MODULES`); returns 0
+    when every step succeeded."""
     global _OUT
     _OUT = sys.stderr if as_json else sys.stdout
     directory = Path(tempfile.mkdtemp(prefix="jam-shielded-demo-"))
@@ -140,7 +148,7 @@ def run_demo(
                 directory, validators, slot_duration, devnet.free_base_port(2 * validators)
             ),
         )
-        _step("starting the validators", lambda: devnet.up(directory))
+        _step("starting the validators", lambda: devnet.up(directory, program=program))
         _step("waiting for blocks", lambda: devnet.wait_until_producing(directory, height=2))
         rows = devnet.status(directory)
         _say(
@@ -265,7 +273,7 @@ def run_demo(
         tracker.run(
             "pvm_service",
             "a PVM service on a devnet on jamcore's importer: deploy, then a work package",
-            lambda: _pvm_service(directory, validators, slot_duration),
+            lambda: _pvm_service(directory, validators, slot_duration, program),
         )
         _say(f"\ndemo finished in {time.perf_counter() - started:.0f}s")
         latencies = sorted(tracker.latencies)

@@ -83,6 +83,10 @@ AppliedHook = Callable[[bytes, State], None]
 """Called with each block's hash and posterior state once it is committed as the head."""
 
 
+LocalHook = Callable[[Block, bytes, State, State], Mapping[str, bytes]]
+"""(block, its hash, sigma, sigma') -> node-local data recorded with the block."""
+
+
 class JamChain:
     """The devnet chain under jamcore's block rules, stored in a `ChainStore`."""
 
@@ -115,6 +119,9 @@ class JamChain:
         )
         self._state: tuple[bytes, State] | None = None
         self._head_trie = HeadTrie(store)
+        self.local_of: LocalHook | None = None
+        """Node-local data to store with each block, in the same transaction (compact
+        blocks for wallets, `jam_pool_view`)."""
         self.required_ancestor: bytes | None = None
         """A block every new head must descend from (a validator's live vote lock or the
         branch its votes favour, `voter.Voter.follow`); None: the longest branch wins."""
@@ -258,7 +265,10 @@ class JamChain:
         except JamError as error:
             raise InvalidBlock(f"{type(error).__name__}: {error}", error) from error
         changes = state_changes(prior, posterior, self.spec)
-        self._head_trie.commit(block_hash, block.header.parent, block.header.slot, encoded, changes)
+        local = self.local_of(block, block_hash, prior, posterior) if self.local_of else None
+        self._head_trie.commit(
+            block_hash, block.header.parent, block.header.slot, encoded, changes, local
+        )
         self._state = None
         if self.on_applied is not None:
             self.on_applied(block_hash, posterior)

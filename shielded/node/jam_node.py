@@ -32,15 +32,18 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from shielded.circuits.errors import CircuitError
 from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys, KeyShare
 from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool
+from shielded.node.faucet import Faucet
 from shielded.node.genesis import GenesisError, genesis_hash, load_genesis, load_validator_secrets
 from shielded.node.jam_chain import ValidatorError
 from shielded.node.jam_devnet import POOL_SERVICE_ID, REGISTRAR_SERVICE_ID, devnet_genesis
+from shielded.node.jam_guarantee_flow import MempoolError
 from shielded.node.jam_messages import (
     Block,
     Blocks,
@@ -53,12 +56,14 @@ from shielded.node.jam_messages import (
     decode_message,
     encode_message,
 )
+from shielded.node.jam_pool_view import JamPoolView
 from shielded.node.jam_rpc import build_jam_dispatcher
 from shielded.node.jam_validator import JamValidator
+from shielded.node.mempool import transaction_id
 from shielded.node.p2p import Network, Peer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.shards import ShardStore
-from shielded.node.storage import ChainStore, StorageError
+from shielded.node.storage import ChainStore, StorageError, StoredBlock
 from shielded.node.validator_process import (
     INVALID_PENALTY,
     MALFORMED_PENALTY,
@@ -68,6 +73,8 @@ from shielded.node.validator_process import (
     run_validator,
 )
 from shielded.node.voter import Voter
+from shielded.notes.address import ShieldedAddress
+from shielded.pool_storage import PoolSnapshot
 
 log = logging.getLogger("shielded.jam_node")
 
@@ -133,6 +140,10 @@ class JamNode:
         pool = genesis.natives.get(NATIVE_POOL_CODE_HASH)
         self.pool = pool if isinstance(pool, NativePool) else None
         self._last_outcome: object = None
+        self.pool_view = JamPoolView(
+            self.validator.chain, genesis.pool_config, POOL_SERVICE_ID, self._rejections
+        )
+        self.faucets = Faucet(directory, self.config)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -210,6 +221,78 @@ class JamNode:
             return
         await self.send(self.validator.on_message(message))
         await self._after_move()
+
+    # --- the pool as the RPC sees it (`pool_rpc.PoolNode`) ------------------------------
+
+    @property
+    def faucet_available(self) -> bool:
+        return self.faucets.available
+
+    async def faucet(self, address: ShieldedAddress, amount: int) -> tuple[bytes, str | None]:
+        return await self.faucets.deposit(self, address, amount)
+
+    @property
+    def pool_head(self) -> StoredBlock:
+        return self.validator.chain.head
+
+    @property
+    def epoch_length(self) -> int:
+        return self.spec.epoch_length
+
+    def pool_snapshot(self) -> PoolSnapshot:
+        return self.pool_view.snapshot()
+
+    def current_slot(self) -> int:
+        return self.slot_at(time.time())
+
+    def spam_anchor(self) -> bytes:
+        """Spam proofs bind to the newest entropy of the pool's window (eta'_0 of the head:
+        a service sees the entropy, never a block hash)."""
+        return self.pool_view.snapshot().anchors.newest
+
+    def recent_hashes(self) -> list[bytes]:
+        history = self.validator.head_state().recent_blocks.history
+        return [entry.header_hash for entry in history][-8:]
+
+    def compact_blocks(self, from_height: int, count: int) -> list[Any]:
+        return self.pool_view.compact_blocks(from_height, count)
+
+    def pool_footprint(self) -> tuple[int, int]:
+        return (
+            self.store.service_item_count(POOL_SERVICE_ID),
+            self.store.service_bytes(POOL_SERVICE_ID),
+        )
+
+    def mempool_size(self) -> int:
+        return len(self.validator.mempool)
+
+    async def submit_transaction(self, raw: bytes) -> tuple[bytes, str | None]:
+        """Admit a pool transaction and gossip it (its proofs are checked when a guarantor
+        refines its package); (tx id, None) or (tx id, why it was refused)."""
+        tx_id = transaction_id(raw)
+        try:
+            outgoing = self.validator.submit(raw)
+        except MempoolError as error:
+            return tx_id, str(error)
+        await self.send(outgoing)
+        return tx_id, None
+
+    def transaction_status(self, tx_id: bytes) -> dict[str, object]:
+        """included (height, block, final, canonical), rejected, pending or unknown."""
+        known = self.pool_view.status(tx_id)
+        if known is not None:
+            return dict(known)
+        if tx_id in self.validator.mempool or tx_id in self.validator.pool.busy():
+            return {"status": "pending"}
+        settled = self.validator.outcomes.get(tx_id)
+        if settled is not None and not settled[1]:
+            return {"status": "rejected", "reason": "refused by the pool's accumulate"}
+        return {"status": "unknown"}
+
+    def _rejections(self) -> dict[bytes, str]:
+        """Why the pool's accumulate of the block being applied refused transactions."""
+        outcome = self.pool.last_outcome if self.pool is not None else None
+        return dict(outcome.rejected) if outcome is not None else {}
 
     # --- finality -----------------------------------------------------------------------
 

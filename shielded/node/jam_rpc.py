@@ -1,8 +1,8 @@
 """JSON-RPC of a validator on jamcore's rules (`jam_node.JamNode`).
 
 The methods answer from the graypaper state at the head: blocks and headers in the JAM
-codec's JSON form, state proofs from the head's trie (Appendix D), and the pool's
-transactions by what its outcome storage item (written by its accumulate) says. Parameter
+codec's JSON form, state proofs from the head's trie (Appendix D), the pool's methods from
+its storage items and compact blocks (`jam_pool_view`), and the PVM services' methods. Parameter
 models, summaries and the chain methods are the other program's (`chain_rpc`, `pool_rpc`),
 so clients see one API.
 """
@@ -16,11 +16,8 @@ from pydantic import Field, field_validator
 
 from jamcore.crypto.hashing import blake2b_256
 from jamcore.pvm.host_calls.general import MAX_SERVICE_CODE
-from jamcore.state.keys import storage_key
-from shielded.native_pool import OUTCOME, OUTCOME_KEY
+from jamcore.safrole.state import TicketSeries
 from shielded.node.chain_rpc import block_summary, register_chain_methods, register_method_list
-from shielded.node.jam_devnet import POOL_SERVICE_ID
-from shielded.node.jam_guarantee_flow import MempoolError
 from shielded.node.jam_services import (
     MAX_WORK_PAYLOAD,
     ServiceError,
@@ -28,8 +25,7 @@ from shielded.node.jam_services import (
     code_ready,
 )
 from shielded.node.jsonrpc import REJECTED, Dispatcher, Params, RpcError
-from shielded.node.pool_rpc import SubmitParams, TransactionParams
-from shielded.transaction import Transaction
+from shielded.node.pool_rpc import register_pool_methods
 
 if TYPE_CHECKING:
     from shielded.node.jam_node import JamNode
@@ -101,7 +97,6 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
     dispatcher = Dispatcher()
     validator = node.validator
     chain = validator.chain
-    store = chain.store
 
     @dispatcher.method("system_status")
     def system_status(_: Params) -> dict[str, Any]:
@@ -122,6 +117,7 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
             "slot_duration": node.config.slot_duration,
             "uptime_s": round(time.time() - node.started, 1),
             "epoch": state.slot // chain.spec.epoch_length,
+            "sealing": "tickets" if isinstance(state.gamma_s, TicketSeries) else "fallback",
             "pending_reports": sum(1 for pending in state.availability if pending is not None),
             "mempool": len(validator.mempool),
             "in_flight": len(validator.inflight),
@@ -129,52 +125,7 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
 
     register_chain_methods(dispatcher, chain)
 
-    @dispatcher.method("pool_submitTransaction", SubmitParams)
-    async def submit(params: SubmitParams) -> dict[str, Any]:
-        """Admit a pool transaction to the mempool and gossip it to every validator; the
-        pool core's guarantor packages it (refine checks its proofs)."""
-        raw = bytes.fromhex(params.transaction)
-        try:
-            outgoing = validator.submit(raw)
-        except MempoolError as error:
-            raise RpcError(REJECTED, f"transaction rejected: {error}") from None
-        await node.send(outgoing)
-        return {"tx_id": Transaction.decode(raw).tx_id.hex()}
-
-    @dispatcher.method("pool_getTransactionStatus", TransactionParams)
-    def transaction_status(params: TransactionParams) -> dict[str, Any]:
-        """accepted or rejected (with the slot whose accumulation said so, from the pool's
-        outcome item), pending (in the mempool or a package in flight), or unknown."""
-        tx_id = bytes.fromhex(params.tx_id)
-        settled = validator.outcomes.get(tx_id)
-        if settled is not None:
-            slot, accepted = settled
-            return {"status": "accepted" if accepted else "rejected", "slot": slot}
-        if tx_id in validator.mempool or tx_id in validator.pool.busy():
-            return {"status": "pending"}
-        return {"status": "unknown"}
-
-    @dispatcher.method("pool_getStats")
-    def stats(_: Params) -> dict[str, Any]:
-        """The pool service's storage footprint at the head and its last block's outcome."""
-        account = validator.head_state().services.get(POOL_SERVICE_ID)
-        raw = None if account is None else account.entries.get(
-            storage_key(POOL_SERVICE_ID, OUTCOME_KEY)
-        )
-        outcome = None if raw is None else OUTCOME.decode(raw)
-        return {
-            "height": chain.head.height,
-            "stored_items": store.service_item_count(POOL_SERVICE_ID),
-            "stored_bytes": store.service_bytes(POOL_SERVICE_ID),
-            "last_outcome": None
-            if outcome is None
-            else {
-                "slot": outcome.slot,
-                "accepted": len(outcome.accepted),
-                "rejected": len(outcome.rejected),
-            },
-            "mempool": len(validator.mempool),
-        }
+    register_pool_methods(dispatcher, node)
 
     @dispatcher.method("service_deploy", DeployParams)
     async def deploy(params: DeployParams) -> dict[str, Any]:

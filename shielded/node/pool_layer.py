@@ -19,17 +19,16 @@ transaction ids.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 from jamcore.block import Block
 from jamcore.codec import CodecError
 from jamcore.state.keys import storage_key
 from shielded.circuits.spend import SpendStatement, SpendVerifier
 from shielded.node.chain import ChainState, InvalidBlock, LayerOutcome
+from shielded.node.compact import compact_block, compact_entry
 from shielded.node.guarantees import POOL_SERVICE_ID, GuaranteeError, service_outputs
 from shielded.node.storage import ChainStore
 from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError
@@ -160,25 +159,7 @@ class PoolLayer:
             tx = _decode_or_none(raw)
             if tx is None or tx.tx_id not in accepted:
                 continue
-            entries.append(
-                {
-                    "tx_id": tx.tx_id.hex(),
-                    "kind": tx.kind.name.lower(),
-                    "fee": tx.fee,
-                    "deposit": None if tx.deposit is None else tx.deposit.amount,
-                    "withdrawal": None if tx.withdrawal is None else tx.withdrawal.amount,
-                    "nullifiers": [hex(n) for n in tx.nullifiers],
-                    "outputs": [
-                        {
-                            "commitment": hex(o.commitment),
-                            "position": placed[o.commitment][0],
-                            "permanent": placed[o.commitment][1],
-                            "ciphertext": o.ciphertext.hex(),
-                        }
-                        for o in tx.outputs
-                    ],
-                }
-            )
+            entries.append(compact_entry(tx, placed))
         compact = compact_block(
             height,
             block_hash,
@@ -285,28 +266,3 @@ def _decode_or_none(raw: bytes) -> Transaction | None:
         return Transaction.decode(raw)
     except TransactionError:
         return None
-
-
-def compact_block(
-    height: int,
-    block_hash: bytes,
-    parent: bytes,
-    slot: int,
-    epoch: int,
-    transactions: list[dict[str, Any]],
-    rejected: dict[str, str],
-) -> bytes:
-    """The wallet's view of a block (JSON): each accepted transaction's kind, fee, public
-    amounts, nullifiers and outputs (commitment, tree position, ciphertext); rejections."""
-    return json.dumps(
-        {
-            "height": height,
-            "hash": "0x" + block_hash.hex(),
-            "parent": "0x" + parent.hex(),
-            "slot": slot,
-            "epoch": epoch,
-            "transactions": transactions,
-            "rejected": rejected,
-        },
-        separators=(",", ":"),
-    ).encode()

@@ -7,24 +7,21 @@ parameters with pydantic and answers bad input with a JSON-RPC error.
 
 from __future__ import annotations
 
-import json
-import time
-from typing import TYPE_CHECKING, Any, Literal
+import inspect
+from collections.abc import Awaitable
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
 
 from shielded.fees import FeeError
-from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.jsonrpc import NOT_FOUND, REJECTED, UNAVAILABLE, Dispatcher, Params, RpcError
-from shielded.node.pool_layer import COMPACT
+from shielded.node.storage import StoredBlock
 from shielded.notes.address import ShieldedAddress
 from shielded.notes.errors import NotesError
 from shielded.notes.note import Tier
+from shielded.pool_storage import PoolSnapshot
 from shielded.service import quote
 from shielded.transaction import Kind
-
-if TYPE_CHECKING:
-    from shielded.node.validator import ValidatorNode
 
 MAX_COMPACT_BLOCKS = 200
 MAX_TRANSACTION_BYTES = 64 * 1024
@@ -105,14 +102,48 @@ KINDS = {"deposit": Kind.DEPOSIT, "transfer": Kind.TRANSFER, "withdrawal": Kind.
 TIERS = {"ephemeral": Tier.EPHEMERAL, "collateral": Tier.COLLATERAL, "personhood": Tier.PERSONHOOD}
 
 
-def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
+class PoolNode(Protocol):
+    """What the pool methods need of a validator (either program)."""
+
+    faucet_available: bool
+
+    @property
+    def pool_head(self) -> StoredBlock: ...
+
+    @property
+    def epoch_length(self) -> int: ...
+
+    def pool_snapshot(self) -> PoolSnapshot: ...
+
+    def current_slot(self) -> int: ...
+
+    def spam_anchor(self) -> bytes: ...
+
+    def recent_hashes(self) -> list[bytes]: ...
+
+    def compact_blocks(self, from_height: int, count: int) -> list[Any]: ...
+
+    def pool_footprint(self) -> tuple[int, int]: ...
+
+    def mempool_size(self) -> int: ...
+
+    def submit_transaction(
+        self, raw: bytes
+    ) -> tuple[bytes, str | None] | Awaitable[tuple[bytes, str | None]]: ...
+
+    def transaction_status(self, tx_id: bytes) -> dict[str, object]: ...
+
+    async def faucet(self, address: ShieldedAddress, amount: int) -> tuple[bytes, str | None]: ...
+
+
+def register_pool_methods(dispatcher: Dispatcher, node: PoolNode) -> None:
     """Add the pool_* and faucet_* methods of `node` to `dispatcher`."""
-    chain, pool = node.chain, node.pool
 
     @dispatcher.method("pool_submitTransaction", SubmitParams)
-    def submit(params: SubmitParams) -> dict[str, Any]:
-        """Check a transaction (refine) and queue it for the next blocks."""
-        tx_id, error = node.submit_transaction(bytes.fromhex(params.transaction))
+    async def submit(params: SubmitParams) -> dict[str, Any]:
+        """Check a transaction and queue it for the next blocks."""
+        result = node.submit_transaction(bytes.fromhex(params.transaction))
+        tx_id, error = await result if inspect.isawaitable(result) else result
         if error is not None:
             raise RpcError(REJECTED, f"transaction rejected: {error}")
         return {"tx_id": tx_id.hex()}
@@ -121,46 +152,45 @@ def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
     def transaction_status(params: TransactionParams) -> dict[str, Any]:
         """pending, included (with the block height and whether it is final), rejected, or
         unknown."""
-        return node.transaction_status(bytes.fromhex(params.tx_id))
+        return dict(node.transaction_status(bytes.fromhex(params.tx_id)))
 
     @dispatcher.method("pool_getStats")
     def stats(_: Params) -> dict[str, Any]:
         """Pool statistics at the head: value, notes, nullifiers, state size, fees burned."""
-        snapshot = pool.head_snapshot(chain.store)
-        state = snapshot.state
+        state = node.pool_snapshot().state
+        items, size = node.pool_footprint()
         return {
-            "height": chain.head.height,
+            "height": node.pool_head.height,
             "epoch": state.epoch,
             "pool_value": state.pool_value,
             "live_notes": state.trees.live.leaf_count(),
             "permanent_notes": len(state.trees.permanent),
             "nullifiers": len(state.nullifiers),
             "state_bytes": state.storage_bytes(),
-            "stored_items": chain.store.service_item_count(POOL_SERVICE_ID),
-            "stored_bytes": chain.store.service_bytes(POOL_SERVICE_ID),
+            "stored_items": items,
+            "stored_bytes": size,
             "fees_burned": state.fee_ledger.burned,
             "locked_collateral": state.locked_collateral,
             "anchor": hex(state.trees.anchor),
-            "mempool": len(node.mempool),
+            "mempool": node.mempool_size(),
         }
 
     @dispatcher.method("pool_getAnchor")
     def anchor(_: Params) -> dict[str, Any]:
-        """The spend anchor at the head, its epoch and the pool statistics fees use."""
-        snapshot = pool.head_snapshot(chain.store)
-        state = snapshot.state
-        head = chain.head
+        """The spend anchor at the head, its epoch, the pool statistics fees use, and what a
+        spam proof binds to (`spam_anchor`)."""
+        state = node.pool_snapshot().state
+        head = node.pool_head
         statistics = state.statistics()
         return {
             "anchor": hex(state.trees.anchor),
             "epoch": state.epoch,
-            "slot_epoch": chain.slot_at(time.time()) // chain.spec.epoch_length,
+            "slot_epoch": node.current_slot() // node.epoch_length,
             "height": head.height,
             "slot": head.slot,
             "block_hash": "0x" + head.hash.hex(),
-            "recent_block_hashes": [
-                "0x" + h.hex() for h in chain.state().recent_hashes[-8:]
-            ],
+            "spam_anchor": "0x" + node.spam_anchor().hex(),
+            "recent_block_hashes": ["0x" + h.hex() for h in node.recent_hashes()],
             "pool_value": statistics.pool_value,
             "live_notes": statistics.live_notes,
             "lifetime": state.config.lifetime,
@@ -170,7 +200,7 @@ def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
     @dispatcher.method("pool_getWitness", WitnessParams)
     def witness(params: WitnessParams) -> dict[str, Any]:
         """The Merkle path of a note at the head's anchor (for proving a spend)."""
-        state = pool.head_snapshot(chain.store).state
+        state = node.pool_snapshot().state
         try:
             found = state.trees.witness(params.position, params.permanent)
         except NotesError as error:
@@ -186,18 +216,12 @@ def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
     @dispatcher.method("pool_getCompactBlocks", CompactParams)
     def compact_blocks(params: CompactParams) -> list[Any]:
         """Per canonical block from `from_height`: outputs, nullifiers, transaction ids."""
-        blocks = []
-        for stored in chain.store.canonical_range(params.from_height, params.count):
-            data = chain.store.local(stored.hash, COMPACT)
-            if data is None:
-                break
-            blocks.append(json.loads(data))
-        return blocks
+        return node.compact_blocks(params.from_height, params.count)
 
     @dispatcher.method("pool_quoteFee", QuoteParams)
     def quote_fee(params: QuoteParams) -> dict[str, Any]:
         """The least fee of a transaction at the head's pool statistics."""
-        state = pool.head_snapshot(chain.store).state
+        state = node.pool_snapshot().state
         try:
             fee = quote(
                 state.config,
@@ -214,7 +238,7 @@ def register_pool_methods(dispatcher: Dispatcher, node: ValidatorNode) -> None:
     @dispatcher.method("pool_getBalance", AccountParams)
     def balance(params: AccountParams) -> dict[str, Any]:
         """A transparent account's balance at the head."""
-        state = pool.head_snapshot(chain.store).state
+        state = node.pool_snapshot().state
         account = bytes.fromhex(params.account)
         return {"account": params.account, "balance": state.balances.get(account, 0)}
 

@@ -21,10 +21,12 @@ its peers, voting for both (or for one).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from jamcore.block import Extrinsic, header_hash
 from jamcore.codec import CodecError
@@ -41,7 +43,6 @@ from jamcore.safrole.state import SafroleState, TicketBody, TicketEnvelope
 from jamcore.safrole.tickets import ticket_vrf_input
 from jamcore.safrole.transition import pending_ring
 from jamcore.work.guarantee import ReportGuarantee
-from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.finality.certificate import Certificate
 from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
@@ -49,6 +50,7 @@ from shielded.finality.keys import EpochKeys
 from shielded.finality.transport import Signed
 from shielded.node.assemble import assemble_chain
 from shielded.node.chain import FINAL_KEY, InvalidBlock
+from shielded.node.faucet import Faucet
 from shielded.node.finality_layer import (
     FINALITY_ITEMS,
     KEYS_LOCAL,
@@ -57,7 +59,6 @@ from shielded.node.finality_layer import (
 from shielded.node.genesis import (
     GenesisConfig,
     GenesisError,
-    load_account_key,
     load_genesis,
     load_validator_secrets,
 )
@@ -78,10 +79,10 @@ from shielded.node.messages import (
 )
 from shielded.node.node_rpc import build_dispatcher
 from shielded.node.p2p import Network, Peer
-from shielded.node.pool_layer import POOL_BATCH
+from shielded.node.pool_layer import COMPACT, POOL_BATCH
 from shielded.node.resharing import Resharer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
-from shielded.node.storage import ChainStore, StorageError
+from shielded.node.storage import ChainStore, StorageError, StoredBlock
 from shielded.node.validator_process import (
     INVALID_PENALTY,
     MALFORMED_PENALTY,
@@ -92,13 +93,10 @@ from shielded.node.validator_process import (
 )
 from shielded.node.voter import Voter
 from shielded.notes.address import ShieldedAddress
-from shielded.notes.keys import SpendingKey
+from shielded.pool_storage import PoolSnapshot
 from shielded.transaction import (
-    Payment,
     Transaction,
     TransactionError,
-    TransactionPlan,
-    build_transaction,
 )
 
 log = logging.getLogger("shielded.validator")
@@ -106,8 +104,6 @@ log = logging.getLogger("shielded.validator")
 TICKET_FIRST_PHASE = 2
 TICKET_TURNS = 6
 """Validators produce their Safrole tickets in turns over TICKET_TURNS slots."""
-PROVING_ESTIMATE_S = 3.0
-"""How long a Groth16 spend proof takes here, to aim a transaction at the right epoch."""
 
 
 class ValidatorNode:
@@ -130,7 +126,7 @@ class ValidatorNode:
             lambda stored: self.pool.transactions(self.chain.decode(stored.block)),
         )
         self.scores = PeerScores()
-        self._proving: ProvingArtifacts | None = None
+        self.faucets = Faucet(directory, self.config)
         self.resharer = Resharer(
             self.store,
             self.finality,
@@ -445,40 +441,52 @@ class ValidatorNode:
 
     @property
     def faucet_available(self) -> bool:
-        return (self.directory / "accounts" / "faucet.json").exists()
+        return self.faucets.available
 
     async def faucet(self, address: ShieldedAddress, amount: int) -> tuple[bytes, str | None]:
-        """Deposit `amount` from the faucet account to `address` (proved in a thread)."""
-        if self._proving is None:
-            self._proving = await asyncio.to_thread(
-                load_proving, self.directory / "circuit", self.config.vk_hash
-            )
-        faucet_key = load_account_key(self.directory, "faucet")
-        change = SpendingKey.from_seed(b"jam-shielded/faucet-change" + self.chain_id)
-        error: str | None = "not attempted"
-        tx_id = bytes(32)
-        for _attempt in range(3):  # an epoch may turn while proving: retry for the new one
-            state = self.pool.head_snapshot(self.store).state
-            ready = time.time() + PROVING_ESTIMATE_S + self.config.slot_duration
-            epoch = self.chain.slot_at(ready) // self.chain.spec.epoch_length
-            plan = TransactionPlan(
-                anchor=state.trees.anchor,
-                epoch=epoch,
-                lifetime=state.config.lifetime,
-                change_key=change,
-                payments=(Payment(address, amount),),
-                fee=0,
-                deposit_from=faucet_key,
-                deposit_amount=amount,
-            )
-            try:
-                transaction = await asyncio.to_thread(build_transaction, self._proving, plan)
-            except TransactionError as failure:
-                return bytes(32), str(failure)
-            tx_id, error = self.submit_transaction(transaction.encode())
-            if error is None:
+        """Deposit `amount` from the faucet account to `address` (`Faucet.deposit`)."""
+        return await self.faucets.deposit(self, address, amount)
+
+    # --- the pool as the RPC sees it (`pool_rpc.PoolNode`) ---------------------------
+
+    @property
+    def pool_head(self) -> StoredBlock:
+        return self.chain.head
+
+    @property
+    def epoch_length(self) -> int:
+        return self.chain.spec.epoch_length
+
+    def pool_snapshot(self) -> PoolSnapshot:
+        return self.pool.head_snapshot(self.store)
+
+    def current_slot(self) -> int:
+        return self.chain.slot_at(time.time())
+
+    def spam_anchor(self) -> bytes:
+        """Spam proofs bind to a recent block hash here: the head's."""
+        return self.chain.head.hash
+
+    def recent_hashes(self) -> list[bytes]:
+        return list(self.chain.state().recent_hashes[-8:])
+
+    def compact_blocks(self, from_height: int, count: int) -> list[Any]:
+        blocks = []
+        for stored in self.store.canonical_range(from_height, count):
+            data = self.store.local(stored.hash, COMPACT)
+            if data is None:
                 break
-        return tx_id, error
+            blocks.append(json.loads(data))
+        return blocks
+
+    def pool_footprint(self) -> tuple[int, int]:
+        return (
+            self.store.service_item_count(POOL_SERVICE_ID),
+            self.store.service_bytes(POOL_SERVICE_ID),
+        )
+
+    def mempool_size(self) -> int:
+        return len(self.mempool)
 
     # --- tickets ------------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from jamcore.safrole.sealing import slot_sealer
 from shielded.circuits.artifacts import load_proving
 from shielded.node import devnet
 from shielded.node.chain_rpc import BlockRef
+from shielded.node.compact import compact_block
 from shielded.node.genesis import GenesisConfig, create_devnet, load_account_key
 from shielded.node.jsonrpc import NOT_FOUND, Dispatcher, Params, RpcError
-from shielded.node.pool_layer import compact_block
 from shielded.node.pool_rpc import CompactParams
 from shielded.notes.encryption import encrypt_note
 from shielded.notes.keys import SpendingKey
