@@ -71,7 +71,7 @@ def figures() -> Iterator[Figure]:
         with ProcessPoolExecutor(
             WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_load_keys,
+            initializer=load_keys,
             initargs=(str(directory), config.vk_hash),
         ) as provers:
             for label, size in SIZES.items():
@@ -94,7 +94,7 @@ def _size_figures(
     )
     jobs = _build_pool_store(directory, config, author_path, size)
     shutil.copyfile(author_path, importer_path)
-    transactions = list(provers.map(_prove_transfer, jobs))
+    transactions = list(provers.map(prove_transfer, jobs))
     author, importer = (
         assemble_chain(directory, config, ChainStore(path)) for path in (author_path, importer_path)
     )
@@ -192,9 +192,20 @@ def _build_pool_store(
     proving jobs of the transfers that spend its 64 bench notes."""
     assembled = assemble_chain(directory, config, ChainStore(path))
     store = assembled.chain.store
-    pool_config = PoolConfig()
-    storage = PoolStorage.load(pool_config, lambda item: store.get(pool_state_key(item)))
+    storage = PoolStorage.load(PoolConfig(), lambda item: store.get(pool_state_key(item)))
+    jobs = grow_pool(storage, size)
+    items = storage.all_items()
+    store.seed_state({pool_state_key(item): value for item, value in items.items()})
+    store.close()
+    return jobs
+
+
+def grow_pool(storage: PoolStorage, size: int) -> list[tuple[Any, ...]]:
+    """Grow the pool of `storage` in place to `size` dummy live notes (one epoch subtree),
+    `size / 10` revealed nullifiers and 64 bench notes of OWNER appended last; the proving
+    jobs (`prove_transfer`) of the transfers spending those notes."""
     state = storage.state
+    pool_config = state.config
     live = state.trees.live
     subtrees = [live.subtree(slot) for slot in range(live.slots)]
     subtrees[0] = _bulk_subtree(size)
@@ -214,22 +225,18 @@ def _build_pool_store(
     state.pool_value += NOTE_VALUE * TRANSFERS
     anchor = state.trees.record_anchor()
     state.anchor_statistics[anchor] = state.statistics()
-    items = storage.all_items()
-    store.seed_state({pool_state_key(item): value for item, value in items.items()})
     fee = quote(pool_config, Kind.TRANSFER, state.statistics())
-    jobs = [
+    return [
         (i, anchor, pool_config.lifetime, fee, note, state.trees.witness(position, False))
         for i, (note, position) in enumerate(zip(notes, positions, strict=True))
     ]
-    store.close()
-    return jobs
 
 
-def _load_keys(directory: str, vk_hash: str) -> None:
+def load_keys(directory: str, vk_hash: str) -> None:
     _worker["keys"] = load_proving(Path(directory) / "circuit", vk_hash)
 
 
-def _prove_transfer(job: tuple[Any, ...]) -> bytes:
+def prove_transfer(job: tuple[Any, ...]) -> bytes:
     number, anchor, lifetime, fee, note, witness = job
     payee = SpendingKey.from_seed(blake2b_256(b"bench-node-pool/payee%d" % number))
     plan = TransactionPlan(

@@ -110,11 +110,11 @@ def accept_deposits(directory: Path, config: GenesisConfig) -> list[str]:
         ]
         assert tx_ids == [tx.tx_id.hex() for tx in transactions]
         seen = wait_for(
-            lambda ids=tx_ids: (s := statuses(config, ids)) <= {"accepted", "rejected"} and s,
+            lambda ids=tx_ids: (s := statuses(config, ids)) <= {"included", "rejected"} and s,
             90,
             "every validator's pool to settle the deposits",
         )
-        if seen == {"accepted"}:
+        if seen == {"included"}:
             return tx_ids
         # Aim the next proofs at the epoch after proving (2x the last proving time).
         ahead = time.time() + 2 * proving + 2 * config.slot_duration
@@ -222,6 +222,6 @@ def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
         )
         # Transaction statuses are node-local memory (the outcome item holds one block's):
         # the validators that kept running still know both deposits.
-        assert statuses(config, tx_ids, [0, 1, 2, 3, 4]) == {"accepted"}
+        assert statuses(config, tx_ids, [0, 1, 2, 3, 4]) == {"included"}
     finally:
         devnet.down(directory)
