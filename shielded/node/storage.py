@@ -101,6 +101,8 @@ class ChainStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.db = open_database(self.path, SCHEMA)
+        self._item_counts: dict[int, int] = {}
+        """Service id -> its data item count at the head (`service_item_count`)."""
         self._index_services()
 
     def _index_services(self) -> None:
@@ -254,6 +256,7 @@ class ChainStore:
         state directly); the head's undo log does not record them."""
         with self._transaction() as db:
             db.executemany(_UPSERT, [(k, v, data_service(k)) for k, v in items.items()])
+        self._item_counts.clear()
 
     def service_items(self, service: int) -> Iterator[tuple[bytes, bytes]]:
         """The data items C(service, h) at the canonical head (storage, preimages,
@@ -272,8 +275,13 @@ class ChainStore:
         return int(row.fetchone()[0])
 
     def service_item_count(self, service: int) -> int:
-        row = self.db.execute("SELECT COUNT(*) FROM state WHERE service = ?", (service,))
-        return int(row.fetchone()[0])
+        """How many data items the service has at the head (counted once, then kept up to
+        date by each import: a block's cost must not grow with the service's size)."""
+        count = self._item_counts.get(service)
+        if count is None:
+            row = self.db.execute("SELECT COUNT(*) FROM state WHERE service = ?", (service,))
+            count = self._item_counts[service] = int(row.fetchone()[0])
+        return count
 
     # --- import, rollback, finality ------------------------------------------------------
 
@@ -366,16 +374,24 @@ class ChainStore:
             db.execute(
                 "INSERT INTO canonical(height, hash) VALUES(?, ?)", (stored.height, block_hash)
             )
+            counted: dict[int, int] = {}
             for position, (key, value) in enumerate(changes.items()):
+                previous = self.get(key)
                 db.execute(
                     "INSERT INTO undo(block, position, key, previous) VALUES(?, ?, ?, ?)",
-                    (block_hash, position, key, self.get(key)),
+                    (block_hash, position, key, previous),
                 )
+                service = data_service(key)
+                if service is not None and (previous is None) != (value is None):
+                    counted[service] = counted.get(service, 0) + (1 if previous is None else -1)
                 if value is None:
                     db.execute("DELETE FROM state WHERE key = ?", (key,))
                 else:
-                    db.execute(_UPSERT, (key, value, data_service(key)))
+                    db.execute(_UPSERT, (key, value, service))
             self._set_meta("head", block_hash)
+        for service, delta in counted.items():  # committed: the kept counts follow
+            if service in self._item_counts:
+                self._item_counts[service] += delta
         return stored
 
     def undo_entries(self, block_hash: bytes) -> dict[bytes, bytes | None]:
@@ -400,14 +416,21 @@ class ChainStore:
             undo = db.execute(
                 "SELECT key, previous FROM undo WHERE block = ? ORDER BY position DESC", (head,)
             ).fetchall()
+            counted: dict[int, int] = {}
             for key, previous in undo:
+                service = data_service(bytes(key))
+                if service is not None and (previous is None) != (self.get(bytes(key)) is None):
+                    counted[service] = counted.get(service, 0) + (-1 if previous is None else 1)
                 if previous is None:
                     db.execute("DELETE FROM state WHERE key = ?", (key,))
                 else:
-                    db.execute(_UPSERT, (key, previous, data_service(key)))
+                    db.execute(_UPSERT, (key, previous, service))
             db.execute("DELETE FROM undo WHERE block = ?", (head,))
             db.execute("DELETE FROM canonical WHERE height = ?", (stored.height,))
             self._set_meta("head", stored.parent)
+        for service, delta in counted.items():
+            if service in self._item_counts:
+                self._item_counts[service] += delta
         return stored.parent
 
     def finalize(self, block_hash: bytes) -> None:

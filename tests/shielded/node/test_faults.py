@@ -97,12 +97,14 @@ def agree_on_one_chain(config: GenesisConfig, indices: list[int], rows: dict[int
     return len({canonical_hash(config, i, common) for i in indices}) == 1
 
 
-def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path) -> None:
+@pytest.mark.parametrize("program", ["node", "jam"])
+def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path, program: str) -> None:
+    """On both validator programs (the jam one imports blocks with jamcore)."""
     directory, config = init_devnet(tmp_path)
     everyone = list(range(VALIDATORS))
     live = [0, 1, 2, 3]
     try:
-        devnet.up(directory)
+        devnet.up(directory, program=program)
         rows = wait_for(
             lambda: (
                 (r := up_rows(directory))
@@ -142,7 +144,7 @@ def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path) -> Non
         assert max(advanced[i]["finalized"]["height"] for i in live) == stalled_final
         head_at_return = max(advanced[i]["head"]["height"] for i in live)
 
-        devnet.up(directory, only=[4, 5])
+        devnet.up(directory, only=[4, 5], program=program)
         # Verify they catch up, finality resumes and reaches the blocks made meanwhile.
         rows = wait_for(
             lambda: (

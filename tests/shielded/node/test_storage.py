@@ -159,3 +159,26 @@ def test_sigkill_during_imports_leaves_a_consistent_store(tmp_path: Path) -> Non
         assert len(store.canonical_range(0, 10**6)) == head.height + 1
         store.close()
         path.unlink()
+
+
+def test_service_item_counts_follow_imports_and_rollbacks(store: ChainStore) -> None:
+    """The kept per-service item count equals a fresh COUNT after imports and rollbacks."""
+    from jamcore.state.keys import storage_key
+
+    def fresh(service: int) -> int:
+        row = store.db.execute("SELECT COUNT(*) FROM state WHERE service = ?", (service,))
+        return int(row.fetchone()[0])
+
+    genesis = store.head
+    assert genesis is not None
+    assert store.service_item_count(7) == fresh(7) == 0
+    first = storage_key(7, b"a")
+    second = storage_key(7, b"b")
+    store.import_block(b"\x01" * 32, genesis, 1, b"one", {first: b"1", second: b"2"})
+    assert store.service_item_count(7) == fresh(7) == 2
+    store.import_block(b"\x02" * 32, b"\x01" * 32, 2, b"two", {first: None, second: b"3"})
+    assert store.service_item_count(7) == fresh(7) == 1
+    store.roll_back_head()
+    assert store.service_item_count(7) == fresh(7) == 2
+    store.roll_back_head()
+    assert store.service_item_count(7) == fresh(7) == 0
