@@ -75,6 +75,8 @@ from shielded.node.validator_process import (
 from shielded.node.voter import Voter
 from shielded.notes.address import ShieldedAddress
 from shielded.pool_storage import PoolSnapshot
+from shielded.service import verify_proofs
+from shielded.transaction import Transaction, TransactionError
 
 log = logging.getLogger("shielded.jam_node")
 
@@ -267,9 +269,16 @@ class JamNode:
         return len(self.validator.mempool)
 
     async def submit_transaction(self, raw: bytes) -> tuple[bytes, str | None]:
-        """Admit a pool transaction and gossip it (its proofs are checked when a guarantor
-        refines its package); (tx id, None) or (tx id, why it was refused)."""
+        """Check a pool transaction as the pool's refine will (the checks that read no pool
+        state: proofs and signatures, `shielded.service.verify_proofs`), then admit it and
+        gossip it; (tx id, None) or (tx id, why it was refused). The stateful checks
+        (nullifiers, anchor recency, fee, epoch) are accumulate's."""
         tx_id = transaction_id(raw)
+        try:
+            if self.pool is not None:
+                verify_proofs(Transaction.decode(raw), self.pool.proofs)
+        except TransactionError as error:
+            return tx_id, str(error)
         try:
             outgoing = self.validator.submit(raw)
         except MempoolError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import urllib.error
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,15 @@ def accept_deposits(directory: Path, config: GenesisConfig) -> list[str]:
             "every validator's pool to settle the deposits",
         )
         if seen == {"included"}:
+            # A copy with another proof is refused at submission (refine's checks).
+            forged = replace(transactions[0], proof=bytes(256))
+            with pytest.raises(RuntimeError, match="rejected"):
+                devnet.rpc_call(
+                    config.validators[1].rpc_port,
+                    "pool_submitTransaction",
+                    {"transaction": forged.encode().hex()},
+                    timeout=RPC_TIMEOUT,
+                )
             return tx_ids
         # Aim the next proofs at the epoch after proving (2x the last proving time).
         ahead = time.time() + 2 * proving + 2 * config.slot_duration
