@@ -19,6 +19,10 @@ the graypaper leaves to implementations:
   not yet in a service here);
 * JSON-RPC on 127.0.0.1 (`jam_rpc.py`).
 
+Fault injection: JAM_FAULT_PARTITION_UNTIL=<slot> keeps the validator off the network (it
+sends and hears nothing, and dials no one) until that slot; it goes on authoring and voting
+on its own branch meanwhile.
+
 A peer that sends bytes that do not decode, or claims another validator's index, is scored
 and banned for a while, as the other validator process does.
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -137,6 +142,8 @@ class JamNode:
         self.rpc = RpcServer(build_jam_dispatcher(self), self.hub, port=self.info.rpc_port)
         self.scores = PeerScores()
         self.started = time.time()
+        self.partition_until = int(os.environ.get("JAM_FAULT_PARTITION_UNTIL", "0"))
+        """Fault injection: off the network (nothing sent or heard) before this slot."""
         self._stop = asyncio.Event()
         self._last_head = self.validator.head_hash
         pool = genesis.natives.get(NATIVE_POOL_CODE_HASH)
@@ -162,7 +169,7 @@ class JamNode:
         tasks = [
             asyncio.create_task(every_slot(self.config, self._on_slot)),
             asyncio.create_task(
-                keep_connected(self.network, self.config, self.index, lambda: False)
+                keep_connected(self.network, self.config, self.index, lambda: self.partitioned)
             ),
         ]
         await self._stop.wait()
@@ -179,6 +186,10 @@ class JamNode:
     def slot_at(self, now: float) -> int:
         return self.config.slot_at(now)
 
+    @property
+    def partitioned(self) -> bool:
+        return self.slot_at(time.time()) < self.partition_until
+
     async def _on_slot(self, slot: int) -> None:
         self._follow_votes()
         await self.send(self.validator.on_slot(slot))
@@ -187,7 +198,10 @@ class JamNode:
     # --- transport ----------------------------------------------------------------------
 
     async def send(self, outgoing: list[Outgoing]) -> None:
-        """Send each message to the connected validators it names (one encoding each)."""
+        """Send each message to the connected validators it names (one encoding each);
+        nothing while partitioned (fault injection)."""
+        if self.partitioned:
+            return
         for item in outgoing:
             encoded = encode_message(item.message, self.spec)
             for recipient in item.to:
@@ -204,6 +218,8 @@ class JamNode:
             peer.close()
 
     async def _on_frame(self, peer: Peer, raw: bytes) -> None:
+        if self.partitioned:
+            return
         if self.scores.is_banned(peer.key):
             peer.close()
             return

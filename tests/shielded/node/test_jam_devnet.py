@@ -29,7 +29,7 @@ from shielded.notes.keys import SpendingKey
 from shielded.pool_storage import META_KEY
 from shielded.service import PoolConfig, PoolState
 from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
-from tests.shielded.node.test_faults import RPC_TIMEOUT, wait_for
+from tests.shielded.node.test_faults import RPC_TIMEOUT, FinalityWatch, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("devnet")]
 
@@ -233,5 +233,58 @@ def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
         # Transaction statuses are node-local memory (the outcome item holds one block's):
         # the validators that kept running still know both deposits.
         assert statuses(config, tx_ids, [0, 1, 2, 3, 4]) == {"included"}
+    finally:
+        devnet.down(directory)
+
+
+PARTITION_UNTIL = 30
+
+
+def test_a_partitioned_jam_validator_rejoins_and_no_final_block_is_replaced(
+    tmp_path: Path,
+) -> None:
+    """Validator 5 is off the network until slot PARTITION_UNTIL and builds a branch of its
+    own; the five others finalize meanwhile (t = 5). Back, it takes their chain (its own
+    branch is far behind and its votes alone favour it), finalizes with them, and no
+    validator ever replaces a final block."""
+    directory = tmp_path / "devnet"
+    config = devnet.init(
+        directory, VALIDATORS, slot_duration=SLOT, base_port=devnet.free_base_port(2 * VALIDATORS)
+    )
+    everyone = list(range(VALIDATORS))
+    watch = FinalityWatch(config)
+    try:
+        devnet.up(directory, only=everyone[:5], program="jam")
+        devnet.up(
+            directory,
+            only=[5],
+            env={"JAM_FAULT_PARTITION_UNTIL": str(PARTITION_UNTIL)},
+            program="jam",
+        )
+        during = wait_for(
+            lambda: (
+                len(r := heads(config, everyone)) == VALIDATORS
+                and min(r[i]["finalized"]["height"] for i in range(5)) >= 2
+                and r
+            ),
+            90,
+            "the five to finalize during the partition",
+        )
+        assert during[0]["slot"] < PARTITION_UNTIL, "the validators started too slowly"
+        watch.observe(during)
+        assert during[5]["finalized"]["height"] == 0
+        rejoined = wait_for(
+            lambda: (
+                len(r := watch.poll(directory)) == VALIDATORS
+                and r[5]["finalized"]["height"] >= r[0]["finalized"]["height"] - 1 > 0
+                and r[0]["slot"] >= PARTITION_UNTIL + 5
+                and r
+            ),
+            90,
+            "validator 5 to rejoin and finalize with the others",
+        )
+        low = min(row["finalized"]["height"] for row in rejoined.values())
+        assert len({canonical_hash(config, i, low) for i in everyone}) == 1
+        watch.check_all(everyone)
     finally:
         devnet.down(directory)

@@ -7,23 +7,29 @@ import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from jamcore.state.trie_proof import TrieProof, verify_proof
 from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.chain import InvalidBlock
+from shielded.node.chain_rpc import register_chain_methods
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
 )
 from shielded.node.guarantees import POOL_SERVICE_ID
-from shielded.node.jsonrpc import INVALID_PARAMS
-from shielded.node.node_rpc import build_dispatcher
+from shielded.node.jsonrpc import INVALID_PARAMS, Dispatcher
 from shielded.node.pool_layer import COMPACT, POOL_BATCH, pool_state_key
-from shielded.node.storage import ChainStore
-from shielded.pool_storage import ANCHORS_KEY, META_KEY, decode_nullifier_record, nullifier_key
+from shielded.node.pool_rpc import register_pool_methods
+from shielded.node.storage import ChainStore, StoredBlock
+from shielded.pool_storage import (
+    ANCHORS_KEY,
+    META_KEY,
+    PoolSnapshot,
+    decode_nullifier_record,
+    nullifier_key,
+)
 from shielded.transaction import Transaction
 
 
@@ -63,11 +69,34 @@ def test_replicas_apply_the_same_transactions(
     _check_state_proofs(follower, state.nullifiers.entries()[0].nullifier)
 
 
+class ReplicaNode:
+    """What `pool_getStats` reads of a validator, over one replica."""
+
+    def __init__(self, replica: AssembledChain) -> None:
+        self.replica = replica
+        self.store = replica.chain.store
+
+    @property
+    def pool_head(self) -> StoredBlock:
+        return self.replica.chain.head
+
+    def pool_snapshot(self) -> PoolSnapshot:
+        return self.replica.pool.head_snapshot(self.store)
+
+    def pool_footprint(self) -> tuple[int, int]:
+        service = POOL_SERVICE_ID
+        return self.store.service_item_count(service), self.store.service_bytes(service)
+
+    def mempool_size(self) -> int:
+        return 0
+
+
 def _check_state_proofs(replica: AssembledChain, nullifier: int) -> None:
     """A light client proves a revealed nullifier, the anchors and an unspent nullifier's
     absence against the head's state root, through `state_getProof`."""
-    node = SimpleNamespace(chain=replica.chain, pool=replica.pool, config=None, mempool=[])
-    dispatcher = build_dispatcher(node)  # type: ignore[arg-type]
+    dispatcher = Dispatcher()
+    register_chain_methods(dispatcher, replica.chain)
+    register_pool_methods(dispatcher, ReplicaNode(replica))  # type: ignore[arg-type]
     root = replica.chain.head_state_root()
 
     def prove(params: dict[str, object]) -> tuple[bytes, bytes | None, TrieProof]:
