@@ -86,6 +86,22 @@ class JamPoolView:
         """tx id -> the blocks whose accumulation accepted it (on any branch)."""
         self.rejected: dict[bytes, str] = {}
         chain.local_of = self.local_of
+        self._index_stored()
+
+    def _index_stored(self) -> None:
+        """Rebuild the transaction index from the stored compact blocks (a restarted
+        validator still answers for the transactions of blocks before its restart)."""
+        for block_hash, data in self.chain.store.local_rows(COMPACT):
+            try:
+                compact = json.loads(data)
+                accepted = [bytes.fromhex(entry["tx_id"]) for entry in compact["transactions"]]
+                refused = {bytes.fromhex(k): str(v) for k, v in compact["rejected"].items()}
+            except (ValueError, KeyError, TypeError):
+                continue  # not a compact block this view wrote: nothing to index
+            for tx_id in accepted:
+                self.included.setdefault(tx_id, []).append(block_hash)
+            for tx_id, reason in refused.items():
+                self.rejected.setdefault(tx_id, reason)
 
     def snapshot(self) -> PoolSnapshot:
         """The pool at the head, loaded from its storage items (PoolStorageError if they

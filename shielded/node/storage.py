@@ -292,6 +292,13 @@ class ChainStore:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def local_rows(self, name: str) -> Iterator[tuple[bytes, bytes]]:
+        """Every (block hash, data) of node-local data `name`, on any branch."""
+        for block, data in self.db.execute(
+            "SELECT block, data FROM local WHERE name = ?", (name,)
+        ):
+            yield bytes(block), bytes(data)
+
     def prune_local(self, name: str, below_height: int) -> int:
         """Delete `name` entries of blocks below `below_height`; returns how many."""
         cursor = self.db.execute(
