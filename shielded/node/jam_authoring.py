@@ -66,6 +66,7 @@ __all__ = [
     "candidate_bodies",
     "guarantee_expired",
     "seal_block",
+    "twin_body",
 ]
 
 
@@ -180,6 +181,17 @@ def candidate_bodies(
         if body not in bodies:
             bodies.append(body)
     return bodies
+
+
+def twin_body(body: Extrinsic, own_empty_assurance: AvailAssurance) -> Extrinsic:
+    """Another valid extrinsic for the same parent (fault injection: an equivocating
+    author's second block): empty if `body` carries anything, else only the author's
+    assurance anchored on the parent with no bit set (valid: eq. 11.15 constrains set bits
+    only), so neither frees a core nor needs a guarantee the other holds."""
+    empty = Extrinsic((), (), (), (), body.disputes)
+    if body != empty:
+        return empty
+    return Extrinsic((), (), (), (own_empty_assurance,), body.disputes)
 
 
 def guarantee_expired(guarantee: ReportGuarantee, head: State, spec: ChainSpec) -> bool:

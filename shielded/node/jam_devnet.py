@@ -5,7 +5,8 @@ Every validator of a devnet derives the same sigma_0 (graypaper eq. 4.4) from th
 validators and Safrole state of the genesis, the pool as service `POOL_SERVICE_ID` with its
 genesis storage items (an empty pool, the funded transparent accounts, the spam-proof window
 on eta_0) and in chi_Z (accumulated every block, eq. 12.18), the registrar that deploys PVM
-services (`shielded.native_registrar`, in chi_R), and the accept-all authorizer hosted by the
+services (`shielded.native_registrar`, in chi_R), the finality service recording proven OSST
+vote equivocations (`shielded.native_finality`), and the accept-all authorizer hosted by the
 pool (`jam_genesis.genesis_state`).
 
 The pool's refine and accumulate are native Python run through the service interface and
@@ -22,6 +23,7 @@ from jamcore.pvm.invocations.native import NativeService
 from jamcore.state.state import State
 from shielded.circuits.artifacts import load_verifying
 from shielded.circuits.spend import SpendVerifier
+from shielded.native_finality import FINALITY_CODE_HASH, NativeFinality, finality_service
 from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool, genesis_service
 from shielded.native_registrar import REGISTRAR_CODE_HASH, NativeRegistrar, registrar_service
 from shielded.node.genesis import GenesisConfig
@@ -32,6 +34,8 @@ POOL_SERVICE_ID = 1
 """The pool's service id on every devnet."""
 REGISTRAR_SERVICE_ID = 2
 """The registrar's service id: `shielded devnet service deploy` goes through it."""
+FINALITY_SERVICE_ID = 3
+"""The finality service's id: proven OSST vote equivocations (`shielded.native_finality`)."""
 POOL_BALANCE = 10**12
 """The pool account's balance a_b (eq. 9.8): pays for its storage footprint (a_t)."""
 POOL_MIN_ITEM_GAS = 1_000
@@ -67,12 +71,21 @@ def devnet_genesis(directory: Path, config: GenesisConfig) -> DevnetGenesis:
     )
     state = genesis_state(
         config,
-        [service, registrar_service(REGISTRAR_SERVICE_ID)],
+        [
+            service,
+            registrar_service(REGISTRAR_SERVICE_ID),
+            finality_service(FINALITY_SERVICE_ID),
+        ],
         always_accumulate={POOL_SERVICE_ID: POOL_FREE_GAS},
         registrar=REGISTRAR_SERVICE_ID,
     )
     natives: dict[bytes, NativeService] = {
         NATIVE_POOL_CODE_HASH: NativePool(pool_config, SpendVerifier(verifying), spec),
         REGISTRAR_CODE_HASH: NativeRegistrar(),
+        FINALITY_CODE_HASH: NativeFinality(
+            bytes.fromhex(config.chain_id),
+            config.epoch_keys(),
+            config.validator_keys(),
+        ),
     }
     return DevnetGenesis(state, natives, pool_config)

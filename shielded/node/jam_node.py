@@ -21,7 +21,11 @@ the graypaper leaves to implementations:
 
 Fault injection: JAM_FAULT_PARTITION_UNTIL=<slot> keeps the validator off the network (it
 sends and hears nothing, and dials no one) until that slot; it goes on authoring and voting
-on its own branch meanwhile.
+on its own branch meanwhile. JAM_FAULT_EQUIVOCATE=1 makes it send two valid blocks for each
+of its slots (same parent, different extrinsics) to the two halves of its peers and vote
+for both; `=one` votes for one only. Two conflicting votes of one validator are evidence:
+a validator holding it sends it to the finality service (`shielded.native_finality`), whose
+refine verifies it and whose accumulate records the offender in the state.
 
 A peer that sends bytes that do not decode, or claims another validator's index, is scored
 and banned for a while, as the other validator process does.
@@ -39,15 +43,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jamcore.block import header_hash
 from shielded.circuits.errors import CircuitError
 from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys, KeyShare
+from shielded.native_finality import proven_offenders
 from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool
 from shielded.node.faucet import Faucet
 from shielded.node.genesis import GenesisError, genesis_hash, load_genesis, load_validator_secrets
 from shielded.node.jam_chain import ValidatorError
-from shielded.node.jam_devnet import POOL_SERVICE_ID, REGISTRAR_SERVICE_ID, devnet_genesis
+from shielded.node.jam_devnet import (
+    FINALITY_SERVICE_ID,
+    POOL_SERVICE_ID,
+    REGISTRAR_SERVICE_ID,
+    devnet_genesis,
+)
 from shielded.node.jam_guarantee_flow import MempoolError
 from shielded.node.jam_messages import (
     Block,
@@ -63,6 +74,7 @@ from shielded.node.jam_messages import (
 )
 from shielded.node.jam_pool_view import JamPoolView
 from shielded.node.jam_rpc import build_jam_dispatcher
+from shielded.node.jam_services import ServiceError
 from shielded.node.jam_validator import JamValidator
 from shielded.node.mempool import transaction_id
 from shielded.node.p2p import Network, Peer
@@ -144,6 +156,12 @@ class JamNode:
         self.started = time.time()
         self.partition_until = int(os.environ.get("JAM_FAULT_PARTITION_UNTIL", "0"))
         """Fault injection: off the network (nothing sent or heard) before this slot."""
+        equivocate = os.environ.get("JAM_FAULT_EQUIVOCATE", "")
+        self.validator.equivocate = equivocate in ("1", "one")
+        self.vote_both_twins = equivocate == "1"
+        """"1": vote for both twin blocks (evidence follows); "one": vote for one only."""
+        self.reported_offenders: set[int] = set()
+        """Validators whose equivocation evidence this one sent to the finality service."""
         self._stop = asyncio.Event()
         self._last_head = self.validator.head_hash
         pool = genesis.natives.get(NATIVE_POOL_CODE_HASH)
@@ -192,8 +210,35 @@ class JamNode:
 
     async def _on_slot(self, slot: int) -> None:
         self._follow_votes()
-        await self.send(self.validator.on_slot(slot))
+        outgoing = self.validator.on_slot(slot)
+        twin = self.validator.twin
+        self.validator.twin = None
+        if twin is not None and twin[0] == slot and not self.partitioned:
+            outgoing = await self._equivocate(slot, outgoing, twin[1])
+        await self.send(outgoing)
         await self._after_move()
+
+    async def _equivocate(self, slot: int, outgoing: list[Outgoing], twin: bytes) -> list[Outgoing]:
+        """Fault injection: the block this validator authored goes to half of the other
+        validators and its twin (`JamValidator._seal_twin`) to the other half; with
+        JAM_FAULT_EQUIVOCATE=1 it votes for the twin too (evidence follows), with `one`
+        for its own block only (a split vote, no evidence)."""
+        others = [i for i in range(len(self.keys)) if i != self.index]
+        split: list[Outgoing] = []
+        for item in outgoing:
+            if isinstance(item.message, Block) and item.message.sender == self.index:
+                split.append(Outgoing(tuple(others[0::2]), item.message))
+                split.append(Outgoing(tuple(others[1::2]), Block(self.index, twin)))
+            else:
+                split.append(item)
+        if self.vote_both_twins:
+            twin_hash = header_hash(self.validator.chain.decode(twin).header, self.spec)
+            for voted in (self.validator.chain.head.hash, twin_hash):
+                vote = self.voter.vote(slot, voted)
+                if vote is not None:
+                    split.append(Outgoing(tuple(others), FinalityVote(vote.encode())))
+        log.warning("FAULT: equivocated at slot %d", slot)
+        return split
 
     # --- transport ----------------------------------------------------------------------
 
@@ -236,6 +281,7 @@ class JamNode:
             return
         if isinstance(message, FinalityVote):
             self._on_vote(peer, message)
+            await self.send(self._report_offenders())
             return
         await self.send(self.validator.on_message(message))
         await self._after_move()
@@ -339,6 +385,30 @@ class JamNode:
             return
         self._finalize()
 
+    def _report_offenders(self) -> list[Outgoing]:
+        """Send each new piece of equivocation evidence to the finality service (once per
+        offender; every honest validator that sees it does, and the submissions are one
+        work request)."""
+        outgoing: list[Outgoing] = []
+        for index, evidence in self.voter.evidence.items():
+            if index in self.reported_offenders:
+                continue
+            self.reported_offenders.add(index)
+            try:
+                outgoing += self.validator.submit_work(FINALITY_SERVICE_ID, evidence.encode())
+            except ServiceError as error:
+                log.warning("equivocation evidence against %d not sent: %s", index, error)
+                continue
+            log.info("sent equivocation evidence against validator %d on chain", index)
+        return outgoing
+
+    def offenders(self) -> list[bytes]:
+        """The ed25519 keys of the offenders at the head: psi_O (disputes, eq. 10.19) and
+        the validators the finality service proved to have equivocated."""
+        state = self.validator.head_state()
+        proven = proven_offenders(state, FINALITY_SERVICE_ID, len(self.keys))
+        return sorted(set(state.disputes.offenders) | set(proven.values()))
+
     def _follow_votes(self) -> None:
         """Build on the branch the vote lock or the votes choose (`Voter.follow`)."""
         if self.voter.follow():
@@ -354,6 +424,7 @@ class JamNode:
         if vote is not None:
             others = tuple(i for i in range(len(self.keys)) if i != self.index)
             await self.send([Outgoing(others, FinalityVote(vote.encode()))])
+        await self.send(self._report_offenders())
         self._finalize()
         self._note_head()
 

@@ -121,6 +121,7 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
             "pending_reports": sum(1 for pending in state.availability if pending is not None),
             "mempool": len(validator.mempool),
             "in_flight": len(validator.inflight),
+            "offenders": ["0x" + key.hex() for key in node.offenders()],
         }
 
     register_chain_methods(dispatcher, chain)

@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from jamcore.block import DisputesExtrinsic
+from jamcore.block import DisputesExtrinsic, Extrinsic
 from jamcore.errors import JamError
 from jamcore.pvm.invocations.native import NativeService
 from jamcore.state.state import State
@@ -71,6 +71,7 @@ from shielded.node.jam_authoring import (
     candidate_bodies,
     guarantee_expired,
     seal_block,
+    twin_body,
 )
 from shielded.node.jam_chain import ImportOutcome, InvalidBlock, JamChain, ValidatorError
 from shielded.node.jam_guarantee_flow import (
@@ -175,6 +176,11 @@ class JamValidator(ServiceRole):
         self.refused: list[str] = []
         """Why messages were refused (diagnostics; a peer's bad message never raises)."""
         self._assured: tuple[bytes, tuple[int, ...]] | None = None
+        self.equivocate = False
+        """Fault injection (`jam_node`): also seal a twin of each block this validator
+        authors, kept in `twin` for the transport to send to some of the peers."""
+        self.twin: tuple[int, bytes] | None = None
+        """(slot, encoded block): the twin of this validator's latest authored block."""
         self._early_shares: list[BundleShare] = []
         """Bundles whose anchor block has not arrived yet."""
         self.chain = JamChain(config, store, genesis, natives, on_applied=self._on_applied)
@@ -328,6 +334,7 @@ class JamValidator(ServiceRole):
             if block is None:
                 return []  # not this slot's sealer
             encoded = self.chain.codecs.block.encode(block)
+            twin = self._seal_twin(head, parent, root, slot, body) if self.equivocate else None
             try:
                 self.import_block(encoded)
             except InvalidBlock as error:
@@ -337,8 +344,21 @@ class JamValidator(ServiceRole):
                 for guarantee in () if body.preimages else body.guarantees:
                     self.guarantees.pop(guarantee.report.package_spec.hash, None)
                 continue
+            self.twin = None if twin is None else (slot, twin)
             return [Outgoing(self.others, Block(self.index, encoded))]
         return []
+
+    def _seal_twin(
+        self, head: State, parent: bytes, root: bytes, slot: int, body: Extrinsic
+    ) -> bytes | None:
+        """Fault injection: another valid block for the same slot and parent, so with
+        another header hash (`twin_body`)."""
+        own = make_assurance(parent, (), self.index, self.signing_key, self.spec)
+        block = seal_block(
+            head, parent, root, slot, self.secrets.bandersnatch_secret, twin_body(body, own),
+            self.spec,
+        )
+        return None if block is None else self.chain.codecs.block.encode(block)
 
     # --- (b) assurances -----------------------------------------------------------------
 

@@ -204,9 +204,12 @@ class FinalityWatch:
                 assert canonical_hash(self.config, index, height) == block_hash, (index, height)
 
 
+@pytest.mark.parametrize("program", ["node", "jam"])
 def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
-    tmp_path: Path,
+    tmp_path: Path, program: str
 ) -> None:
+    """On the jam program the evidence goes on chain through the finality service
+    (`shielded.native_finality`): refined, guaranteed, assured and accumulated."""
     directory, config = init_devnet(tmp_path)
     culprit = 1
     culprit_key = "0x" + config.validators[culprit].ed25519
@@ -214,8 +217,10 @@ def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
     watch = FinalityWatch(config)
 
     try:
-        devnet.up(directory, only=[i for i in everyone if i != culprit])
-        devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"})
+        devnet.up(directory, only=[i for i in everyone if i != culprit], program=program)
+        devnet.up(
+            directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"}, program=program
+        )
         # Verify the evidence reaches the chain of every validator (offenders).
         rows = wait_for(
             lambda: (
@@ -590,7 +595,8 @@ def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("devnet")
-def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None:
+@pytest.mark.parametrize("program", ["node", "jam"])
+def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path, program: str) -> None:
     """The culprit sends twin blocks to the two halves of its peers but votes for one only,
     so honest votes split with no evidence to show for it. Validators locked on the branch
     that is not the longest build on their lock's branch (`_follow_lock`), so finality keeps
@@ -605,8 +611,10 @@ def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None
         return log_file.read_text().count("FAULT: equivocated") if log_file.exists() else 0
 
     try:
-        devnet.up(directory, only=[i for i in everyone if i != culprit])
-        devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"})
+        devnet.up(directory, only=[i for i in everyone if i != culprit], program=program)
+        devnet.up(
+            directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"}, program=program
+        )
         wait_for(lambda: equivocations() >= 2, 90, "two equivocations")
         final_before = lowest_final(watch.poll(directory))
         wait_for(lambda: equivocations() >= 5, 90, "five equivocations")
