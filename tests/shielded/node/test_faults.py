@@ -24,7 +24,7 @@ from jamcore.block import header_hash
 from jamcore.safrole.authoring import claim_slot
 from jamcore.safrole.errors import SafroleError
 from shielded.finality.contribution import Vote
-from shielded.node import devnet
+from shielded.node import devnet, jam_messages
 from shielded.node.assemble import assemble_chain
 from shielded.node.chain import Chain
 from shielded.node.genesis import (
@@ -320,12 +320,28 @@ def _closed_by_node(connection: socket.socket, within: float) -> bool:
     return False
 
 
-def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path) -> None:
+def _bad_messages(program: str, config: GenesisConfig, sender: int) -> list[bytes]:
+    """An undecodable block and a malformed transaction in `program`'s own message
+    encoding (the node's, or the JAM-codec one of `jam_messages`)."""
+    if program == "node":
+        return [
+            encode_message("block", os.urandom(300)),
+            encode_message("transaction", b"\x00" * 10),
+        ]
+    spec = config.chain_spec()
+    return [
+        jam_messages.encode_message(jam_messages.Block(sender, os.urandom(300)), spec),
+        jam_messages.encode_message(jam_messages.Transaction(b"\x00" * 10), spec),
+    ]
+
+
+@pytest.mark.parametrize("program", ["node", "jam"])
+def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path, program: str) -> None:
     directory, config = init_devnet(tmp_path)
     target = config.validators[0]
     impostor = 5  # not started: its key is used by the test's raw socket
     try:
-        devnet.up(directory, only=[0, 1, 2, 3, 4])
+        devnet.up(directory, only=[0, 1, 2, 3, 4], program=program)
         wait_for(
             lambda: (
                 len(r := up_rows(directory)) == 5
@@ -356,8 +372,8 @@ def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path) -> None:
         # An authenticated peer sending undecodable messages and invalid blocks is scored
         # down and banned (4 malformed messages reach the ban score).
         connection = _authenticate(directory, config, impostor, target.p2p_port)
-        connection.sendall(frame(encode_message("block", os.urandom(300))))
-        connection.sendall(frame(encode_message("transaction", b"\x00" * 10)))
+        for message in _bad_messages(program, config, impostor):
+            connection.sendall(frame(message))
         for _ in range(4):
             connection.sendall(frame(b"\xee" + os.urandom(100)))
         assert _closed_by_node(connection, 10)
@@ -392,24 +408,31 @@ def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path) -> None:
         devnet.down(directory)
 
 
-@pytest.fixture(scope="module")
-def foreign_store_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+STORE_FILES = {"node": "chain.sqlite", "jam": "jam-chain.sqlite"}
+
+
+@pytest.fixture(scope="module", params=["node", "jam"])
+def foreign_store_run(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> dict[str, Any]:
     """Validator 0 of a fresh devnet started on validator 0's store of another devnet:
-    whether it exited, its log, and whether the other five went on."""
+    whether it exited, its log, and whether the other five went on (on either program)."""
+    program = request.param
+    store = STORE_FILES[program]
     base = tmp_path_factory.mktemp("foreign")
     other, _ = init_devnet(base, "other")
     try:
-        devnet.up(other, only=[0])
+        devnet.up(other, only=[0], program=program)
         wait_for(lambda: 0 in up_rows(other), 90, "the other devnet's validator 0 to start")
     finally:
         devnet.down(other)  # SIGTERM: the store is closed cleanly (WAL checkpointed)
     directory, config = init_devnet(base)
-    for name in ("chain.sqlite", "chain.sqlite-wal"):  # the WAL too, had it survived
+    for name in (store, store + "-wal"):  # the WAL too, had it survived
         source = other / "validators" / "0" / name
         if source.exists():
             shutil.copyfile(source, directory / "validators" / "0" / name)
     try:
-        devnet.up(directory)
+        devnet.up(directory, program=program)
         exited = wait_for(
             lambda: 0 not in devnet.running_pids(directory), 60, "validator 0 to exit"
         )
