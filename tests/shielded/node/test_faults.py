@@ -15,14 +15,16 @@ import socket
 import threading
 import time
 import urllib.error
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jamcore.block import header_hash
+from jamcore.block import DisputesExtrinsic, Extrinsic, header_hash
 from jamcore.safrole.authoring import claim_slot
 from jamcore.safrole.errors import SafroleError
+from jamcore.stf.block import safrole_state
 from shielded.finality.contribution import Vote
 from shielded.node import devnet, jam_messages
 from shielded.node.assemble import assemble_chain
@@ -34,6 +36,9 @@ from shielded.node.genesis import (
     load_genesis,
     load_validator_secrets,
 )
+from shielded.node.jam_authoring import seal_block
+from shielded.node.jam_chain import JamChain
+from shielded.node.jam_devnet import devnet_genesis
 from shielded.node.messages import BlocksRequest, decode_message, encode_message
 from shielded.node.p2p import DOMAIN, MAX_FRAME, frame
 from shielded.node.storage import ChainStore
@@ -479,8 +484,11 @@ class ConflictingVotes(AssertionError):
 class PeerTap:
     """The test's authenticated connection to one validator: frames arrive on a thread."""
 
-    def __init__(self, connection: socket.socket) -> None:
+    def __init__(
+        self, connection: socket.socket, decode: Callable[[bytes], Any] = decode_message
+    ) -> None:
         self.connection = connection
+        self.decode = decode
         self.messages: queue.Queue[Any] = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -489,12 +497,15 @@ class PeerTap:
         self.connection.settimeout(None)
         try:
             while True:
-                self.messages.put(decode_message(_read_frame(self.connection)))
+                self.messages.put(self.decode(_read_frame(self.connection)))
         except (OSError, ConnectionError):
             return
 
     def send(self, kind: str, payload: object) -> None:
         self.connection.sendall(frame(encode_message(kind, payload)))
+
+    def send_raw(self, message: bytes) -> None:
+        self.connection.sendall(frame(message))
 
     def close(self) -> None:
         self.connection.close()
@@ -585,6 +596,136 @@ def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) 
         head_b2 = "0x" + replica.head.hash.hex()
         # Validator 0 imports the longer branch, but it is locked on A (nobody else voted):
         # it keeps building on A's branch instead of switching (`_follow_lock`).
+        def knows_b2() -> bool:
+            try:
+                devnet.rpc_call(
+                    config.validators[0].rpc_port,
+                    "chain_getHeader",
+                    {"hash": head_b2},
+                    timeout=RPC_TIMEOUT,
+                )
+            except RuntimeError:
+                return False
+            return True
+
+        wait_for(knows_b2, 15, "validator 0 to import B1 <- B2")
+        head = devnet.rpc_call(config.validators[0].rpc_port, "chain_getHead", timeout=RPC_TIMEOUT)
+        assert bytes.fromhex(head["hash"][2:]) not in branch_b
+        time.sleep(2 * SLOT)
+        drain()
+        conflicting = [v for v in votes if v.payload.header_hash in branch_b]
+        if conflicting:
+            raise ConflictingVotes(
+                f"validator 0 voted for block A (slot {slot_a}) and then for "
+                f"{len(conflicting)} block(s) of the sibling branch (slot "
+                f"{conflicting[0].payload.slot}) that does not contain A"
+            )
+    finally:
+        if tap is not None:
+            tap.close()
+        devnet.down(directory)
+        replica.store.close()
+
+
+def _jam_sealer(chain: JamChain, slot: int, validators: list[ValidatorSecrets]) -> int:
+    """Which validator Safrole gives `slot` on top of the jam chain's head (eq. 6.15)."""
+    state = safrole_state(chain.head_state())
+    for secrets in validators:
+        try:
+            claim_slot(state, slot, secrets.bandersnatch_secret, chain.spec)
+        except SafroleError:
+            continue
+        return secrets.index
+    raise AssertionError(f"nobody may seal slot {slot}")
+
+
+def test_an_honest_jam_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
+    """As the test above, on the jam program: validator 0 runs alone, the test follows it
+    with a replica `JamChain` and seals graypaper blocks for the other validators' slots:
+    block A, then a longer sibling branch B1 <- B2; validator 0 votes for A and never for B,
+    and its head stays on A's branch."""
+    directory, config = init_devnet(tmp_path)
+    spec = config.chain_spec()
+    validators = [load_validator_secrets(directory, i) for i in range(VALIDATORS)]
+    genesis = devnet_genesis(directory, config)
+    replica = JamChain(
+        config, ChainStore(tmp_path / "replica.sqlite"), genesis.state, genesis.natives
+    )
+    votes: list[Vote] = []
+    tap = None
+    empty = Extrinsic((), (), (), (), DisputesExtrinsic((), (), ()))
+    try:
+        devnet.up(directory, only=[0], program="jam")
+        wait_for(lambda: 0 in up_rows(directory), 90, "validator 0 to start")
+        tap = PeerTap(
+            _authenticate(directory, config, 5, config.validators[0].p2p_port),
+            lambda raw: jam_messages.decode_message(raw, spec),
+        )
+        tap.send_raw(jam_messages.encode_message(jam_messages.BlocksRequest(5, 1, 64), spec))
+
+        def drain() -> None:
+            """Follow validator 0: import its blocks into the replica, keep its votes."""
+            while True:
+                try:
+                    message = tap.messages.get_nowait()
+                except queue.Empty:
+                    return
+                if isinstance(message, jam_messages.Block):
+                    replica.import_block(message.block)
+                if isinstance(message, jam_messages.Blocks):
+                    for block in message.blocks:
+                        replica.import_block(block)
+                if isinstance(message, jam_messages.FinalityVote):
+                    vote = Vote.decode(message.vote)
+                    if vote.contribution.index == 0:
+                        votes.append(vote)
+
+        def fork_window() -> tuple[int, int, int] | None:
+            drain()
+            head = replica.head
+            now = config.slot_at(time.time())
+            slots = range(head.slot + 1, now + 4)
+            if any(_jam_sealer(replica, s, validators) == 0 for s in slots):
+                return None
+            epoch = spec.epoch_length
+            usable = [s for s in slots if s <= now and s // epoch == now // epoch]
+            return (usable[-3], usable[-2], usable[-1]) if len(usable) >= 3 else None
+
+        slot_a, slot_b1, slot_b2 = wait_for(fork_window, 90, "a window of free slots", 0.2)
+        parent = replica.head_hash
+
+        def author(slot: int) -> bytes:
+            secret = validators[_jam_sealer(replica, slot, validators)].bandersnatch_secret
+            block = seal_block(
+                replica.head_state(), replica.head_hash, replica.head_root(), slot, secret,
+                empty, spec,
+            )
+            assert block is not None
+            return replica.codecs.block.encode(block)
+
+        def send_block(encoded: bytes) -> None:
+            tap.send_raw(jam_messages.encode_message(jam_messages.Block(5, encoded), spec))
+
+        block_a = author(slot_a)
+        block_b1 = author(slot_b1)
+        assert replica.import_block(block_b1).status == "imported"
+        block_b2 = author(slot_b2)
+        assert replica.import_block(block_b2).status == "imported"
+        hash_a = header_hash(replica.decode(block_a).header, spec)
+        branch_b = {replica.head.hash, replica.head.parent}
+        assert replica.decode(block_a).header.parent == parent
+
+        send_block(block_a)
+        wait_for(
+            lambda: drain() or any(v.payload.header_hash == hash_a for v in votes),
+            15,
+            "validator 0 to vote for block A",
+            0.1,
+        )
+        send_block(block_b1)
+        send_block(block_b2)
+        head_b2 = "0x" + replica.head.hash.hex()
+
         def knows_b2() -> bool:
             try:
                 devnet.rpc_call(
