@@ -1,23 +1,39 @@
-"""The devnet's finality service: OSST vote equivocations proven on chain.
+"""The devnet's finality service: the OSST keys' reshare rounds and proven vote equivocations.
 
 OSST finality (design section 4) is the node's, beside the graypaper: votes and certificates
-travel over p2p. A validator that signs votes for two different blocks at one slot has no
-graypaper offender path (disputes judge work reports, not finality votes), so the devnet
-records such proofs in a service of its own, the JAM way: any validator that holds two
-conflicting votes (`shielded.finality.equivocation.EquivocationEvidence`) sends them to this
-service as a work item, and every validator runs it.
+travel over p2p. What must be agreed on chain goes through this service, the JAM way (a work
+item per message, refined, guaranteed, assured and accumulated like any work):
 
-* Refine (Psi_R, eq. B.5) verifies the evidence against the devnet's OSST public shares
-  (`verify_equivocation`: one validator index, one chain and slot, two headers, both
-  contributions valid), stateless as refine must be; the output is E_2(index) ++ the
-  offender's ed25519 key. Anything else panics, so no report claims an offence unproven.
-* Accumulate (Psi_A, eq. B.9) `write`s `offender_item(index)` -> the key, through the real
-  host calls, once per offender: the state root then commits to it, and `proven_offenders`
-  reads the set back from any state.
+* **The keys' reshare round** of each epoch (`shielded.node.key_record`): validators send
+  their signed dealings, complaints and answers (`shielded.finality.transport`) as work
+  items; the service keeps the chain's `KeyRecord` (the keys in force, the round under way
+  and the basis the keys were combined from) in its storage, so every validator derives
+  its new share from the state alone.
+* **Equivocation**: a validator that signs votes for two blocks at one slot has no graypaper
+  offender path (disputes judge work reports, not finality votes); whoever holds the two
+  votes (`EquivocationEvidence`) sends them here, and the offender is recorded.
 
-Native Python rather than PVM code: the Schnorr checks are BN254 arithmetic, which the PVM
-would interpret far too slowly. The keys are those of the genesis (this path keeps them in
-force; their resharing is the other validator program's).
+A work item's payload is one octet naming its kind (`EVIDENCE` or `RESHARE`) and the
+message. Refine (Psi_R, eq. B.5) does the stateless checks: the payload decodes; a reshare
+message is for this chain and signed by the validator it names. Anything else panics, so no
+report carries junk. Accumulate (Psi_A, eq. B.9), through the real host calls:
+
+1. reads the record's epoch (`EPOCH_ITEM`); at the first accumulation of a later epoch it
+   closes the round (`close_round`: the keys become the qualified dealings' reshare, or
+   carry over), as the other validator program does at the epoch's first block: the service
+   is in chi_Z (accumulated every block, eq. 12.18) so that happens in the epoch's first
+   block;
+2. admits each refined reshare message to the round (`admit`: the phase windows, one
+   dealing per dealer, Feldman's public checks), dealings first, then complaints, answers;
+3. verifies each piece of evidence against the keys in force at its votes' epoch
+   (`KeyRecord.keys_at`) and `write`s `offender_item(index)` -> the offender's ed25519 key;
+4. `write`s the record when it changed.
+
+The state root then commits to the keys, the round and the offenders (`finality_record`,
+`proven_offenders` read them back). The devnet's validator set never changes (no service
+calls `designate`), so the dealers and the recipients of every round are the genesis
+validators. Native Python rather than PVM code: Feldman's checks and the Schnorr
+verification are BN254 arithmetic, which the PVM would interpret far too slowly.
 """
 
 from __future__ import annotations
@@ -30,25 +46,47 @@ from jamcore.pvm.invocations.native_refine import RefineHost
 from jamcore.state.keys import storage_key
 from jamcore.state.state import State
 from shielded.finality.equivocation import EquivocationEvidence, verify_equivocation
+from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys
+from shielded.finality.transport import Signed, message_author, message_body
 from shielded.node.jam_genesis import GenesisService, native_code, native_code_hash
+from shielded.node.key_record import (
+    KeyRecord,
+    ReshareError,
+    RoundContext,
+    admit,
+    close_round,
+)
 
 __all__ = [
+    "EPOCH_ITEM",
+    "EVIDENCE",
     "FINALITY_CODE",
     "FINALITY_CODE_HASH",
+    "RECORD_ITEM",
+    "RESHARE",
     "NativeFinality",
+    "evidence_payload",
+    "finality_record",
     "finality_service",
     "offender_item",
     "proven_offenders",
+    "reshare_payload",
 ]
 
 FINALITY_NAME = "finality/v1"
 FINALITY_CODE = native_code(FINALITY_NAME)
 FINALITY_CODE_HASH = native_code_hash(FINALITY_NAME)
 """a_c of the finality service: the key of `NativeFinality` in `natives`."""
+EVIDENCE = 0
+RESHARE = 1
+RECORD_ITEM = b"keys"
+"""Storage key of the chain's `KeyRecord`."""
+EPOCH_ITEM = b"epoch"
+"""Storage key of E_4(the record's epoch): read every block instead of the whole record."""
 _OWN_WORK_GAS = 1_000
-"""Gas the native code charges for recording one offender."""
-_OUTPUT_LENGTH = 2 + 32
+"""Gas the native code charges per message it handles."""
+_KIND_ORDER = {b"dealing": 0, b"complaint": 1, b"answer": 2}
 
 
 def offender_item(index: int) -> bytes:
@@ -56,13 +94,27 @@ def offender_item(index: int) -> bytes:
     return b"offender/" + index.to_bytes(2, "little")
 
 
+def evidence_payload(evidence: EquivocationEvidence) -> bytes:
+    """The work item payload that sends `evidence` to the finality service."""
+    return bytes([EVIDENCE]) + evidence.encode()
+
+
+def reshare_payload(message: Signed) -> bytes:
+    """The work item payload that sends a reshare round message to the finality service."""
+    return bytes([RESHARE]) + message.encode()
+
+
 class NativeFinality:
     """Refine and accumulate of the finality service (module docstring)."""
 
-    def __init__(self, chain_id: bytes, keys: EpochKeys, ed25519_keys: Sequence[bytes]) -> None:
+    def __init__(
+        self, chain_id: bytes, ed25519_keys: Sequence[bytes], epoch_length: int
+    ) -> None:
         self.chain_id = bytes(chain_id)
-        self.keys = keys
         self.ed25519_keys = tuple(bytes(key) for key in ed25519_keys)
+        self.epoch_length = epoch_length
+
+    # --- refine -------------------------------------------------------------------------
 
     def refine(
         self,
@@ -73,15 +125,29 @@ class NativeFinality:
         payload: bytes,
         package_hash: bytes,
     ) -> bytes:
-        """E_2(index) ++ ed25519 key of the proven offender; a panic (FinalityError,
-        ValueError) for a payload that proves nothing."""
-        evidence = EquivocationEvidence.decode(bytes(payload))
-        if evidence.first.payload.chain_id != self.chain_id:
-            raise ValueError("evidence for another chain")
-        index = verify_equivocation(evidence, self.keys)
-        if index >= len(self.ed25519_keys):
-            raise ValueError(f"no validator {index}")
-        return index.to_bytes(2, "little") + self.ed25519_keys[index]
+        """The payload itself once its stateless checks pass; a panic (FinalityError,
+        ValueError) otherwise."""
+        payload = bytes(payload)
+        if not payload:
+            raise ValueError("empty payload")
+        if payload[0] == EVIDENCE:
+            evidence = EquivocationEvidence.decode(payload[1:])
+            if evidence.first.payload.chain_id != self.chain_id:
+                raise ValueError("evidence for another chain")
+            return payload
+        if payload[0] == RESHARE:
+            message = Signed.decode(payload[1:])
+            body = message_body(message)
+            author = message_author(body)
+            if body.chain_id != self.chain_id:
+                raise ValueError("reshare message for another chain")
+            if not 0 <= author < len(self.ed25519_keys):
+                raise ValueError(f"no validator {author}")
+            message.verify(self.ed25519_keys[author])
+            return payload
+        raise ValueError(f"unknown finality payload kind {payload[0]}")
+
+    # --- accumulate ---------------------------------------------------------------------
 
     def accumulate(
         self,
@@ -90,42 +156,105 @@ class NativeFinality:
         service: int,
         inputs: Sequence[AccumulationInput],
     ) -> None:
-        """Record each refined offender not recorded yet."""
+        """Close the round at a new epoch, admit the round's messages, record offenders
+        (module docstring)."""
+        reshare: list[Signed] = []
+        evidence: list[EquivocationEvidence] = []
         for item in inputs:
             if not isinstance(item, OperandTuple) or item.result.tag != "ok":
-                continue  # a transfer or a refine that panicked: nothing proven
+                continue  # a transfer, or a refine that panicked: nothing to act on
             output = bytes(item.result.value)
-            if len(output) != _OUTPUT_LENGTH:
+            try:
+                if output[:1] == bytes([RESHARE]):
+                    reshare.append(Signed.decode(output[1:]))
+                elif output[:1] == bytes([EVIDENCE]):
+                    evidence.append(EquivocationEvidence.decode(output[1:]))
+            except FinalityError:
                 continue
-            index = int.from_bytes(output[:2], "little")
+        epoch = slot // self.epoch_length
+        raw_epoch = host.read(EPOCH_ITEM)
+        recorded = 0 if raw_epoch is None else int.from_bytes(raw_epoch, "little")
+        if epoch == recorded and not reshare and not evidence:
+            return  # the usual block: one read
+        raw = host.read(RECORD_ITEM)
+        if raw is None:
+            return  # a finality service without a genesis record keeps nothing
+        before = record = KeyRecord.decode(raw)
+        if epoch > record.epoch:
             host.charge(_OWN_WORK_GAS)
-            key = offender_item(index)
-            if host.read(key) is None:
-                host.write(key, output[2:])
+            record = close_round(record, epoch)
+        context = RoundContext(
+            self.chain_id, slot, self.epoch_length, self.ed25519_keys, self.ed25519_keys
+        )
+        for message in sorted(reshare, key=lambda m: _KIND_ORDER.get(m.kind, 3)):
+            host.charge(_OWN_WORK_GAS)
+            try:
+                record = admit(record, context, message)
+            except ReshareError:
+                continue  # late, repeated or failing Feldman's checks: not admitted
+        for piece in evidence:
+            host.charge(_OWN_WORK_GAS)
+            self._record_offender(host, record, piece)
+        if record != before:
+            host.write(RECORD_ITEM, record.encode())
+        if record.epoch != recorded:
+            host.write(EPOCH_ITEM, record.epoch.to_bytes(4, "little"))
+
+    def _record_offender(
+        self, host: AccumulateHost, record: KeyRecord, evidence: EquivocationEvidence
+    ) -> None:
+        """Write the offender's item if `evidence` proves an equivocation under the keys
+        in force at its votes' epoch."""
+        keys = record.keys_at(evidence.first.payload.slot // self.epoch_length)
+        if keys is None:
+            return  # votes from a later epoch than the record's: nothing to check against
+        try:
+            index = verify_equivocation(evidence, keys)
+        except FinalityError:
+            return
+        if index >= len(self.ed25519_keys):
+            return
+        key = offender_item(index)
+        if host.read(key) is None:
+            host.write(key, self.ed25519_keys[index])
 
 
-def finality_service(service_id: int, balance: int = 10**9) -> GenesisService:
-    """The finality service's genesis account: its native code and a balance that pays
-    for one item per validator (a_t, eq. 9.8)."""
+def finality_service(
+    service_id: int, keys: EpochKeys, balance: int = 10**9
+) -> GenesisService:
+    """The finality service's genesis account: its native code, the genesis `KeyRecord`
+    (the keys of the genesis DKG, epoch 0) and a balance that pays for its items (a_t,
+    eq. 9.8)."""
     return GenesisService(
         id=service_id,
         code=FINALITY_CODE,
         balance=balance,
-        storage={},
+        storage={
+            RECORD_ITEM: KeyRecord.genesis(keys).encode(),
+            EPOCH_ITEM: (0).to_bytes(4, "little"),
+        },
         min_item_gas=1_000,
         min_memo_gas=100,
     )
 
 
+def _item(state: State, service_id: int, key: bytes) -> bytes | None:
+    account = state.services.get(service_id)
+    return None if account is None else account.entries.get(storage_key(service_id, key))
+
+
+def finality_record(state: State, service_id: int) -> KeyRecord | None:
+    """The `KeyRecord` the finality service holds in `state` (None without one)."""
+    raw = _item(state, service_id, RECORD_ITEM)
+    return None if raw is None else KeyRecord.decode(bytes(raw))
+
+
 def proven_offenders(state: State, service_id: int, validators: int) -> dict[int, bytes]:
     """Validator index -> ed25519 key of each offender the finality service recorded in
     `state` (one storage read per validator index)."""
-    account = state.services.get(service_id)
-    if account is None:
-        return {}
     found = {}
     for index in range(validators):
-        value = account.entries.get(storage_key(service_id, offender_item(index)))
+        value = _item(state, service_id, offender_item(index))
         if value is not None:
             found[index] = bytes(value)
     return found

@@ -146,6 +146,15 @@ def message_body(signed: Signed) -> DealingBody | ComplaintBody | AnswerBody:
     return body
 
 
+def message_author(body: DealingBody | ComplaintBody | AnswerBody) -> int:
+    """The validator index that must have signed the message."""
+    if isinstance(body, DealingBody):
+        return body.dealing.dealer
+    if isinstance(body, ComplaintBody):
+        return body.recipient
+    return body.dealer
+
+
 def x25519_public(ed25519_key: bytes) -> PublicKey | None:
     """The X25519 key of a validator's ed25519 key; None for the null key or a bad point."""
     if ed25519_key == NULL_KEY:

@@ -5,8 +5,9 @@ Every validator of a devnet derives the same sigma_0 (graypaper eq. 4.4) from th
 validators and Safrole state of the genesis, the pool as service `POOL_SERVICE_ID` with its
 genesis storage items (an empty pool, the funded transparent accounts, the spam-proof window
 on eta_0) and in chi_Z (accumulated every block, eq. 12.18), the registrar that deploys PVM
-services (`shielded.native_registrar`, in chi_R), the finality service recording proven OSST
-vote equivocations (`shielded.native_finality`), and the accept-all authorizer hosted by the
+services (`shielded.native_registrar`, in chi_R), the finality service holding the OSST keys,
+their reshare rounds and proven vote equivocations (`shielded.native_finality`, in chi_Z
+too), and the accept-all authorizer hosted by the
 pool (`jam_genesis.genesis_state`).
 
 The pool's refine and accumulate are native Python run through the service interface and
@@ -42,6 +43,9 @@ POOL_MIN_ITEM_GAS = 1_000
 POOL_MIN_MEMO_GAS = 100
 POOL_FREE_GAS = 5_000_000
 """chi_Z's gas for the pool each block (eq. 12.18): its epoch turn and spam window."""
+FINALITY_FREE_GAS = 1_000_000
+"""chi_Z's gas for the finality service each block: closing a reshare round at an epoch's
+first block."""
 
 
 @dataclass(frozen=True)
@@ -74,18 +78,16 @@ def devnet_genesis(directory: Path, config: GenesisConfig) -> DevnetGenesis:
         [
             service,
             registrar_service(REGISTRAR_SERVICE_ID),
-            finality_service(FINALITY_SERVICE_ID),
+            finality_service(FINALITY_SERVICE_ID, config.epoch_keys()),
         ],
-        always_accumulate={POOL_SERVICE_ID: POOL_FREE_GAS},
+        always_accumulate={POOL_SERVICE_ID: POOL_FREE_GAS, FINALITY_SERVICE_ID: FINALITY_FREE_GAS},
         registrar=REGISTRAR_SERVICE_ID,
     )
     natives: dict[bytes, NativeService] = {
         NATIVE_POOL_CODE_HASH: NativePool(pool_config, SpendVerifier(verifying), spec),
         REGISTRAR_CODE_HASH: NativeRegistrar(),
         FINALITY_CODE_HASH: NativeFinality(
-            bytes.fromhex(config.chain_id),
-            config.epoch_keys(),
-            config.validator_keys(),
+            bytes.fromhex(config.chain_id), config.validator_keys(), spec.epoch_length
         ),
     }
     return DevnetGenesis(state, natives, pool_config)

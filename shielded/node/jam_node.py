@@ -14,9 +14,11 @@ the graypaper leaves to implementations:
   block requests and bundles is the peer's own index) and handed to the core;
 * OSST finality as on the other validator program (`voter.Voter`: the vote lock, the branch
   to build on, certificates; a certified block is final at once): after each move of the
-  head the validator votes for it and sends the vote to everyone. On this path the genesis
-  OSST keys stay in force (their resharing rides in the other program's finality reports,
-  not yet in a service here);
+  head the validator votes for it and sends the vote to everyone. The keys are reshared at
+  every epoch change through the finality service (`jam_finality`,
+  `shielded.native_finality`): each slot the validator's round duties (deal, complain,
+  answer) become work items for it, and a vote verifies against the keys in force at its
+  block;
 * JSON-RPC on 127.0.0.1 (`jam_rpc.py`).
 
 Fault injection: JAM_FAULT_PARTITION_UNTIL=<slot> keeps the validator off the network (it
@@ -47,8 +49,7 @@ from jamcore.block import header_hash
 from shielded.circuits.errors import CircuitError
 from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
-from shielded.finality.keys import EpochKeys, KeyShare
-from shielded.native_finality import proven_offenders
+from shielded.native_finality import evidence_payload, proven_offenders
 from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool
 from shielded.node.faucet import Faucet
 from shielded.node.genesis import GenesisError, genesis_hash, load_genesis, load_validator_secrets
@@ -59,6 +60,7 @@ from shielded.node.jam_devnet import (
     REGISTRAR_SERVICE_ID,
     devnet_genesis,
 )
+from shielded.node.jam_finality import JamFinality, ServiceRound
 from shielded.node.jam_guarantee_flow import MempoolError
 from shielded.node.jam_messages import (
     Block,
@@ -132,16 +134,30 @@ class JamNode:
             registrar=REGISTRAR_SERVICE_ID,
         )
         self.genesis_keys = self.config.epoch_keys()
+        self.keys = self.config.validator_keys()
+        self.finality = JamFinality(
+            self.store,
+            ServiceRound(
+                bytes.fromhex(self.config.chain_id),
+                self.genesis_keys,
+                self.spec.epoch_length,
+                self.keys,
+                FINALITY_SERVICE_ID,
+                self.validator.head_state,
+            ),
+            index,
+            self.secrets.signing_key,
+            self.secrets.key_share,
+        )
         self.voter = Voter(
             self.validator.chain,
             bytes.fromhex(self.config.chain_id),
             index,
-            self._keys_for_block,
-            self._share_for,
+            self.finality.keys_for_block,
+            self.finality.share_for,
             self.genesis_keys.validator_count,
             self.genesis_keys.threshold,
         )
-        self.keys = self.config.validator_keys()
         self.index_of = {key: i for i, key in enumerate(self.keys)}
         self.network = Network(
             genesis_hash(self.config),
@@ -171,6 +187,8 @@ class JamNode:
             self.validator.chain, genesis.pool_config, POOL_SERVICE_ID, self._rejections
         )
         self.faucets = Faucet(directory, self.config)
+        chain = self.validator.chain
+        chain.local_of = self.finality.with_keys(chain.local_of)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -210,7 +228,8 @@ class JamNode:
 
     async def _on_slot(self, slot: int) -> None:
         self._follow_votes()
-        outgoing = self.validator.on_slot(slot)
+        outgoing = self._reshare_duties(slot)
+        outgoing += self.validator.on_slot(slot)
         twin = self.validator.twin
         self.validator.twin = None
         if twin is not None and twin[0] == slot and not self.partitioned:
@@ -367,12 +386,16 @@ class JamNode:
 
     # --- finality -----------------------------------------------------------------------
 
-    def _keys_for_block(self, block_hash: bytes, slot: int) -> tuple[EpochKeys | None, bool]:
-        """The genesis OSST keys, definitive once the block is known (module docstring)."""
-        return self.genesis_keys, self.store.has_block(block_hash)
-
-    def _share_for(self, keys: EpochKeys) -> KeyShare | None:
-        return self.secrets.key_share if keys == self.genesis_keys else None
+    def _reshare_duties(self, slot: int) -> list[Outgoing]:
+        """The reshare round messages this validator owes at `slot`, as work items for
+        the finality service (`jam_finality`)."""
+        outgoing: list[Outgoing] = []
+        for payload in self.finality.duties(slot):
+            try:
+                outgoing += self.validator.submit_work(FINALITY_SERVICE_ID, payload)
+            except ServiceError as error:
+                log.warning("reshare message not sent: %s", error)
+        return outgoing
 
     def _on_vote(self, peer: Peer, message: FinalityVote) -> None:
         try:
@@ -395,7 +418,9 @@ class JamNode:
                 continue
             self.reported_offenders.add(index)
             try:
-                outgoing += self.validator.submit_work(FINALITY_SERVICE_ID, evidence.encode())
+                outgoing += self.validator.submit_work(
+                    FINALITY_SERVICE_ID, evidence_payload(evidence)
+                )
             except ServiceError as error:
                 log.warning("equivocation evidence against %d not sent: %s", index, error)
                 continue

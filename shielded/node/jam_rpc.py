@@ -25,6 +25,7 @@ from shielded.node.jam_services import (
     code_ready,
 )
 from shielded.node.jsonrpc import REJECTED, Dispatcher, Params, RpcError
+from shielded.node.key_record import finality_keys_summary
 from shielded.node.pool_rpc import register_pool_methods
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
             "mempool": len(validator.mempool),
             "in_flight": len(validator.inflight),
             "offenders": ["0x" + key.hex() for key in node.offenders()],
+            "finality_keys": finality_keys_summary(node.finality.record()),
         }
 
     register_chain_methods(dispatcher, chain)

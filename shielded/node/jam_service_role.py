@@ -88,19 +88,21 @@ class ServiceRole:
         return deployed_service(self.head_state(), self.services.registrar, code_hash)
 
     def _build_service(self, slot: int) -> list[Outgoing]:
-        """As the services core's builder: one waiting work item, refined and signed."""
+        """As the services core's builder: the waiting work items (`next_ready`) in one
+        package, refined and signed."""
         head = self.head_state()
         assigned = self._turn(self.service_core, head, slot)
-        request = None if assigned is None else self.services.next_ready(head)
-        if assigned is None or request is None:
+        requests = [] if assigned is None else self.services.next_ready(head)
+        if assigned is None or not requests:
             return []
-        bundle = service_bundle(head, self.head_root(), request, self.auth_host, self.spec)
+        bundle = service_bundle(head, self.head_root(), requests, self.auth_host, self.spec)
         try:
             work = self.guarantor.guarantee(
                 bundle, self.service_core, head, slot, anchor_root=self.head_root()
             )
         except (GuarantorError, JamError) as error:
-            self.services.requests.pop(request.key, None)
+            for request in requests:
+                self.services.requests.pop(request.key, None)
             return self._refuse(f"own service package: {error}")
         self.services.track(work.report, slot)
         return self._share(work, assigned, slot)

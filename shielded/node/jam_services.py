@@ -21,7 +21,7 @@ authorized like the pool's, refined in the PVM (natives only for native code has
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from jamcore.block import Preimage
@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_ITEM_GAS",
     "MAX_WORK_PAYLOAD",
     "REQUEST_TTL",
+    "MAX_PACKAGE_ITEMS",
     "WORK_REFINE_GAS",
     "BadBlob",
     "BlobTooLarge",
@@ -83,6 +84,10 @@ REQUEST_TTL = 24
 """Slots a request or a blob waits (for its service, its code, a package) before it is
 dropped (node-local)."""
 MAX_REQUESTS = 1024
+MAX_PACKAGE_ITEMS = 8
+"""Most submitted requests one package carries (the graypaper allows I = 16)."""
+MAX_PACKAGE_PAYLOAD = 16 * 2**10
+"""Payload octets a package's items past the first may add (outputs must fit W_R)."""
 
 
 class ServiceError(ValidatorError):
@@ -193,14 +198,16 @@ def code_ready(state: State, service: int, spec: ChainSpec) -> bool:
 
 
 def service_bundle(
-    head: State, head_root: bytes, request: WorkRequest, auth_host: int, spec: ChainSpec
+    head: State,
+    head_root: bytes,
+    requests: Sequence[WorkRequest],
+    auth_host: int,
+    spec: ChainSpec,
 ) -> WorkPackageBundle:
-    """The bundle of one work item for `request` anchored on the head (eq. 11.4, as
-    `pool_bundle`), for the service's code hash a_c at the head (eq. 11.42), authorized by
-    the devnet's accept-all authorizer hosted in `auth_host` (eq. 14.10)."""
-    account = head.services.get(request.service)
-    if account is None:
-        raise UnknownService(f"no service {request.service}")
+    """The bundle of one work item per request (eq. 14.2-14.3) anchored on the head
+    (eq. 11.4, as `pool_bundle`), each for its service's code hash a_c at the head
+    (eq. 11.42), authorized by the devnet's accept-all authorizer hosted in `auth_host`
+    (eq. 14.10)."""
     entry = head.recent_blocks.history[-1]
     context = RefineContext(
         anchor=entry.header_hash,
@@ -210,21 +217,34 @@ def service_bundle(
         lookup_anchor_slot=head.slot,
         prerequisites=(),
     )
-    item = WorkItem(
-        service=request.service,
-        code_hash=account.info.code_hash,
-        refine_gas_limit=min(WORK_REFINE_GAS, spec.max_refine_gas),
-        accumulate_gas_limit=min(
-            spec.report_accumulate_gas,
-            max(WORK_ACCUMULATE_GAS, REGISTRAR_ACCUMULATE_GAS, account.info.min_item_gas),
-        ),
-        export_count=0,
-        payload=request.payload,
-        import_segments=(),
-        extrinsic=(),
-    )
-    package = WorkPackage(auth_host, authorizer_code_hash(), context, b"", b"", (item,))
+    items = []
+    for request in requests:
+        account = head.services.get(request.service)
+        if account is None:
+            raise UnknownService(f"no service {request.service}")
+        items.append(
+            WorkItem(
+                service=request.service,
+                code_hash=account.info.code_hash,
+                refine_gas_limit=min(WORK_REFINE_GAS, spec.max_refine_gas // len(requests)),
+                accumulate_gas_limit=item_accumulate_gas(account.info.min_item_gas, spec),
+                export_count=0,
+                payload=request.payload,
+                import_segments=(),
+                extrinsic=(),
+            )
+        )
+    package = WorkPackage(auth_host, authorizer_code_hash(), context, b"", b"", tuple(items))
     return WorkPackageBundle(package, (), (), ())
+
+
+def item_accumulate_gas(min_item_gas: int, spec: ChainSpec) -> int:
+    """A submitted item's accumulate gas g: WORK_ACCUMULATE_GAS (the registrar's need if
+    more), raised to the service's a_g (eq. 11.42), within G_A (eq. 11.30)."""
+    return min(
+        spec.report_accumulate_gas,
+        max(WORK_ACCUMULATE_GAS, REGISTRAR_ACCUMULATE_GAS, min_item_gas),
+    )
 
 
 class ServiceWork:
@@ -278,14 +298,31 @@ class ServiceWork:
             for key in flight.tx_ids
         }
 
-    def next_ready(self, head: State) -> WorkRequest | None:
-        """The oldest request no package carries whose service's code is available at
-        the head (refine could not find it otherwise, eq. B.5)."""
+    def next_ready(self, head: State) -> list[WorkRequest]:
+        """The oldest requests no package carries whose service's code is available at
+        the head (refine could not find it otherwise, eq. B.5), for one package: at most
+        MAX_PACKAGE_ITEMS (I = 16, eq. 14.2), their accumulate gas within G_A (eq. 11.30)
+        and, past the first, their payloads within MAX_PACKAGE_PAYLOAD (so the outputs fit
+        W_R, eq. 11.8); empty if none is ready."""
         busy = self.busy()
+        chosen: list[WorkRequest] = []
+        gas = payload = 0
         for key, (request, _) in self.requests.items():
-            if key not in busy and code_ready(head, request.service, self.spec):
-                return request
-        return None
+            if len(chosen) >= min(MAX_PACKAGE_ITEMS, self.spec.max_work_items):
+                break
+            if key in busy or not code_ready(head, request.service, self.spec):
+                continue
+            account = head.services[request.service]
+            item_gas = item_accumulate_gas(account.info.min_item_gas, self.spec)
+            if chosen and (
+                gas + item_gas > self.spec.report_accumulate_gas
+                or payload + len(request.payload) > MAX_PACKAGE_PAYLOAD
+            ):
+                continue
+            chosen.append(request)
+            gas += item_gas
+            payload += len(request.payload)
+        return chosen
 
     def track(self, report: WorkReport, slot: int, pending_seen: bool = False) -> None:
         """Note the requests `report` carries as waiting on its package (not the pool's)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from nacl.signing import SigningKey
 
@@ -292,3 +293,22 @@ def derive_share(record: KeyRecord, index: int, signing_key: SigningKey) -> KeyS
     if base_mul(secret) != record.keys.public_shares[index]:
         return None
     return KeyShare(index, secret)
+
+
+def finality_keys_summary(record: KeyRecord) -> dict[str, Any]:
+    """The OSST keys in force: since which epoch, their fingerprint, the group key Y,
+    whether this epoch's start reshared them (else they carried over), how many dealers
+    they were combined from (0: the genesis keys), and the current round's dealings,
+    complaints and answers on chain."""
+    return {
+        "epoch": record.epoch,
+        "fingerprint": "0x" + keys_fingerprint(record.keys).hex(),
+        "group_key": "0x" + record.keys.group_key.encoded.hex(),
+        "reshared": record.keys != record.previous,
+        "reshared_from": len(record.basis),
+        "round": {
+            "dealings": len(record.dealings),
+            "complaints": len(record.complaints),
+            "answers": len(record.answers),
+        },
+    }

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jamcore.safrole.state import TicketSeries
 from shielded.node.chain_rpc import block_summary, register_chain_methods, register_method_list
 from shielded.node.jsonrpc import Dispatcher, Params
-from shielded.node.key_record import KeyRecord, keys_fingerprint
+from shielded.node.key_record import finality_keys_summary
 from shielded.node.pool_rpc import register_pool_methods
 
 if TYPE_CHECKING:
@@ -23,24 +23,6 @@ def build_dispatcher(node: ValidatorNode) -> Dispatcher:
     """The RPC methods of a validator node."""
     dispatcher = Dispatcher()
     chain = node.chain
-
-    def finality_keys_summary(record: KeyRecord) -> dict[str, Any]:
-        """The OSST keys in force: since which epoch, their fingerprint, the group key Y,
-        whether this epoch's start reshared them (else they carried over), how many dealers
-        they were combined from (0: the genesis keys), and the current round's dealings,
-        complaints and answers on chain."""
-        return {
-            "epoch": record.epoch,
-            "fingerprint": "0x" + keys_fingerprint(record.keys).hex(),
-            "group_key": "0x" + record.keys.group_key.encoded.hex(),
-            "reshared": record.keys != record.previous,
-            "reshared_from": len(record.basis),
-            "round": {
-                "dealings": len(record.dealings),
-                "complaints": len(record.complaints),
-                "answers": len(record.answers),
-            },
-        }
 
     @dispatcher.method("system_status")
     def system_status(_: Params) -> dict[str, Any]:

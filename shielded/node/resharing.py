@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from nacl.signing import SigningKey
 
@@ -24,21 +25,19 @@ from shielded.finality.errors import FinalityError
 from shielded.finality.group import Scalar
 from shielded.finality.keys import EpochKeys, KeyShare, threshold_for
 from shielded.finality.transport import (
-    AnswerBody,
-    ComplaintBody,
-    DealingBody,
     Signed,
     make_answer,
     make_complaint,
     make_dealing,
+    message_author,
     message_body,
     open_share,
 )
-from shielded.node.chain import ChainState
-from shielded.node.finality_layer import MAX_RESHARE_PER_BLOCK, FinalityLayer
+from shielded.node.finality_layer import MAX_RESHARE_PER_BLOCK
 from shielded.node.key_record import (
     KeyRecord,
     ReshareError,
+    RoundContext,
     admit,
     derive_share,
     keys_fingerprint,
@@ -49,13 +48,22 @@ log = logging.getLogger("shielded.resharing")
 
 MAX_POOL = 512
 _KIND_ORDER = {b"dealing": 0, b"complaint": 1, b"answer": 2}
-def message_author(body: DealingBody | ComplaintBody | AnswerBody) -> int:
-    """The validator index that must have signed the message."""
-    if isinstance(body, DealingBody):
-        return body.dealing.dealer
-    if isinstance(body, ComplaintBody):
-        return body.recipient
-    return body.dealer
+class RoundSource(Protocol):
+    """Where the chain's reshare round lives: the old program's `FinalityLayer`, or the
+    jam program's finality service (`jam_finality.ServiceRound`)."""
+
+    chain_id: bytes
+    keys: EpochKeys
+    """The genesis keys."""
+    epoch_length: int
+
+    def record(self, store: ChainStore) -> KeyRecord:
+        """The key record at the head."""
+        ...
+
+    def round_context(self, slot: int, state: Any) -> RoundContext:
+        """Admission context of a round message at `slot` on `state` (the head's)."""
+        ...
 
 
 class Resharer:
@@ -64,7 +72,7 @@ class Resharer:
     def __init__(
         self,
         store: ChainStore,
-        finality: FinalityLayer,
+        finality: RoundSource,
         index: int,
         signing_key: SigningKey,
         genesis_share: KeyShare,
@@ -115,14 +123,14 @@ class Resharer:
 
     # --- duties -------------------------------------------------------------------------
 
-    def duties(self, slot: int, state: ChainState) -> list[Signed]:
+    def duties(self, slot: int, state: object) -> list[Signed]:
         """The round messages this validator owes at `slot` on the head (see module doc)."""
         record = self.record()
         epoch, phase = divmod(slot, self.epoch_length)
         if record.epoch != epoch:
             return []  # the epoch's first block is not here yet: its keys are unknown
         made = []
-        dealing = self._deal(record, phase, state)
+        dealing = self._deal(record, phase, self.finality.round_context(slot, state))
         if dealing is not None:
             made.append(dealing)
         if phase < 3 * self.epoch_length // 4 - 1:
@@ -132,19 +140,19 @@ class Resharer:
             self.add(message)
         return made
 
-    def _deal(self, record: KeyRecord, phase: int, state: ChainState) -> Signed | None:
-        active = state.safrole.active_validators
+    def _deal(self, record: KeyRecord, phase: int, context: RoundContext) -> Signed | None:
+        active = context.dealer_keys
         if (
             phase >= self.epoch_length // 2 - 1
             or self.store.note(f"dealt:{record.epoch}") is not None
             or self.index >= min(len(active), record.keys.validator_count)
-            or active[self.index].ed25519 != bytes(self.signing_key.verify_key)
+            or active[self.index] != bytes(self.signing_key.verify_key)
         ):
             return None
         share = self.share_for(record.keys)
         if share is None:
             return None
-        recipients = [key.ed25519 for key in state.safrole.pending_validators]
+        recipients = list(context.recipient_keys)
         message, plain = make_dealing(
             self.finality.chain_id,
             record.epoch,
@@ -222,7 +230,7 @@ class Resharer:
         self.add(message)
         return True
 
-    def for_block(self, slot: int, state: ChainState) -> list[bytes]:
+    def for_block(self, slot: int, state: object) -> list[bytes]:
         """Pooled messages a block at `slot` on the head admits, in admission order; stale
         ones (an earlier epoch's, or already on chain) leave the pool."""
         record = self.record()
