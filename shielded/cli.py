@@ -29,7 +29,7 @@ def _devnet(args: argparse.Namespace) -> int:
                 f"{config.slot_duration}s slots, chain id 0x{config.chain_id[:16]}..."
             )
         elif args.action == "up":
-            pids = devnet.up(directory, args.only, program="jam" if args.jam else "node")
+            pids = devnet.up(directory, args.only)
             print(f"devnet up: {len(pids)} validators running (logs in {directory}/validators)")
         elif args.action == "down":
             stopped = devnet.down(directory, args.only)
@@ -51,7 +51,7 @@ SERVICE_USAGE = (
 
 
 def _service(directory: pathlib.Path, rest: list[str], via: int) -> int:
-    """`shielded devnet service ...` on a devnet started with `up --jam`."""
+    """`shielded devnet service ...`: PVM services on a running devnet."""
     from shielded.node import devnet_services as services
 
     try:
@@ -76,8 +76,7 @@ def _service(directory: pathlib.Path, rest: list[str], via: int) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from wallet.demo import run_demo
 
-    program = "jam" if args.jam else "node"
-    return run_demo(args.validators, args.slot_duration, args.keep, args.json, program)
+    return run_demo(args.validators, args.slot_duration, args.keep, args.json)
 
 
 def _wallet(args: argparse.Namespace) -> int:
@@ -96,6 +95,11 @@ def _jam(args: argparse.Namespace) -> int:
     from shielded.jam_cli import run_jam
 
     return run_jam(args)
+
+
+JAM_FLAG_HELP = argparse.SUPPRESS
+"""`--jam` is accepted and changes nothing: the validators always run on jamcore's block
+importer now (the flag chose that program while the node had a chain of its own)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,11 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", type=int, action="append", help="act on this validator index only (repeatable)"
     )
     devnet.add_argument("--json", action="store_true", help="machine-readable status")
-    devnet.add_argument(
-        "--jam",
-        action="store_true",
-        help="up: run the validators on jamcore's block importer (the pool as a JAM service)",
-    )
+    devnet.add_argument("--jam", action="store_true", help=JAM_FLAG_HELP)
     devnet.set_defaults(run=_devnet)
 
     demo = commands.add_parser(
@@ -142,9 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--slot-duration", type=float, default=2.0, help="seconds per slot (default 2)"
     )
     demo.add_argument("--keep", action="store_true", help="keep the devnet directory")
-    demo.add_argument(
-        "--jam", action="store_true", help="run the validators on jamcore's block importer"
-    )
+    demo.add_argument("--jam", action="store_true", help=JAM_FLAG_HELP)
     demo.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     demo.set_defaults(run=_demo)
 

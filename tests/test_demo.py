@@ -11,11 +11,10 @@ import pytest
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("devnet")
-@pytest.mark.parametrize("program", [[], ["--jam"]], ids=["node", "jam"])
-def test_demo_runs_end_to_end(program: list[str]) -> None:
-    """The wallets' whole flow, on the node's own chain and on jamcore's importer."""
+def test_demo_runs_end_to_end() -> None:
+    """The wallets' whole flow and the PVM service step, on jamcore's importer."""
     result = subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "demo", "--json", *program],
+        [sys.executable, "-m", "shielded.cli", "demo", "--json"],
         capture_output=True,
         text=True,
         timeout=600,

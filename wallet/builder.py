@@ -55,6 +55,9 @@ class ChainClock:
     genesis_time: float
     slot_duration: float
     epoch_length: int
+    inclusion_slots: int = 1
+    """Slots from a submission to its inclusion at best (the node's `inclusion_slots`:
+    packaged, guaranteed, then assured and accumulated)."""
 
     @classmethod
     def of(cls, status: dict[str, Any]) -> ChainClock:
@@ -62,6 +65,7 @@ class ChainClock:
             float(status["genesis_time"]),
             float(status["slot_duration"]),
             int(status["epoch_length"]),
+            max(1, int(status.get("inclusion_slots", 1))),
         )
 
     def epoch_at(self, moment: float) -> int:
@@ -177,7 +181,8 @@ class TransactionBuilder:
             report("fetching witnesses", None)
             anchor_info = self.client.anchor()
             anchor, inputs = self._inputs(notes)
-            ready = time.time() + self.proving_estimate + self.clock.slot_duration
+            landing = self.clock.inclusion_slots * self.clock.slot_duration
+            ready = time.time() + self.proving_estimate + landing
             if quote.spam_bits is not None:
                 ready += 2.0 ** quote.spam_bits / 1.5e6
             epoch = self.clock.epoch_at(ready)

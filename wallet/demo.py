@@ -4,10 +4,11 @@ It creates a devnet of validator processes in a temporary directory, waits for b
 finality, then drives two wallets (Alice and Bob) through: a deposit from Alice's funded
 transparent account (free), a shielded transfer to Bob paid with a spam proof instead of a
 fee, a renewal of Bob's note before it expires, and a withdrawal to a transparent account
-(priced by what it leaks). A last step starts a second devnet whose validators import blocks
-with jamcore's graypaper transition (`devnet up --jam`), deploys the project's sample PVM
-service through the registrar and sends it a work package, refined and accumulated in the
-PVM on every validator. It prints every step with its timing, the final balances and the
+(priced by what it leaks). The validators import graypaper blocks with jamcore's transition;
+the pool is a JAM service whose transactions go through guarantees, erasure-coded
+availability and assurances. A last step deploys the project's sample PVM service through
+the registrar and sends it a work package, refined and accumulated in the PVM on every
+validator. It prints every step with its timing, the final balances and the
 pool's statistics, then stops the devnets and deletes the directory. With --json the
 narration goes to stderr and stdout gets one JSON object: blocks, finalized_height, each
 step "ok" or its error, tx_per_s (transactions proved, submitted and finalized per second of
@@ -98,31 +99,20 @@ def _complete(
     return tx_id
 
 
-def _pvm_service(pool_devnet: Path, validators: int, slot_duration: float, program: str) -> int:
-    """Deploy the sample PVM service and call it: on the wallets' devnet if it runs on
-    jamcore's importer, else on a fresh `--jam` devnet beside it (the other stopped first);
-    the service's id."""
-    directory = pool_devnet
-    if program != "jam":
-        devnet.down(pool_devnet)
-        directory = pool_devnet / "jam-devnet"
-        devnet.init(directory, validators, slot_duration, devnet.free_base_port(2 * validators))
-    try:
-        devnet.up(directory, program="jam")
-        service = devnet_services.deploy(directory, devnet_services.read_blob("sample"))
-        _say(f"    service {service} created by the registrar's accumulate, code in E_P")
-        payload = b"hello, JAM"
-        devnet_services.submit(directory, service, payload)
-        expected = sample_refine_output(payload)
-        for index in range(validators):
-            devnet_services.wait_for_item(directory, service, SAMPLE_OUTPUT_KEY, expected, index)
-        _say(
-            f"    every validator's state holds {SAMPLE_OUTPUT_KEY.decode()!r} = "
-            f"0x{expected.hex()}: the payload's hash, refined and accumulated in the PVM"
-        )
-        return service
-    finally:
-        devnet.down(directory)
+def _pvm_service(directory: Path, validators: int) -> int:
+    """Deploy the sample PVM service on the running devnet and call it; the service's id."""
+    service = devnet_services.deploy(directory, devnet_services.read_blob("sample"))
+    _say(f"    service {service} created by the registrar's accumulate, code in E_P")
+    payload = b"hello, JAM"
+    devnet_services.submit(directory, service, payload)
+    expected = sample_refine_output(payload)
+    for index in range(validators):
+        devnet_services.wait_for_item(directory, service, SAMPLE_OUTPUT_KEY, expected, index)
+    _say(
+        f"    every validator's state holds {SAMPLE_OUTPUT_KEY.decode()!r} = "
+        f"0x{expected.hex()}: the payload's hash, refined and accumulated in the PVM"
+    )
+    return service
 
 
 def run_demo(
@@ -130,10 +120,8 @@ def run_demo(
     slot_duration: float = 2.0,
     keep: bool = False,
     as_json: bool = False,
-    program: str = "node",
 ) -> int:
-    """Run the whole demo (its validators the `program` of `devnet.NODE_MODULES`); returns 0
-    when every step succeeded."""
+    """Run the whole demo; returns 0 when every step succeeded."""
     global _OUT
     _OUT = sys.stderr if as_json else sys.stdout
     directory = Path(tempfile.mkdtemp(prefix="jam-shielded-demo-"))
@@ -148,7 +136,7 @@ def run_demo(
                 directory, validators, slot_duration, devnet.free_base_port(2 * validators)
             ),
         )
-        _step("starting the validators", lambda: devnet.up(directory, program=program))
+        _step("starting the validators", lambda: devnet.up(directory))
         _step("waiting for blocks", lambda: devnet.wait_until_producing(directory, height=2))
         rows = devnet.status(directory)
         _say(
@@ -272,8 +260,8 @@ def run_demo(
         )
         tracker.run(
             "pvm_service",
-            "a PVM service on a devnet on jamcore's importer: deploy, then a work package",
-            lambda: _pvm_service(directory, validators, slot_duration, program),
+            "a PVM service: deploy it through the registrar, then send it a work package",
+            lambda: _pvm_service(directory, validators),
         )
         _say(f"\ndemo finished in {time.perf_counter() - started:.0f}s")
         latencies = sorted(tracker.latencies)
@@ -296,8 +284,6 @@ def run_demo(
         return 0 if all(tracker.steps.get(name) == "ok" for name in STEPS) else 1
     finally:
         devnet.down(directory)
-        if (directory / "jam-devnet" / "genesis.json").exists():
-            devnet.down(directory / "jam-devnet")
         if keep:
             _say(f"devnet kept in {directory}")
         else:

@@ -1,5 +1,4 @@
-"""Compact blocks: the wallet's view of a block (design section 5), the same on both
-validator programs.
+"""Compact blocks: the wallet's view of a block (design section 5).
 
 A compact block lists each accepted transaction's kind, fee, public amounts, nullifiers and
 outputs (commitment, tree position, ciphertext) and the rejected transactions with the
@@ -13,6 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from shielded.transaction import Transaction
+
+COMPACT = "compact"
+"""The node-local data key of a block's compact block (the store's `local` rows)."""
 
 
 def compact_entry(tx: Transaction, placed: Mapping[int, tuple[int, bool]]) -> dict[str, Any]:

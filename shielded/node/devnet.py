@@ -121,24 +121,20 @@ def init(
     )
 
 
-NODE_MODULES = {"node": "shielded.node.validator", "jam": "shielded.node.jam_node"}
-"""The validator programs: the node's own chain, or the validator on jamcore's importer."""
+NODE_MODULE = "shielded.node.jam_node"
+"""The validator program: blocks imported by jamcore's graypaper transition, the pool a
+service in the merklized state, work through guarantees, availability and assurances."""
 
 
 def up(
     directory: Path,
     only: list[int] | None = None,
     env: dict[str, str] | None = None,
-    program: str = "node",
 ) -> dict[int, int]:
     """Start every validator (or those in `only`) that is not running; returns all pids.
 
     `env` adds environment variables to the started processes (fault injection:
-    JAM_FAULT_EQUIVOCATE=1, JAM_FAULT_PARTITION_UNTIL=<slot>). `program` picks the
-    validator program of `NODE_MODULES` (`jam`: blocks imported by jamcore's transition,
-    the pool a service in the merklized state, work through guarantees and assurances)."""
-    if program not in NODE_MODULES:
-        raise ValueError(f"unknown validator program {program!r}: one of {sorted(NODE_MODULES)}")
+    JAM_FAULT_EQUIVOCATE=1, JAM_FAULT_PARTITION_UNTIL=<slot>)."""
     config = load_genesis(directory)
     pids = running_pids(directory)
     for validator in config.validators:
@@ -150,7 +146,7 @@ def up(
             [
                 sys.executable,
                 "-m",
-                NODE_MODULES[program],
+                NODE_MODULE,
                 "--dir",
                 str(directory),
                 "--index",

@@ -1,7 +1,6 @@
 """PVM services on a running devnet (`shielded devnet service ...`), through a validator's RPC.
 
-Works against validators started with `shielded devnet up --jam` (the jamcore import path):
-a deploy goes to the registrar service, whose accumulate creates the service with `new`
+A deploy goes to the registrar service, whose accumulate creates the service with `new`
 (graypaper B.8) and whose code an author then provides in a block's E_P (eq. 12.35-12.38);
 a submission is one work item refined and accumulated in the PVM by every validator.
 """

@@ -14,10 +14,9 @@ the importer's own rules before sealing:
   in, eq. 7.5), the lookup anchor within L slots, digests, and a package not already
   reported, accumulated, queued or pending.
 
-`seal_block` then seals the header as `shielded.node.chain.Chain.author_block` does
-(eq. 6.15-6.17, 6.27-6.28): the slot's claim from the prior Safrole state, the entropy
-source Y(H_v), the epoch and tickets markers of the Safrole transition, and the seal over
-E_U(H).
+`seal_block` then seals the header (eq. 6.15-6.17, 6.27-6.28): the slot's claim from the
+prior Safrole state (a ticket or a fallback key), the entropy source Y(H_v), the epoch and
+tickets markers of the Safrole transition, and the seal over E_U(H).
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ from jamcore.errors import JamError
 from jamcore.safrole.authoring import claim_slot
 from jamcore.safrole.errors import SafroleError
 from jamcore.safrole.sealing import entropy_source_input, make_entropy_source, make_seal
-from jamcore.safrole.state import SafroleInput
+from jamcore.safrole.state import SafroleInput, TicketEnvelope
 from jamcore.safrole.transition import transition
 from jamcore.spec import ChainSpec
 from jamcore.state.state import State
@@ -168,11 +167,14 @@ def candidate_bodies(
     guarantees: tuple[ReportGuarantee, ...],
     assurances: tuple[AvailAssurance, ...],
     disputes: DisputesExtrinsic,
+    tickets: tuple[TicketEnvelope, ...] = (),
 ) -> list[Extrinsic]:
-    """The extrinsics an author tries, richest first, each distinct one once: E_P, E_G
-    and E_A; then without E_P; without E_G; empty (should the importer refuse one)."""
+    """The extrinsics an author tries, richest first, each distinct one once: E_T, E_P, E_G
+    and E_A; then without E_T; without E_P; without E_G; empty (should the importer refuse
+    one)."""
     bodies: list[Extrinsic] = []
     for body in (
+        Extrinsic(tickets, preimages, guarantees, assurances, disputes),
         Extrinsic((), preimages, guarantees, assurances, disputes),
         Extrinsic((), (), guarantees, assurances, disputes),
         Extrinsic((), (), (), assurances, disputes),

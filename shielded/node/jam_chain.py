@@ -11,9 +11,9 @@
    block and the new head in one SQLite transaction, and the trie takes the same changes.
 
 A block on another branch is kept (`ChainStore.add_block`); once its branch is longer than
-the canonical one the head rolls back to the fork point and the branch is re-applied, as
-`shielded.node.chain.Chain._consider_fork` does (the longest chain that keeps the final
-block; a final block is never reverted). A block that breaks a rule raises `InvalidBlock`
+the canonical one the head rolls back to the fork point and the branch is re-applied (the
+longest chain that keeps the final block, graypaper section 19; a final block is never
+reverted). A block that breaks a rule raises `InvalidBlock`
 and changes nothing: the store, the trie and the head are as before.
 """
 

@@ -46,6 +46,8 @@ from shielded.transaction import (
 
 __all__ = [
     "ACCUMULATE_GAS_MARGIN",
+    "INCLUSION_SLOTS",
+    "PACKAGE_TO_ACCUMULATION_SLOTS",
     "Collecting",
     "InFlight",
     "Mempool",
@@ -56,6 +58,14 @@ __all__ = [
     "pool_bundle",
     "report_tx_ids",
 ]
+
+INCLUSION_SLOTS = 3
+"""Slots from a submission to its accumulation at best: packaged at the next slot's start,
+guaranteed in the block after (co-signatures, eq. 11.23), assured and accumulated in the
+one after that (eq. 11.15-11.17). Wallets aim a transaction's epoch this far ahead."""
+PACKAGE_TO_ACCUMULATION_SLOTS = 2
+"""A package built at slot s is accumulated at slot s + 2 at the earliest: a builder packages
+transactions for the epoch of that slot (earlier ones wait in its mempool)."""
 
 ACCUMULATE_GAS_MARGIN = 1_000_000
 """Gas a pool work item gets for accumulation beyond its transactions' (the load charge
@@ -72,28 +82,38 @@ class Mempool:
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
         self.transactions: dict[bytes, bytes] = {}
+        self.epochs: dict[bytes, int] = {}
+        """tx id -> the epoch the transaction is valid in."""
 
     def add(self, encoded: bytes) -> bytes:
         """Admit an encoded transaction; its tx id. MempoolError if malformed or full."""
         try:
-            tx_id = Transaction.decode(bytes(encoded)).tx_id
+            transaction = Transaction.decode(bytes(encoded))
         except TransactionError as error:
             raise MempoolError(str(error)) from error
+        tx_id = transaction.tx_id
         if tx_id not in self.transactions and len(self.transactions) >= self.capacity:
             raise MempoolError(f"the mempool holds {self.capacity} transactions")
         self.transactions.setdefault(tx_id, bytes(encoded))
+        self.epochs.setdefault(tx_id, transaction.epoch)
         return tx_id
 
     def remove(self, tx_ids: Iterable[bytes]) -> None:
         for tx_id in tx_ids:
             self.transactions.pop(tx_id, None)
+            self.epochs.pop(tx_id, None)
 
-    def take(self, limit: int, busy: set[bytes]) -> list[tuple[bytes, bytes]]:
-        """Up to `limit` (tx id, encoding) not waiting on a package, oldest first."""
+    def take(
+        self, limit: int, busy: set[bytes], max_epoch: int | None = None
+    ) -> list[tuple[bytes, bytes]]:
+        """Up to `limit` (tx id, encoding) not waiting on a package, oldest first; those
+        made for an epoch after `max_epoch` wait."""
         chosen = []
         for tx_id, encoded in self.transactions.items():
             if len(chosen) == limit:
                 break
+            if max_epoch is not None and self.epochs.get(tx_id, 0) > max_epoch:
+                continue
             if tx_id not in busy:
                 chosen.append((tx_id, encoded))
         return chosen
@@ -168,9 +188,10 @@ class PoolTransactions:
             for tx_id in flight.tx_ids
         }
 
-    def take(self, limit: int) -> list[tuple[bytes, bytes]]:
-        """Up to `limit` mempool transactions no package carries, oldest first."""
-        return self.mempool.take(limit, self.busy())
+    def take(self, limit: int, max_epoch: int | None = None) -> list[tuple[bytes, bytes]]:
+        """Up to `limit` mempool transactions no package carries, oldest first, none made
+        for an epoch after `max_epoch`."""
+        return self.mempool.take(limit, self.busy(), max_epoch)
 
     def track(self, report: WorkReport, slot: int, pending_seen: bool = False) -> None:
         """Note the transactions the pool's refine kept in `report` (eq. 11.6) as waiting

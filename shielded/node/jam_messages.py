@@ -23,6 +23,8 @@ networking step can put them on the wire unchanged:
   once the new service solicits it (eq. 12.35-12.37);
 * `WorkSubmission`: a payload for a work item of service `service` (section 14.3), gossiped
   like transactions so whichever guarantor's turn it is packages it;
+* `Ticket`: a Safrole ticket envelope (attempt, ring VRF proof; eq. 6.29) for the contest
+  under way, gossiped so every author can put it in E_T (`jam_tickets.py`);
 * `FinalityVote`: an OSST finality contribution (`shielded.finality.contribution.Vote`),
   the project's own message (the graypaper's GRANDPA votes are not used on the devnet): the
   validator process hands it to its `voter.Voter`, not to the JamValidator core.
@@ -37,8 +39,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jamcore.block import block_codecs
+from jamcore.block import TICKET_ENVELOPE, block_codecs
 from jamcore.codec import BLOB, HASH, U16, U32, Choice, Codec, CodecError, Struct, Variant, seq
+from jamcore.safrole.state import TicketEnvelope
 from jamcore.spec import ChainSpec
 from jamcore.work.availability import VALIDATOR_SHARD, ValidatorShard
 from jamcore.work.guarantee import (
@@ -64,6 +67,7 @@ __all__ = [
     "Outgoing",
     "ServiceDeploy",
     "Shard",
+    "Ticket",
     "Transaction",
     "WorkSubmission",
     "FinalityVote",
@@ -175,6 +179,13 @@ class WorkSubmission:
 
 
 @dataclass(frozen=True)
+class Ticket:
+    """A Safrole ticket envelope for the current contest (eq. 6.29)."""
+
+    envelope: TicketEnvelope
+
+
+@dataclass(frozen=True)
 class FinalityVote:
     """E(vote) of an OSST finality contribution for one block (`Vote.encode`)."""
 
@@ -194,6 +205,7 @@ Message = (
     | ServiceDeploy
     | WorkSubmission
     | FinalityVote
+    | Ticket
 )
 
 
@@ -218,6 +230,7 @@ _TAGS: tuple[tuple[str, type], ...] = (
     ("service_deploy", ServiceDeploy),
     ("work_submission", WorkSubmission),
     ("finality_vote", FinalityVote),
+    ("ticket", Ticket),
 )
 _TAG_OF = {cls: tag for tag, cls in _TAGS}
 
@@ -249,6 +262,7 @@ def message_codec(spec: ChainSpec) -> Choice:
         "service_deploy": Struct(ServiceDeploy, {"blob": BLOB}),
         "work_submission": Struct(WorkSubmission, {"service": U32, "payload": BLOB}),
         "finality_vote": Struct(FinalityVote, {"vote": BLOB}),
+        "ticket": Struct(Ticket, {"envelope": TICKET_ENVELOPE}),
     }
     return Choice([(tag, codecs[tag]) for tag, _ in _TAGS])
 

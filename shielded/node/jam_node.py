@@ -19,6 +19,7 @@ the graypaper leaves to implementations:
   `shielded.native_finality`): each slot the validator's round duties (deal, complain,
   answer) become work items for it, and a vote verifies against the keys in force at its
   block;
+* the making of its Safrole tickets off the event loop (`jam_tickets`: ring proofs);
 * JSON-RPC on 127.0.0.1 (`jam_rpc.py`).
 
 Fault injection: JAM_FAULT_PARTITION_UNTIL=<slot> keeps the validator off the network (it
@@ -30,10 +31,10 @@ a validator holding it sends it to the finality service (`shielded.native_finali
 refine verifies it and whose accumulate records the offender in the state.
 
 A peer that sends bytes that do not decode, or claims another validator's index, is scored
-and banned for a while, as the other validator process does.
+and banned for a while (`validator_process.PeerScores`).
 
-Run with `python -m shielded.node.jam_node --dir DEVNET --index I` (`shielded devnet up
---jam` starts all of a devnet's validators this way).
+Run with `python -m shielded.node.jam_node --dir DEVNET --index I` (`shielded devnet up`
+starts all of a devnet's validators this way).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from jamcore.block import header_hash
+from jamcore.crypto.hashing import blake2b_256
 from shielded.circuits.errors import CircuitError
 from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
@@ -78,7 +80,6 @@ from shielded.node.jam_pool_view import JamPoolView
 from shielded.node.jam_rpc import build_jam_dispatcher
 from shielded.node.jam_services import ServiceError
 from shielded.node.jam_validator import JamValidator
-from shielded.node.mempool import transaction_id
 from shielded.node.p2p import Network, Peer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.shards import ShardStore
@@ -105,6 +106,14 @@ def _claimed_sender(message: Message) -> int | None:
         return message.sender
     return None
 
+
+
+def _transaction_id(raw: bytes) -> bytes:
+    """The transaction id of an encoded transaction, or the hash of undecodable bytes."""
+    try:
+        return Transaction.decode(raw).tx_id
+    except TransactionError:
+        return blake2b_256(raw)
 
 class JamNode:
     """Validator `index` of the devnet in `directory`, on jamcore's rules."""
@@ -179,6 +188,7 @@ class JamNode:
         self.reported_offenders: set[int] = set()
         """Validators whose equivocation evidence this one sent to the finality service."""
         self._stop = asyncio.Event()
+        self._tickets_task: asyncio.Task[None] | None = None
         self._last_head = self.validator.head_hash
         pool = genesis.natives.get(NATIVE_POOL_CODE_HASH)
         self.pool = pool if isinstance(pool, NativePool) else None
@@ -230,12 +240,30 @@ class JamNode:
         self._follow_votes()
         outgoing = self._reshare_duties(slot)
         outgoing += self.validator.on_slot(slot)
+        self._make_tickets(slot)
         twin = self.validator.twin
         self.validator.twin = None
         if twin is not None and twin[0] == slot and not self.partitioned:
             outgoing = await self._equivocate(slot, outgoing, twin[1])
         await self.send(outgoing)
         await self._after_move()
+
+    def _make_tickets(self, slot: int) -> None:
+        """Make this validator's Safrole tickets when its turn comes (`jam_tickets`), on a
+        thread (the ring proofs release the GIL), so the slot clock, the network and the
+        RPC stay responsive; then pool and gossip them."""
+        if self._tickets_task is not None and not self._tickets_task.done():
+            return
+        work = self.validator.ticket_work(slot)
+        if work is None:
+            return
+
+        async def make() -> None:
+            tickets = await asyncio.to_thread(work)
+            log.info("made %d tickets for the contest of slot %d", len(tickets), slot)
+            await self.send(self.validator.tickets_made(slot, tickets))
+
+        self._tickets_task = asyncio.create_task(make())
 
     async def _equivocate(self, slot: int, outgoing: list[Outgoing], twin: bytes) -> list[Outgoing]:
         """Fault injection: the block this validator authored goes to half of the other
@@ -354,7 +382,7 @@ class JamNode:
         state: proofs and signatures, `shielded.service.verify_proofs`), then admit it and
         gossip it; (tx id, None) or (tx id, why it was refused). The stateful checks
         (nullifiers, anchor recency, fee, epoch) are accumulate's."""
-        tx_id = transaction_id(raw)
+        tx_id = _transaction_id(raw)
         try:
             if self.pool is not None:
                 verify_proofs(Transaction.decode(raw), self.pool.proofs)

@@ -23,9 +23,8 @@ from jamcore.state.keys import storage_key
 from jamcore.state.state import State
 from shielded.native_pool import OUTCOME, OUTCOME_KEY, PoolOutcome
 from shielded.native_pool_refine import decode_refined, restore_transaction
-from shielded.node.compact import compact_block, compact_entry
+from shielded.node.compact import COMPACT, compact_block, compact_entry
 from shielded.node.jam_chain import JamChain
-from shielded.node.pool_layer import COMPACT
 from shielded.pool_storage import PoolSnapshot, PoolStorage
 from shielded.service import PoolConfig
 from shielded.transaction import Transaction, TransactionError

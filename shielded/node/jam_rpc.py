@@ -18,6 +18,7 @@ from jamcore.crypto.hashing import blake2b_256
 from jamcore.pvm.host_calls.general import MAX_SERVICE_CODE
 from jamcore.safrole.state import TicketSeries
 from shielded.node.chain_rpc import block_summary, register_chain_methods, register_method_list
+from shielded.node.jam_guarantee_flow import INCLUSION_SLOTS
 from shielded.node.jam_services import (
     MAX_WORK_PAYLOAD,
     ServiceError,
@@ -116,6 +117,7 @@ def build_jam_dispatcher(node: JamNode) -> Dispatcher:
             "peers": len(node.network.peers),
             "slot": node.slot_at(time.time()),
             "slot_duration": node.config.slot_duration,
+            "inclusion_slots": INCLUSION_SLOTS,
             "uptime_s": round(time.time() - node.started, 1),
             "epoch": state.slot // chain.spec.epoch_length,
             "sealing": "tickets" if isinstance(state.gamma_s, TicketSeries) else "fallback",

@@ -12,7 +12,8 @@ Per slot t (graypaper sections 6, 11, 12, 14):
 (c) the slot's sealer (eq. 6.15-6.16) authors a block on its head with the assurances and
     guarantees it holds that the importer accepts (`jam_authoring`: E_A anchored on the
     head, eq. 11.10-11.15; E_G for the cores rho-double-dagger frees, eq. 11.23-11.42;
-    E_P with the deployed code blobs their services solicit, eq. 12.35-12.37),
+    E_P with the deployed code blobs their services solicit, eq. 12.35-12.37; E_T with
+    the Safrole tickets pooled for the contest, eq. 6.29-6.35, `jam_tickets`),
     imports it itself and sends it to every validator;
 (b) a validator holding its shard for a report pending in rho at its head (eq. 11.15)
     sends its assurance anchored on the head (for the next block, eq. 11.11) to everyone;
@@ -42,11 +43,12 @@ gives its transactions back, and the next builder packages them again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from jamcore.block import DisputesExtrinsic, Extrinsic
 from jamcore.errors import JamError
 from jamcore.pvm.invocations.native import NativeService
+from jamcore.safrole.errors import SafroleError
 from jamcore.state.state import State
 from jamcore.work.availability import decode_bundle
 from jamcore.work.guarantee import AvailAssurance, ReportGuarantee
@@ -57,7 +59,6 @@ from jamcore.work.guarantor import (
     report_hash,
 )
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets
-from shielded.node.guarantees import POOL_SERVICE_ID
 from shielded.node.guarantor import (
     GuaranteedWork,
     Guarantor,
@@ -74,7 +75,9 @@ from shielded.node.jam_authoring import (
     twin_body,
 )
 from shielded.node.jam_chain import ImportOutcome, InvalidBlock, JamChain, ValidatorError
+from shielded.node.jam_devnet import POOL_SERVICE_ID
 from shielded.node.jam_guarantee_flow import (
+    PACKAGE_TO_ACCUMULATION_SLOTS,
     Collecting,
     InFlight,
     Mempool,
@@ -97,12 +100,14 @@ from shielded.node.jam_messages import (
     Outgoing,
     ServiceDeploy,
     Shard,
+    Ticket,
     Transaction,
     WorkSubmission,
 )
 from shielded.node.jam_service_role import ServiceRole
 from shielded.node.jam_services import ServiceError, ServiceWork, bundle_request_ids
 from shielded.node.jam_sync import BlockSync
+from shielded.node.jam_tickets import Produced, TicketPool
 from shielded.node.shards import ShardStore, make_assurance
 from shielded.node.storage import ChainStore, StorageError
 from shielded.transaction import MAX_TRANSACTIONS_PER_BLOCK
@@ -187,6 +192,8 @@ class JamValidator(ServiceRole):
         self.guarantor = Guarantor(index, self.signing_key, config, natives)
         self.shards = shards or ShardStore(store.path.with_suffix(".shards.sqlite"), self.spec)
         self.sync = BlockSync(self.chain, index, self.import_block)
+        self.tickets = TicketPool(self.spec)
+        """Safrole tickets for the contest under way (`jam_tickets.py`)."""
 
     # --- the chain ----------------------------------------------------------------------
 
@@ -297,6 +304,7 @@ class JamValidator(ServiceRole):
             Blocks: self._on_blocks,
             ServiceDeploy: self._on_deploy,
             WorkSubmission: self._on_work,
+            Ticket: self._on_ticket,
         }
         handler = handlers.get(type(message))
         if handler is None:
@@ -328,9 +336,17 @@ class JamValidator(ServiceRole):
             self.guarantees.values(), head, root, slot, availability, self.spec
         )
         preimages = self.services.preimages(head)
+        tickets = self.tickets.for_block(head, slot)
         secret = self.secrets.bandersnatch_secret
-        for body in candidate_bodies(preimages, guarantees, assurances, _EMPTY_DISPUTES):
-            block = seal_block(head, parent, root, slot, secret, body, self.spec)
+        for body in candidate_bodies(
+            preimages, guarantees, assurances, _EMPTY_DISPUTES, tickets
+        ):
+            try:
+                block = seal_block(head, parent, root, slot, secret, body, self.spec)
+            except SafroleError as error:  # a pooled ticket went stale (eq. 6.30-6.35)
+                log.warning("validator %d: dropping pooled tickets: %s", self.index, error)
+                self.tickets.forget()
+                continue
             if block is None:
                 return []  # not this slot's sealer
             encoded = self.chain.codecs.block.encode(block)
@@ -346,6 +362,26 @@ class JamValidator(ServiceRole):
                 continue
             self.twin = None if twin is None else (slot, twin)
             return [Outgoing(self.others, Block(self.index, encoded))]
+        return []
+
+    # --- Safrole tickets (graypaper 6.7) --------------------------------------------------
+
+    def ticket_work(self, slot: int) -> Callable[[], Produced] | None:
+        """If this validator's turn to make its tickets has come (`TicketPool.due`), the
+        slow making of them on the head (ring proofs: a process runs it off its event
+        loop); hand the result to `tickets_made`."""
+        if not self.tickets.due(slot, self.index):
+            return None
+        return self.tickets.work(self.head_state(), slot, self.secrets.bandersnatch_secret)
+
+    def tickets_made(self, slot: int, tickets: Produced) -> list[Outgoing]:
+        """Pool this validator's tickets for `slot`'s contest and gossip them."""
+        self.tickets.add(slot, tickets)
+        return [Outgoing(self.others, Ticket(ticket.envelope)) for ticket in tickets]
+
+    def _on_ticket(self, message: Ticket) -> list[Outgoing]:
+        if not self.tickets.receive(message.envelope, self.head_state(), self.slot):
+            return self._refuse("a ticket whose ring proof does not verify for this contest")
         return []
 
     def _seal_twin(
@@ -437,7 +473,8 @@ class JamValidator(ServiceRole):
         assigned = self._turn(core, head, slot)
         if assigned is None:
             return []
-        chosen = self.pool.take(MAX_TRANSACTIONS_PER_BLOCK)
+        landing = (slot + PACKAGE_TO_ACCUMULATION_SLOTS) // self.spec.epoch_length
+        chosen = self.pool.take(MAX_TRANSACTIONS_PER_BLOCK, max_epoch=landing)
         if not chosen:
             return []
         bundle = pool_bundle(

@@ -103,7 +103,7 @@ TIERS = {"ephemeral": Tier.EPHEMERAL, "collateral": Tier.COLLATERAL, "personhood
 
 
 class PoolNode(Protocol):
-    """What the pool methods need of a validator (either program)."""
+    """What the pool methods need of a validator."""
 
     faucet_available: bool
 

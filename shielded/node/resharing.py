@@ -33,7 +33,6 @@ from shielded.finality.transport import (
     message_body,
     open_share,
 )
-from shielded.node.finality_layer import MAX_RESHARE_PER_BLOCK
 from shielded.node.key_record import (
     KeyRecord,
     ReshareError,
@@ -47,10 +46,12 @@ from shielded.node.storage import ChainStore
 log = logging.getLogger("shielded.resharing")
 
 MAX_POOL = 512
+MAX_RESHARE_PER_BLOCK = 64
+"""Reshare messages offered for one block at most (a round of V = 6 has 6 dealings)."""
 _KIND_ORDER = {b"dealing": 0, b"complaint": 1, b"answer": 2}
 class RoundSource(Protocol):
-    """Where the chain's reshare round lives: the old program's `FinalityLayer`, or the
-    jam program's finality service (`jam_finality.ServiceRound`)."""
+    """Where the chain's reshare round lives: the finality service's storage
+    (`jam_finality.ServiceRound`), or a test's stand-in."""
 
     chain_id: bytes
     keys: EpochKeys

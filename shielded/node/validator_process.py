@@ -1,9 +1,7 @@
 """What every validator process does besides its chain: score peers, keep connected, keep
 time, and start from the command line.
 
-Both validator programs (`validator.py` on the node's own chain, `jam_node.py` on jamcore's
-importer) use these, so a peer is scored, a slot begins and a start-up error is reported
-the same way in both.
+`jam_node.py` uses these; they know nothing of the chain's rules.
 """
 
 from __future__ import annotations

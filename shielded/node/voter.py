@@ -1,7 +1,6 @@
 """A validator's OSST finality voting: the vote lock, the branch it builds on, certificates.
 
-Both validator programs (the node's own chain and the one on jamcore's importer) vote
-through this class, so the safety-critical rules live once:
+Every validator votes through this class, so the safety-critical rules live once:
 
 * **The lock rule** (`may_vote_for`): vote only for a block that descends from the last block
   this validator voted for (its lock), unless the lock can never be final any more
@@ -29,8 +28,8 @@ from shielded.finality.contribution import FinalityPayload, Vote, contribute
 from shielded.finality.equivocation import EquivocationEvidence
 from shielded.finality.errors import FinalityError
 from shielded.finality.keys import EpochKeys, KeyShare
-from shielded.node.finality_layer import VoteTracker
 from shielded.node.storage import ChainStore, StoredBlock
+from shielded.node.vote_tracker import VoteTracker
 from shielded.node.vote_weight import Links, heaviest_voted_block, latest_votes
 
 log = logging.getLogger(__name__)

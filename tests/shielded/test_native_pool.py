@@ -54,7 +54,6 @@ from shielded.node.jam_genesis import (
     authorizer_hash,
     genesis_state,
 )
-from shielded.node.pool_layer import POOL_BATCH
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Tier
 from shielded.nullifiers.nullifier_set import RevealedNullifier
@@ -77,6 +76,7 @@ from shielded.service import (
 )
 from shielded.spec import PoolSpec, SpamTier
 from shielded.transaction import (
+    POOL_BATCH,
     DepositSource,
     Payment,
     ShieldedOutput,

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from shielded.circuits.artifacts import load_proving
-from shielded.node.assemble import assemble_chain
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
@@ -15,8 +14,8 @@ from shielded.node.genesis import (
     load_account_key,
     load_validator_secrets,
 )
-from shielded.node.storage import ChainStore
 from shielded.notes.keys import SpendingKey
+from shielded.service import PoolConfig, PoolState
 from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
 
 
@@ -40,8 +39,7 @@ def deposits(devnet: tuple[Path, GenesisConfig]) -> list[Transaction]:
     """Two proven deposits into one recipient's address, valid at epoch 0."""
     directory, config = devnet
     keys = load_proving(directory / "circuit", config.vk_hash)
-    chain = assemble_chain(directory, config, ChainStore(directory / "scratch.sqlite"))
-    state = chain.pool.head_snapshot(chain.chain.store).state
+    state = PoolState.genesis(PoolConfig(), config.balances())  # the devnet's genesis pool
     recipient = SpendingKey.from_seed(b"recipient".ljust(32, b"\0"))
     made = []
     for account, amount in (("alice", 1_000), ("bob", 2_000)):

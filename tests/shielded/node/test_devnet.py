@@ -91,54 +91,16 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("devnet")
-def test_equivocating_validator_becomes_an_offender(tmp_path: Path) -> None:
+def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path) -> None:
+    """Design section 4: at every epoch change the validators reshare the OSST keys on chain
+    (the round's dealings, complaints and answers are the finality service's work items);
+    Y stays, the public shares change, and blocks keep being finalized with the new shares."""
     directory = tmp_path / "devnet"
-    config = devnet.init(
-        directory, VALIDATORS, slot_duration=1.0, base_port=devnet.free_base_port(2 * VALIDATORS)
-    )
-    culprit = 1
-    culprit_key = "0x" + config.validators[culprit].ed25519
-    try:
-        devnet.up(directory, only=[i for i in range(VALIDATORS) if i != culprit])
-        devnet.up(directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"})
-        rows = wait_for(
-            lambda: [r for r in devnet.status(directory) if r["state"] == "up"]
-            if all(
-                r["state"] == "up" and culprit_key in r["offenders"]
-                for r in devnet.status(directory)
-            )
-            else None,
-            90,
-            "every validator to record the equivocation on chain",
-        )
-        final_before = min(r["finalized"]["height"] for r in rows)
-        # Finality goes on (5 honest validators of 6 exceed t = 5).
-        wait_for(
-            lambda: min(
-                r["finalized"]["height"] if r["state"] == "up" else -1
-                for r in devnet.status(directory)
-            )
-            > final_before,
-            30,
-            "finality to continue after the equivocation",
-        )
-    finally:
-        devnet.down(directory)
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("devnet")
-@pytest.mark.parametrize("program", ["node", "jam"])
-def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path, program: str) -> None:
-    """Design section 4: at every epoch change the validators reshare the OSST keys on chain;
-    Y stays, the public shares change, and blocks keep being finalized with the new shares.
-    (On the jam program the round goes through the finality service's work items.)"""
-    directory = tmp_path / "devnet"
-    slot = 0.5 if program == "node" else 1.0
+    slot = 1.0
     base_port = devnet.free_base_port(2 * VALIDATORS)
     devnet.init(directory, VALIDATORS, slot_duration=slot, base_port=base_port)
     try:
-        devnet.up(directory, program=program)
+        devnet.up(directory)
         genesis = wait_for(
             lambda: [r for r in devnet.status(directory) if r["state"] == "up"],
             60,
@@ -188,7 +150,7 @@ def test_finality_keys_are_reshared_at_each_epoch_change(tmp_path: Path, program
             60,
             "a reshare while validator 2 is down",
         )
-        devnet.up(directory, only=[2], program=program)
+        devnet.up(directory, only=[2])
         wait_for(
             lambda: _all_hold_one_sharing(directory, since=during_epoch),
             60,

@@ -27,8 +27,6 @@ from jamcore.safrole.errors import SafroleError
 from jamcore.stf.block import safrole_state
 from shielded.finality.contribution import Vote
 from shielded.node import devnet, jam_messages
-from shielded.node.assemble import assemble_chain
-from shielded.node.chain import Chain
 from shielded.node.genesis import (
     GenesisConfig,
     ValidatorSecrets,
@@ -39,7 +37,6 @@ from shielded.node.genesis import (
 from shielded.node.jam_authoring import seal_block
 from shielded.node.jam_chain import JamChain
 from shielded.node.jam_devnet import devnet_genesis
-from shielded.node.messages import BlocksRequest, decode_message, encode_message
 from shielded.node.p2p import DOMAIN, MAX_FRAME, frame
 from shielded.node.storage import ChainStore
 
@@ -102,14 +99,12 @@ def agree_on_one_chain(config: GenesisConfig, indices: list[int], rows: dict[int
     return len({canonical_hash(config, i, common) for i in indices}) == 1
 
 
-@pytest.mark.parametrize("program", ["node", "jam"])
-def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path, program: str) -> None:
-    """On both validator programs (the jam one imports blocks with jamcore)."""
+def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path) -> None:
     directory, config = init_devnet(tmp_path)
     everyone = list(range(VALIDATORS))
     live = [0, 1, 2, 3]
     try:
-        devnet.up(directory, program=program)
+        devnet.up(directory)
         rows = wait_for(
             lambda: (
                 (r := up_rows(directory))
@@ -149,7 +144,7 @@ def test_two_of_six_down_stall_finality_until_they_return(tmp_path: Path, progra
         assert max(advanced[i]["finalized"]["height"] for i in live) == stalled_final
         head_at_return = max(advanced[i]["head"]["height"] for i in live)
 
-        devnet.up(directory, only=[4, 5], program=program)
+        devnet.up(directory, only=[4, 5])
         # Verify they catch up, finality resumes and reaches the blocks made meanwhile.
         rows = wait_for(
             lambda: (
@@ -209,11 +204,10 @@ class FinalityWatch:
                 assert canonical_hash(self.config, index, height) == block_hash, (index, height)
 
 
-@pytest.mark.parametrize("program", ["node", "jam"])
 def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
-    tmp_path: Path, program: str
+    tmp_path: Path,
 ) -> None:
-    """On the jam program the evidence goes on chain through the finality service
+    """The evidence goes on chain through the finality service
     (`shielded.native_finality`): refined, guaranteed, assured and accumulated."""
     directory, config = init_devnet(tmp_path)
     culprit = 1
@@ -222,9 +216,9 @@ def test_equivocation_goes_on_chain_and_final_blocks_are_never_replaced(
     watch = FinalityWatch(config)
 
     try:
-        devnet.up(directory, only=[i for i in everyone if i != culprit], program=program)
+        devnet.up(directory, only=[i for i in everyone if i != culprit])
         devnet.up(
-            directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"}, program=program
+            directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "1"}
         )
         # Verify the evidence reaches the chain of every validator (offenders).
         rows = wait_for(
@@ -325,14 +319,9 @@ def _closed_by_node(connection: socket.socket, within: float) -> bool:
     return False
 
 
-def _bad_messages(program: str, config: GenesisConfig, sender: int) -> list[bytes]:
-    """An undecodable block and a malformed transaction in `program`'s own message
-    encoding (the node's, or the JAM-codec one of `jam_messages`)."""
-    if program == "node":
-        return [
-            encode_message("block", os.urandom(300)),
-            encode_message("transaction", b"\x00" * 10),
-        ]
+def _bad_messages(config: GenesisConfig, sender: int) -> list[bytes]:
+    """An undecodable block and a malformed transaction in the JAM-codec message encoding
+    of `jam_messages`."""
     spec = config.chain_spec()
     return [
         jam_messages.encode_message(jam_messages.Block(sender, os.urandom(300)), spec),
@@ -340,13 +329,12 @@ def _bad_messages(program: str, config: GenesisConfig, sender: int) -> list[byte
     ]
 
 
-@pytest.mark.parametrize("program", ["node", "jam"])
-def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path, program: str) -> None:
+def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path) -> None:
     directory, config = init_devnet(tmp_path)
     target = config.validators[0]
     impostor = 5  # not started: its key is used by the test's raw socket
     try:
-        devnet.up(directory, only=[0, 1, 2, 3, 4], program=program)
+        devnet.up(directory, only=[0, 1, 2, 3, 4])
         wait_for(
             lambda: (
                 len(r := up_rows(directory)) == 5
@@ -377,7 +365,7 @@ def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path, program: str
         # An authenticated peer sending undecodable messages and invalid blocks is scored
         # down and banned (4 malformed messages reach the ban score).
         connection = _authenticate(directory, config, impostor, target.p2p_port)
-        for message in _bad_messages(program, config, impostor):
+        for message in _bad_messages(config, impostor):
             connection.sendall(frame(message))
         for _ in range(4):
             connection.sendall(frame(b"\xee" + os.urandom(100)))
@@ -413,21 +401,18 @@ def test_malformed_peer_input_does_not_crash_a_node(tmp_path: Path, program: str
         devnet.down(directory)
 
 
-STORE_FILES = {"node": "chain.sqlite", "jam": "jam-chain.sqlite"}
+STORE_FILE = "jam-chain.sqlite"
 
 
-@pytest.fixture(scope="module", params=["node", "jam"])
-def foreign_store_run(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def foreign_store_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Validator 0 of a fresh devnet started on validator 0's store of another devnet:
-    whether it exited, its log, and whether the other five went on (on either program)."""
-    program = request.param
-    store = STORE_FILES[program]
+    whether it exited, its log, and whether the other five went on."""
+    store = STORE_FILE
     base = tmp_path_factory.mktemp("foreign")
     other, _ = init_devnet(base, "other")
     try:
-        devnet.up(other, only=[0], program=program)
+        devnet.up(other, only=[0])
         wait_for(lambda: 0 in up_rows(other), 90, "the other devnet's validator 0 to start")
     finally:
         devnet.down(other)  # SIGTERM: the store is closed cleanly (WAL checkpointed)
@@ -437,7 +422,7 @@ def foreign_store_run(
         if source.exists():
             shutil.copyfile(source, directory / "validators" / "0" / name)
     try:
-        devnet.up(directory, program=program)
+        devnet.up(directory)
         exited = wait_for(
             lambda: 0 not in devnet.running_pids(directory), 60, "validator 0 to exit"
         )
@@ -484,9 +469,7 @@ class ConflictingVotes(AssertionError):
 class PeerTap:
     """The test's authenticated connection to one validator: frames arrive on a thread."""
 
-    def __init__(
-        self, connection: socket.socket, decode: Callable[[bytes], Any] = decode_message
-    ) -> None:
+    def __init__(self, connection: socket.socket, decode: Callable[[bytes], Any]) -> None:
         self.connection = connection
         self.decode = decode
         self.messages: queue.Queue[Any] = queue.Queue()
@@ -501,9 +484,6 @@ class PeerTap:
         except (OSError, ConnectionError):
             return
 
-    def send(self, kind: str, payload: object) -> None:
-        self.connection.sendall(frame(encode_message(kind, payload)))
-
     def send_raw(self, message: bytes) -> None:
         self.connection.sendall(frame(message))
 
@@ -511,123 +491,7 @@ class PeerTap:
         self.connection.close()
 
 
-def _sealer(chain: Chain, slot: int, validators: list[ValidatorSecrets]) -> int:
-    """Which validator Safrole gives `slot` on top of the chain's head."""
-    state = chain.state().safrole
-    for secrets in validators:
-        try:
-            claim_slot(state, slot, secrets.bandersnatch_secret, chain.spec)
-        except SafroleError:
-            continue
-        return secrets.index
-    raise AssertionError(f"nobody may seal slot {slot}")
-
-
-def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
-    """Validator 0 runs alone; the test plays the others with their genesis keys over one
-    authenticated connection, shows it block A, then a longer branch B1 <- B2 from A's
-    parent, and records validator 0's votes: none for B, and its head stays on A's branch."""
-    directory, config = init_devnet(tmp_path)
-    validators = [load_validator_secrets(directory, i) for i in range(VALIDATORS)]
-    replica = assemble_chain(directory, config, ChainStore(tmp_path / "replica.sqlite")).chain
-    votes: list[Vote] = []
-    tap = None
-    try:
-        devnet.up(directory, only=[0])
-        wait_for(lambda: 0 in up_rows(directory), 90, "validator 0 to start")
-        tap = PeerTap(_authenticate(directory, config, 5, config.validators[0].p2p_port))
-        tap.send("blocks_request", BlocksRequest(1, 64))
-
-        def drain() -> None:
-            """Follow validator 0: import its blocks into the replica, keep its votes."""
-            while True:
-                try:
-                    message = tap.messages.get_nowait()
-                except queue.Empty:
-                    return
-                encoded = [message.value] if message.tag == "block" else []
-                encoded += list(message.value) if message.tag == "blocks" else []
-                for block in encoded:
-                    replica.import_block(block)
-                if message.tag == "contribution":
-                    vote = Vote.decode(message.value)
-                    if vote.contribution.index == 0:
-                        votes.append(vote)
-
-        def fork_window() -> tuple[int, int, int] | None:
-            """Three past or current slots after the head that validator 0 does not own,
-            in one epoch, with validator 0's next slot safely later."""
-            drain()
-            head = replica.head
-            now = replica.slot_at(time.time())
-            epoch_length = replica.spec.epoch_length
-            slots = range(head.slot + 1, now + 4)
-            if any(_sealer(replica, s, validators) == 0 for s in slots):
-                return None
-            usable = [s for s in slots if s <= now and s // epoch_length == now // epoch_length]
-            return (usable[-3], usable[-2], usable[-1]) if len(usable) >= 3 else None
-
-        slot_a, slot_b1, slot_b2 = wait_for(fork_window, 90, "a window of free slots", 0.2)
-        parent = replica.head.hash
-
-        def author(slot: int) -> bytes:
-            block = replica.author_block(slot, validators[_sealer(replica, slot, validators)])
-            assert block is not None
-            return block
-
-        block_a = author(slot_a)
-        block_b1 = author(slot_b1)
-        assert replica.import_block(block_b1).status == "imported"
-        block_b2 = author(slot_b2)
-        assert replica.import_block(block_b2).status == "imported"
-        hash_a = header_hash(replica.decode(block_a).header, replica.spec)
-        branch_b = {replica.head.hash, replica.head.parent}
-        assert replica.decode(block_a).header.parent == parent
-
-        tap.send("block", block_a)
-        wait_for(
-            lambda: drain() or any(v.payload.header_hash == hash_a for v in votes),
-            15,
-            "validator 0 to vote for block A",
-            0.1,
-        )
-        tap.send("block", block_b1)
-        tap.send("block", block_b2)
-        head_b2 = "0x" + replica.head.hash.hex()
-        # Validator 0 imports the longer branch, but it is locked on A (nobody else voted):
-        # it keeps building on A's branch instead of switching (`_follow_lock`).
-        def knows_b2() -> bool:
-            try:
-                devnet.rpc_call(
-                    config.validators[0].rpc_port,
-                    "chain_getHeader",
-                    {"hash": head_b2},
-                    timeout=RPC_TIMEOUT,
-                )
-            except RuntimeError:
-                return False
-            return True
-
-        wait_for(knows_b2, 15, "validator 0 to import B1 <- B2")
-        head = devnet.rpc_call(config.validators[0].rpc_port, "chain_getHead", timeout=RPC_TIMEOUT)
-        assert bytes.fromhex(head["hash"][2:]) not in branch_b
-        time.sleep(2 * SLOT)
-        drain()
-        conflicting = [v for v in votes if v.payload.header_hash in branch_b]
-        if conflicting:
-            raise ConflictingVotes(
-                f"validator 0 voted for block A (slot {slot_a}) and then for "
-                f"{len(conflicting)} block(s) of the sibling branch (slot "
-                f"{conflicting[0].payload.slot}) that does not contain A"
-            )
-    finally:
-        if tap is not None:
-            tap.close()
-        devnet.down(directory)
-        replica.store.close()
-
-
-def _jam_sealer(chain: JamChain, slot: int, validators: list[ValidatorSecrets]) -> int:
+def _sealer(chain: JamChain, slot: int, validators: list[ValidatorSecrets]) -> int:
     """Which validator Safrole gives `slot` on top of the jam chain's head (eq. 6.15)."""
     state = safrole_state(chain.head_state())
     for secrets in validators:
@@ -639,9 +503,10 @@ def _jam_sealer(chain: JamChain, slot: int, validators: list[ValidatorSecrets]) 
     raise AssertionError(f"nobody may seal slot {slot}")
 
 
-def test_an_honest_jam_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
-    """As the test above, on the jam program: validator 0 runs alone, the test follows it
-    with a replica `JamChain` and seals graypaper blocks for the other validators' slots:
+def test_an_honest_validator_never_votes_for_conflicting_blocks(tmp_path: Path) -> None:
+    """Validator 0 runs alone; the test plays the others with their genesis keys over one
+    authenticated connection, follows validator 0 with a replica `JamChain` and seals
+    graypaper blocks for the other validators' slots:
     block A, then a longer sibling branch B1 <- B2; validator 0 votes for A and never for B,
     and its head stays on A's branch."""
     directory, config = init_devnet(tmp_path)
@@ -655,7 +520,7 @@ def test_an_honest_jam_validator_never_votes_for_conflicting_blocks(tmp_path: Pa
     tap = None
     empty = Extrinsic((), (), (), (), DisputesExtrinsic((), (), ()))
     try:
-        devnet.up(directory, only=[0], program="jam")
+        devnet.up(directory, only=[0])
         wait_for(lambda: 0 in up_rows(directory), 90, "validator 0 to start")
         tap = PeerTap(
             _authenticate(directory, config, 5, config.validators[0].p2p_port),
@@ -685,7 +550,7 @@ def test_an_honest_jam_validator_never_votes_for_conflicting_blocks(tmp_path: Pa
             head = replica.head
             now = config.slot_at(time.time())
             slots = range(head.slot + 1, now + 4)
-            if any(_jam_sealer(replica, s, validators) == 0 for s in slots):
+            if any(_sealer(replica, s, validators) == 0 for s in slots):
                 return None
             epoch = spec.epoch_length
             usable = [s for s in slots if s <= now and s // epoch == now // epoch]
@@ -695,7 +560,7 @@ def test_an_honest_jam_validator_never_votes_for_conflicting_blocks(tmp_path: Pa
         parent = replica.head_hash
 
         def author(slot: int) -> bytes:
-            secret = validators[_jam_sealer(replica, slot, validators)].bandersnatch_secret
+            secret = validators[_sealer(replica, slot, validators)].bandersnatch_secret
             block = seal_block(
                 replica.head_state(), replica.head_hash, replica.head_root(), slot, secret,
                 empty, spec,
@@ -759,8 +624,7 @@ def test_an_honest_jam_validator_never_votes_for_conflicting_blocks(tmp_path: Pa
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("devnet")
-@pytest.mark.parametrize("program", ["node", "jam"])
-def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path, program: str) -> None:
+def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path) -> None:
     """The culprit sends twin blocks to the two halves of its peers but votes for one only,
     so honest votes split with no evidence to show for it. Validators locked on the branch
     that is not the longest build on their lock's branch (`_follow_lock`), so finality keeps
@@ -775,9 +639,9 @@ def test_a_one_sided_equivocator_does_not_stall_finality(tmp_path: Path, program
         return log_file.read_text().count("FAULT: equivocated") if log_file.exists() else 0
 
     try:
-        devnet.up(directory, only=[i for i in everyone if i != culprit], program=program)
+        devnet.up(directory, only=[i for i in everyone if i != culprit])
         devnet.up(
-            directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"}, program=program
+            directory, only=[culprit], env={"JAM_FAULT_EQUIVOCATE": "one"}
         )
         wait_for(lambda: equivocations() >= 2, 90, "two equivocations")
         final_before = lowest_final(watch.poll(directory))

@@ -1,4 +1,4 @@
-"""A devnet of six validator processes on jamcore's rules (`shielded devnet up --jam`).
+"""A devnet of six validator processes on jamcore's rules (`shielded devnet up`).
 
 Blocks are graypaper blocks imported by jamcore's transition; the pool is a service whose
 items are in the merklized state; deposits go through guarantees, erasure-coded shards and
@@ -145,7 +145,7 @@ def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
     )
     everyone = list(range(VALIDATORS))
     try:
-        devnet.up(directory, program="jam")
+        devnet.up(directory)
         wait_for(
             lambda: all(
                 row["state"] == "up" and row["peers"] == VALIDATORS - 1
@@ -220,7 +220,7 @@ def test_a_jam_devnet_carries_deposits_through_guarantees_and_availability(
             60,
             "the five others to go on",
         )
-        devnet.up(directory, only=[5], program="jam")
+        devnet.up(directory, only=[5])
         wait_for(
             lambda: (
                 len(r := heads(config, [0, 5])) == 2
@@ -254,12 +254,11 @@ def test_a_partitioned_jam_validator_rejoins_and_no_final_block_is_replaced(
     everyone = list(range(VALIDATORS))
     watch = FinalityWatch(config)
     try:
-        devnet.up(directory, only=everyone[:5], program="jam")
+        devnet.up(directory, only=everyone[:5])
         devnet.up(
             directory,
             only=[5],
             env={"JAM_FAULT_PARTITION_UNTIL": str(PARTITION_UNTIL)},
-            program="jam",
         )
         during = wait_for(
             lambda: (
