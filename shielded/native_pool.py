@@ -33,7 +33,22 @@ gas: Δ+ of eq. 12.18 runs it every block, reports or not), so per block it:
    replay, personhood quota), which also records the tree anchor;
 5. writes exactly its `take_changes()` (what a fully loaded `PoolStorage` would write;
    deletions first, then by key) and the `outcome` item (accepted tx ids with the tree
-   positions of their outputs).
+   positions of their outputs, rejected and deferred ids, the block's count per tier).
+
+Capacity (design section 3, "Spam proofs"; `shielded.pow.quota.BlockRoom`): a block's
+accepted pool transactions never exceed the block capacity, nor those paying with a tier-k
+spam proof the tier's quota, across everything the block accumulates: the operands of
+several packages (several cores, or queued reports that became ready together, eq.
+12.10-12.12) and several invocations in one block (Δ+ runs the pool again for the reports
+beyond the gas of its first round, eq. 12.18). The count is the block's: it is kept in the
+`outcome` item with the block's slot τ', so an invocation that finds an outcome of τ'
+continues that block (its count, its accepted, rejected and deferred lists; the entropy
+was pushed already) instead of starting one. Transactions are taken in accumulation order
+(reports in W*'s order, each report's entries in its order); one that finds its lane full
+is deferred: nothing of it is applied or recorded (not its spam proof either) and the
+outcome lists it with the full lane, so nodes keep it for a later package instead of
+dropping it as they drop rejected ones. Only accepted transactions take room: a refused
+double spend or replay cannot crowd out valid ones.
 
 Gas is consensus: the gas used is in the service statistics π_S (section 13) and so in the
 state root. Every block reads through Ω_R (10 gas each) exactly the items it touches: the
@@ -56,7 +71,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jamcore.codec import BOOL, U32, U64, CodecError, FixedBytes, Struct, seq
+from jamcore.codec import BOOL, U8, U32, U64, CodecError, FixedBytes, Struct, seq
 from jamcore.crypto.bandersnatch import Ring
 from jamcore.pvm.invocations.context import AccumulationInput, OperandTuple
 from jamcore.pvm.invocations.native import AccumulateHost
@@ -74,6 +89,7 @@ from shielded.node.jam_genesis import GenesisService, native_code, native_code_h
 from shielded.pool_lazy import LazyPoolStorage
 from shielded.pool_storage import PoolSnapshot, PoolStorage, PoolStorageError
 from shielded.pow import RecentAnchors, SpamProof, SpamProofError, UsedProofs
+from shielded.pow.quota import BlockRoom, lane_reason
 from shielded.pow.verify import SpamWorkVerifier
 from shielded.service import (
     ACCUMULATE_GAS_PER_TRANSACTION,
@@ -95,6 +111,7 @@ __all__ = [
     "OUTCOME",
     "OUTCOME_KEY",
     "AcceptedTransaction",
+    "DeferredTransaction",
     "NativePool",
     "PlacedOutput",
     "PoolOutcome",
@@ -131,6 +148,15 @@ class AcceptedTransaction:
 
 
 @dataclass(frozen=True)
+class DeferredTransaction:
+    """A transaction the block had no room for, and the full lane: `CAPACITY_LANE` (0,
+    the block's capacity) or its spam tier k (the tier's quota), `shielded.pow.quota`."""
+
+    tx_id: bytes
+    lane: int
+
+
+@dataclass(frozen=True)
 class PoolOutcome:
     """The `outcome` item: what one block did to the pool (for compact blocks and wallets;
     the outputs' commitments and ciphertexts are in the report's refine output)."""
@@ -141,6 +167,12 @@ class PoolOutcome:
     accepted: tuple[AcceptedTransaction, ...]
     rejected: tuple[bytes, ...]
     """Ids of refined transactions accumulate refused (refine's rejects never get here)."""
+    deferred: tuple[DeferredTransaction, ...] = ()
+    """Valid-looking transactions the block had no room for: not applied, not checked; they
+    may come in a later package."""
+    per_tier: tuple[int, ...] = ()
+    """Accepted transactions of spam tier 1, 2, ... in the block (each within its quota;
+    the block's total is len(accepted))."""
 
 
 OUTCOME = Struct(
@@ -161,6 +193,8 @@ OUTCOME = Struct(
             )
         ),
         "rejected": seq(FixedBytes(32)),
+        "deferred": seq(Struct(DeferredTransaction, {"tx_id": FixedBytes(32), "lane": U8})),
+        "per_tier": seq(U32),
     },
 )
 
@@ -248,6 +282,8 @@ class NativePool:
         )
         self.last_outcome: BlockOutcome | None = None
         """The last accumulated block's outcome with the rejection reasons (node-local)."""
+        self._last_slot: int | None = None
+        """The slot of `last_outcome` (a block may run the pool more than once)."""
 
     # -- Ψ_R -----------------------------------------------------------------------------
 
@@ -279,6 +315,7 @@ class NativePool:
         entropy = host.fetch(1)
         if entropy is None or len(entropy) != 32:
             raise PoolStorageError("fetch gave no 32-octet entropy η'_0")
+        earlier = _earlier_outcome(host, slot)
         storage = LazyPoolStorage.load(self.config, host.read)
         snapshot = storage.snapshot
         state = snapshot.state
@@ -286,12 +323,17 @@ class NativePool:
         epoch = slot // self.epoch_length
         if epoch > state.epoch:
             pool.begin_epoch(epoch)
-        snapshot.anchors.push(entropy)
-        snapshot.used.prune(snapshot.anchors.oldest_position)
+        spec = self.config.spec
+        if earlier is None:  # the block's first invocation: its entropy joins the window
+            snapshot.anchors.push(entropy)
+            snapshot.used.prune(snapshot.anchors.oldest_position)
+            room = BlockRoom(spec)
+        else:
+            room = BlockRoom(spec, len(earlier.accepted), earlier.per_tier)
 
-        # Admit (epoch, anchor, fee rule), then apply the block's transactions.
+        # Admit (epoch, anchor, fee rule), then apply what the block has room for.
         refined, rejected = self._admit(state, entries)
-        outcome = accumulate(state, refined, pool.spam)
+        outcome = accumulate(state, refined, pool.spam, room)
         by_id = {item.tx_id: item for item in refined}
         record = PoolOutcome(
             slot,
@@ -299,10 +341,21 @@ class NativePool:
             outcome.anchor,
             _placed(outcome, by_id),
             tuple(tx_id for tx_id, _ in rejected) + tuple(tx_id for tx_id, _ in outcome.rejected),
+            tuple(DeferredTransaction(tx_id, lane) for tx_id, lane in outcome.deferred),
+            tuple(room.per_tier),
         )
-        self.last_outcome = BlockOutcome(
-            outcome.accepted, tuple(rejected) + outcome.rejected, outcome.anchor, outcome.appended
+        local = BlockOutcome(
+            outcome.accepted,
+            tuple(rejected) + outcome.rejected,
+            outcome.anchor,
+            outcome.appended,
+            outcome.deferred,
         )
+        if earlier is not None:
+            record = _continued(earlier, record)
+            if self.last_outcome is not None and self._last_slot == slot:
+                local = _continued_local(self.last_outcome, local)
+        self.last_outcome, self._last_slot = local, slot
 
         # Write the changed items: deletions first (they only lower the threshold a_t).
         changes = storage.take_changes()
@@ -311,6 +364,13 @@ class NativePool:
         for key in sorted(key for key, value in changes.items() if value):
             host.write(key, changes[key])
         host.write(OUTCOME_KEY, OUTCOME.encode(record))
+
+    def deferral_reasons(self) -> dict[bytes, str]:
+        """Why the last accumulated block deferred transactions (tx id -> reason)."""
+        outcome = self.last_outcome
+        if outcome is None:
+            return {}
+        return {tx_id: lane_reason(self.config.spec, lane) for tx_id, lane in outcome.deferred}
 
     def _admit(
         self, state: PoolState, entries: Sequence[RefinedEntry]
@@ -339,6 +399,46 @@ class NativePool:
                 RefinedTransaction(transaction, transaction.tx_id, action, spam, entry.alias)
             )
         return admitted, rejected
+
+
+def _earlier_outcome(host: AccumulateHost, slot: int) -> PoolOutcome | None:
+    """The `outcome` item an earlier invocation of this block (slot τ') wrote, if any: a
+    later one continues its block (module docstring, "Capacity")."""
+    raw = host.read(OUTCOME_KEY)
+    if raw is None:
+        return None
+    try:
+        outcome = OUTCOME.decode(raw)
+    except CodecError:
+        # Not this version's item (an older pool wrote it): it is no earlier run of this
+        # block, since every block's first run rewrites it.
+        return None
+    return outcome if outcome.slot == slot else None
+
+
+def _continued(earlier: PoolOutcome, later: PoolOutcome) -> PoolOutcome:
+    """One block's outcome item after a second invocation: both invocations' lists, the
+    later tree anchor and count (`later` continued the count of `earlier`)."""
+    return PoolOutcome(
+        later.slot,
+        later.epoch,
+        later.anchor,
+        earlier.accepted + later.accepted,
+        earlier.rejected + later.rejected,
+        earlier.deferred + later.deferred,
+        later.per_tier,
+    )
+
+
+def _continued_local(earlier: BlockOutcome, later: BlockOutcome) -> BlockOutcome:
+    """`_continued` for the node-local outcome with the reasons."""
+    return BlockOutcome(
+        earlier.accepted + later.accepted,
+        earlier.rejected + later.rejected,
+        later.anchor,
+        earlier.appended + later.appended,
+        earlier.deferred + later.deferred,
+    )
 
 
 def _entries(inputs: Sequence[AccumulationInput]) -> list[RefinedEntry]:

@@ -20,6 +20,16 @@ valid one that would take the output past W_R (`ChainSpec.max_report_variable_si
 a spam proof is 712 octets, so a full block of 64 fits (45 569 octets); a deposit with a
 spam proof is 816 (60 fit), and with a personhood alias too 848, the largest entry (57 fit).
 
+Capacity (design section 3, "Spam proofs"; `shielded.pow.quota`): one work item never
+carries more than one block takes. Its valid transactions are counted, in payload order, in
+a fresh `BlockRoom`: one that would pass the block capacity or its spam tier's quota is
+left out like the W_R overflow. Refine is stateless, so this bounds one item only; the
+per-block rule across every package a block accumulates is accumulate's. Leaving the excess
+out (rather than failing the item) keeps the valid prefix of an over-full package, as a
+block builder's `fill_block` would; no reason goes into the output, which W_R bounds and
+which every importer carries: a guarantor knows what it left out (`refusal` tells it
+whether a left-out transaction is invalid or only did not fit, and may wait).
+
 Gas (eq. B.5: the gas used is the report's u): `REFINE_GAS_PER_TRANSACTION` per
 transaction of the payload, charged before its checks through `RefineHost.charge`, so the
 gas used depends only on the payload.
@@ -31,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from jamcore.codec import BLOB, CodecError, FixedBytes, Struct, optional, seq
+from shielded.pow.quota import BlockRoom
 from shielded.service import (
     REFINE_GAS_PER_TRANSACTION,
     ProofContext,
@@ -51,6 +62,7 @@ __all__ = [
     "decode_refined",
     "refine_batch",
     "refine_transaction",
+    "refusal",
     "restore_transaction",
     "strip_transaction",
 ]
@@ -87,14 +99,31 @@ def restore_transaction(body: bytes) -> Transaction:
     return Transaction.decode(bytes(body) + bytes(SPEND_PROOF_BYTES))
 
 
+def _refined(raw: bytes, context: ProofContext) -> tuple[RefinedEntry, int | None]:
+    """The refined entry of one encoded transaction and its spam tier (None: it pays a
+    fee); TransactionError (with the reason) if a stateless check fails."""
+    transaction = Transaction.decode(bytes(raw))
+    spam, alias = verify_proofs(transaction, context)
+    tier = None if spam is None else spam.tier
+    return RefinedEntry(alias, strip_transaction(transaction)), tier
+
+
 def refine_transaction(raw: bytes, context: ProofContext) -> RefinedEntry | None:
     """The refined entry of one encoded transaction, or None if a stateless check fails."""
     try:
-        transaction = Transaction.decode(bytes(raw))
-        _, alias = verify_proofs(transaction, context)
+        return _refined(raw, context)[0]
     except TransactionError:
         return None
-    return RefinedEntry(alias, strip_transaction(transaction))
+
+
+def refusal(raw: bytes, context: ProofContext) -> str | None:
+    """Why refine refuses one encoded transaction whatever the state and the package
+    (a stateless check fails), or None if it passes."""
+    try:
+        _refined(raw, context)
+    except TransactionError as error:
+        return str(error)
+    return None
 
 
 def refine_batch(
@@ -104,20 +133,26 @@ def refine_batch(
     max_output: int,
 ) -> bytes:
     """The refine output of one work item: `REFINED_BATCH` of the payload's transactions
-    that pass, at most `max_output` octets. CodecError (a panic of Ψ_R) if the payload is
-    not a `POOL_BATCH`."""
+    that pass and fit, in order, one block's capacity and tier quotas and at most
+    `max_output` octets. CodecError (a panic of Ψ_R) if the payload is not a
+    `POOL_BATCH`."""
     transactions = POOL_BATCH.decode(payload)
     entries: list[RefinedEntry] = []
+    room = BlockRoom(context.config.spec)
     size = 1  # the sequence's length prefix: one octet below 128 entries (eq. C.6)
     for raw in transactions:
         charge(REFINE_GAS_PER_TRANSACTION)
-        entry = refine_transaction(raw, context)
-        if entry is None:
+        try:
+            entry, tier = _refined(raw, context)
+        except TransactionError:
             continue
+        if room.full_lane(tier) is not None:
+            continue  # more of its lane than one block takes: the node retries it later
         encoded = REFINED_ENTRY.encode(entry)
         if size + len(encoded) > max_output:
             continue  # would take the report past W_R: the node retries it later
         size += len(encoded)
+        room.take(tier)
         entries.append(entry)
     return REFINED_BATCH.encode(tuple(entries))
 

@@ -9,7 +9,9 @@ transactions in order to the `PoolState`, checking what needs it: nullifiers unu
 (including twice in one block), the deposit account's balance, the personhood quota and spam
 proof replays. Each transaction is all-or-nothing: a rejected one changes no state. Outputs
 are appended in one batch per block, fees are burned and counted, and the block's anchor
-joins the recent-anchor window.
+joins the recent-anchor window. Given a `shielded.pow.quota.BlockRoom`, accumulate also
+enforces the block capacity and the spam tiers' quotas: a transaction whose lane is full is
+deferred (unchanged state, free to come in a later block), not rejected.
 
 `refine` is `check_anchor` (epoch, anchor and fee rule: what needs the recent anchors) then
 `verify_proofs` (spam proof, signature, personhood, spend proof: what needs no pool state
@@ -49,6 +51,7 @@ from shielded.notes.tree import CommitmentTrees, LiveTree
 from shielded.nullifiers.errors import NullifierError
 from shielded.nullifiers.nullifier_set import NullifierSet, RevealedNullifier
 from shielded.pow import SpamProof, SpamProofError, SpamProofVerifier
+from shielded.pow.quota import BlockRoom
 from shielded.spec import DEVNET, PoolSpec
 from shielded.transaction import (
     FIELD,
@@ -528,6 +531,9 @@ class BlockOutcome:
     rejected: tuple[tuple[bytes, str], ...]
     anchor: int
     appended: tuple[AppendedOutput, ...] = ()
+    deferred: tuple[tuple[bytes, int], ...] = ()
+    """(tx id, full lane) of the transactions the block had no room for
+    (`shielded.pow.quota`): not applied, not invalid, they may come in a later block."""
 
 
 def _check_and_record(
@@ -579,22 +585,35 @@ def accumulate(
     state: PoolState,
     refined: Sequence[RefinedTransaction],
     spam: SpamProofVerifier | None = None,
+    room: BlockRoom | None = None,
 ) -> BlockOutcome:
-    """Apply one block's refined transactions in order; returns what was applied."""
+    """Apply one block's refined transactions in order; returns what was applied.
+
+    With a `room` (the block capacity and tier quotas, `shielded.pow.quota`), a
+    transaction whose lane is full is deferred before any check (nothing of it is
+    recorded, not even its spam proof) and each accepted one is counted in it."""
     config = state.config
     accepted: list[bytes] = []
     rejected: list[tuple[bytes, str]] = []
+    deferred: list[tuple[bytes, int]] = []
     ephemeral_outputs: list[int] = []
     permanent_outputs: list[int] = []
     revealed: list[RevealedNullifier] = []
     pending: set[int] = set()
     for item in refined:
         transaction = item.transaction
+        spam_tier = None if item.spam_proof is None else item.spam_proof.tier
+        lane = None if room is None else room.full_lane(spam_tier)
+        if lane is not None:
+            deferred.append((item.tx_id, lane))
+            continue
         try:
             _check_and_record(state, item, spam, pending)
         except Rejected as error:
             rejected.append((item.tx_id, str(error)))
             continue
+        if room is not None:
+            room.take(spam_tier)
         # Apply: nullifiers, outputs, transparent balances, collateral, fees, personhood.
         for nullifier, tier in zip(transaction.nullifiers, transaction.input_tiers, strict=True):
             pending.add(nullifier)
@@ -638,7 +657,9 @@ def accumulate(
     recent = set(state.trees.recent_anchors())
     for old in [a for a in state.anchor_statistics if a not in recent]:
         del state.anchor_statistics[old]
-    return BlockOutcome(tuple(accepted), tuple(rejected), anchor, tuple(appended))
+    return BlockOutcome(
+        tuple(accepted), tuple(rejected), anchor, tuple(appended), tuple(deferred)
+    )
 
 
 class ShieldedPool:

@@ -16,7 +16,7 @@ guaranteed (eq. 11.26), when they return to the mempool), the package a builder 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from jamcore.codec import CodecError
@@ -66,6 +66,8 @@ one after that (eq. 11.15-11.17). Wallets aim a transaction's epoch this far ahe
 PACKAGE_TO_ACCUMULATION_SLOTS = 2
 """A package built at slot s is accumulated at slot s + 2 at the earliest: a builder packages
 transactions for the epoch of that slot (earlier ones wait in its mempool)."""
+MAX_REFUSED = 4096
+"""Refusal reasons a validator keeps (`PoolTransactions.refused`), the newest."""
 
 ACCUMULATE_GAS_MARGIN = 1_000_000
 """Gas a pool work item gets for accumulation beyond its transactions' (the load charge
@@ -178,6 +180,12 @@ class PoolTransactions:
         """Package hash -> the transactions waiting on it."""
         self.outcomes: dict[bytes, tuple[int, bool]] = {}
         """tx id -> (slot, accepted) as the pool's outcome item named it."""
+        self.deferred: dict[bytes, int] = {}
+        """tx id -> the slot whose block had no room for it (the outcome's `deferred`): it
+        stays in the mempool for a later package."""
+        self.refused: dict[bytes, str] = {}
+        """tx id -> why this validator dropped it before any block named it (refine's
+        stateless checks, a spam proof that can never pass), the newest MAX_REFUSED."""
 
     def busy(self, besides: bytes | None = None) -> set[bytes]:
         """The tx ids waiting on a package (other than `besides`)."""
@@ -192,6 +200,17 @@ class PoolTransactions:
         """Up to `limit` mempool transactions no package carries, oldest first, none made
         for an epoch after `max_epoch`."""
         return self.mempool.take(limit, self.busy(), max_epoch)
+
+    def refuse(self, reasons: Mapping[bytes, str]) -> None:
+        """Drop transactions that can never be accepted (tx id -> why) from the mempool,
+        keeping the reason for their status."""
+        self.mempool.remove(reasons)
+        for tx_id, reason in reasons.items():
+            self.refused.pop(tx_id, None)
+            self.refused[tx_id] = reason
+            self.deferred.pop(tx_id, None)
+        while len(self.refused) > MAX_REFUSED:
+            del self.refused[next(iter(self.refused))]
 
     def track(self, report: WorkReport, slot: int, pending_seen: bool = False) -> None:
         """Note the transactions the pool's refine kept in `report` (eq. 11.6) as waiting
@@ -212,9 +231,10 @@ class PoolTransactions:
 
     def on_block(self, posterior: State) -> None:
         """After a committed block: the transactions the pool's outcome item names
-        (accepted or rejected by accumulation) leave the mempool; the reports pending in
-        rho (eq. 11.43) name the transactions they carry (for a validator that missed
-        their guarantee); each package in flight is settled."""
+        accepted or rejected leave the mempool, those it deferred (no room in the block,
+        `shielded.pow.quota`) stay for a later package; the reports pending in rho
+        (eq. 11.43) name the transactions they carry (for a validator that missed their
+        guarantee); each package in flight is settled."""
         account = posterior.services.get(self.service)
         raw = None
         if account is not None:
@@ -231,6 +251,11 @@ class PoolTransactions:
                 for tx_id in outcome.rejected:
                     # A transaction accepted once stays accepted (a repeat is refused).
                     self.outcomes.setdefault(tx_id, (outcome.slot, False))
+                for tx_id in (*accepted, *outcome.rejected):
+                    self.deferred.pop(tx_id, None)
+                for entry in outcome.deferred:
+                    if entry.tx_id not in self.outcomes:
+                        self.deferred[entry.tx_id] = outcome.slot
                 self.mempool.remove((*accepted, *outcome.rejected))
                 for package, flight in list(self.inflight.items()):
                     if flight.tx_ids <= self.outcomes.keys():
@@ -239,14 +264,17 @@ class PoolTransactions:
             if pending is not None:
                 self.track(pending.report, pending.timeout, pending_seen=True)
         self.settle(posterior, posterior.slot + 1)
+        for tx_id in [tx_id for tx_id in self.deferred if tx_id not in self.mempool]:
+            del self.deferred[tx_id]  # nothing left here to retry
 
     def settle(self, state: State, next_slot: int) -> None:
         """Settle each package in flight (`InFlight.settle`): an accumulated one takes its
-        transactions out of the mempool, a dropped one gives them back."""
+        transactions out of the mempool (but those its block deferred), a dropped one
+        gives them back."""
         for package, flight in list(self.inflight.items()):
             status = flight.settle(state, next_slot, self.spec, package)
             if status == "accumulated":
-                self.mempool.remove(flight.tx_ids)
+                self.mempool.remove(flight.tx_ids - self.deferred.keys())
             if status in ("accumulated", "dropped"):
                 del self.inflight[package]
 

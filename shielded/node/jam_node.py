@@ -402,6 +402,9 @@ class JamNode:
             return dict(known)
         if tx_id in self.validator.mempool or tx_id in self.validator.pool.busy():
             return {"status": "pending"}
+        refused = self.validator.pool.refused.get(tx_id)
+        if refused is not None:
+            return {"status": "rejected", "reason": refused}
         settled = self.validator.outcomes.get(tx_id)
         if settled is not None and not settled[1]:
             return {"status": "rejected", "reason": "refused by the pool's accumulate"}
@@ -492,13 +495,16 @@ class JamNode:
             return
         self._last_head = head.hash
         log.info("head #%d slot %d %s", head.height, head.slot, head.hash.hex()[:12])
-        outcome = self.pool.last_outcome if self.pool is not None else None
-        if outcome is not None and outcome is not self._last_outcome:
+        pool = self.pool
+        outcome = pool.last_outcome if pool is not None else None
+        if pool is not None and outcome is not None and outcome is not self._last_outcome:
             self._last_outcome = outcome
             for tx_id in outcome.accepted:
                 log.info("pool accepted %s", tx_id.hex()[:16])
             for tx_id, reason in outcome.rejected:
                 log.info("pool rejected %s: %s", tx_id.hex()[:16], reason)
+            for tx_id, reason in pool.deferral_reasons().items():
+                log.info("pool deferred %s: %s", tx_id.hex()[:16], reason)
         self.hub.publish(
             "heads", {"hash": "0x" + head.hash.hex(), "height": head.height, "slot": head.slot}
         )

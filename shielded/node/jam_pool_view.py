@@ -7,7 +7,8 @@ block that accumulates it names the package in xi' (graypaper eq. 12.32) and the
 accumulate writes the `outcome` item (accepted ids with their outputs' tree positions, and
 the rejected ids). The compact block of a block is built from those two, in the same store
 transaction as the block (`JamChain.local_of`), so a reorg or a restart finds it with the
-block.
+block. The ids the outcome names deferred (the block had no room for them,
+`shielded.pow.quota`) are neither included nor rejected: they stay pending for a later block.
 """
 
 from __future__ import annotations

@@ -20,10 +20,12 @@ Per slot t (graypaper sections 6, 11, 12, 14):
     it does so as soon as a new head or a new shard allows, too;
 (a) the pool core's guarantor whose turn it is (the assigned guarantors of slot t,
     eq. 11.20-11.22, by t mod their number) builds a package of up to 64 mempool
-    transactions anchored on its head (eq. 11.4), refines it with the native pool
-    (Xi, eq. 14.12), and shares the bundle with its co-guarantors; the services core's
-    guarantor does the same with one waiting service work item (`jam_services`: a deploy
-    for the registrar, or a submission for any service, refined in the PVM by Psi_R).
+    transactions (`jam_pool_select`: spam tiers by work within their quotas, the rest of
+    the block capacity by fee) anchored on its head (eq. 11.4), refines it with the
+    native pool (Xi, eq. 14.12), and shares the bundle with its co-guarantors; the
+    services core's guarantor does the same with one waiting service work item
+    (`jam_services`: a deploy for the registrar, or a submission for any service, refined
+    in the PVM by Psi_R).
 
 Deploying (`deploy`) gossips a code blob: the registrar's accumulate creates the service
 (`new`, B.8), and authors put the blob in E_P once it is solicited (eq. 12.35-12.38).
@@ -37,7 +39,10 @@ block whose parent it lacks for the canonical blocks after its own head.
 Transactions wait in the mempool until the pool's `outcome` item (written by its Psi_A,
 eq. B.9) names them accepted or rejected, or their package is accumulated (xi', eq. 12.32);
 a package that times out in rho (eq. 11.17) or can no longer be guaranteed (eq. 11.26)
-gives its transactions back, and the next builder packages them again.
+gives its transactions back, and the next builder packages them again; so do the
+transactions the outcome names deferred (their block had no room, `shielded.pow.quota`).
+A builder drops, with the reason (`PoolTransactions.refused`), the candidates that can
+never be accepted and those its own refine found invalid.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from jamcore.block import DisputesExtrinsic, Extrinsic
 from jamcore.errors import JamError
 from jamcore.pvm.invocations.native import NativeService
 from jamcore.safrole.errors import SafroleError
+from jamcore.state.keys import storage_key
 from jamcore.state.state import State
 from jamcore.work.availability import decode_bundle
 from jamcore.work.guarantee import AvailAssurance, ReportGuarantee
@@ -58,6 +64,7 @@ from jamcore.work.guarantor import (
     package_hash,
     report_hash,
 )
+from shielded.native_pool import NATIVE_POOL_CODE_HASH, NativePool
 from shielded.node.genesis import GenesisConfig, ValidatorSecrets
 from shielded.node.guarantor import (
     GuaranteedWork,
@@ -104,12 +111,14 @@ from shielded.node.jam_messages import (
     Transaction,
     WorkSubmission,
 )
+from shielded.node.jam_pool_select import choose_package, refine_refusals
 from shielded.node.jam_service_role import ServiceRole
 from shielded.node.jam_services import ServiceError, ServiceWork, bundle_request_ids
 from shielded.node.jam_sync import BlockSync
 from shielded.node.jam_tickets import Produced, TicketPool
 from shielded.node.shards import ShardStore, make_assurance
 from shielded.node.storage import ChainStore, StorageError
+from shielded.pool_storage import PoolStorageError
 from shielded.transaction import MAX_TRANSACTIONS_PER_BLOCK
 
 __all__ = ["InvalidBlock", "JamValidator", "MempoolError", "ServiceError", "ValidatorError"]
@@ -171,6 +180,9 @@ class JamValidator(ServiceRole):
         self.slot = 0
         """The latest slot `on_slot` was given."""
         self.pool = PoolTransactions(pool_service, self.spec)
+        native = natives.get(NATIVE_POOL_CODE_HASH)
+        self.native_pool = native if isinstance(native, NativePool) else None
+        """The pool's native service: its config and stateless checks (package choice)."""
         self.services = ServiceWork(registrar, pool_service, self.spec)
         self.collecting: dict[bytes, Collecting] = {}
         """Report hash -> this builder's package collecting signatures."""
@@ -473,8 +485,7 @@ class JamValidator(ServiceRole):
         assigned = self._turn(core, head, slot)
         if assigned is None:
             return []
-        landing = (slot + PACKAGE_TO_ACCUMULATION_SLOTS) // self.spec.epoch_length
-        chosen = self.pool.take(MAX_TRANSACTIONS_PER_BLOCK, max_epoch=landing)
+        chosen = self._choose(head, slot)
         if not chosen:
             return []
         bundle = pool_bundle(
@@ -490,12 +501,41 @@ class JamValidator(ServiceRole):
         except (GuarantorError, JamError) as error:
             return self._refuse(f"own package: {error}")
         refined = report_tx_ids(work.report, self.pool_service)
-        # Refine's rejects are invalid whatever the state: they leave the mempool.
-        self.mempool.remove(tx_id for tx_id, _ in chosen if tx_id not in refined)
+        # Refine's rejects are invalid whatever the state: they leave the mempool (with
+        # the reason); what it left out only for want of room waits.
+        left_out = [(tx_id, encoded) for tx_id, encoded in chosen if tx_id not in refined]
+        if self.native_pool is None:
+            self.mempool.remove(tx_id for tx_id, _ in left_out)
+        else:
+            self.pool.refuse(refine_refusals(left_out, self.native_pool.proofs))
         if not refined:
             return []
         self.pool.track(work.report, slot)
         return self._share(work, assigned, slot)
+
+    def _choose(self, head: State, slot: int) -> list[tuple[bytes, bytes]]:
+        """The package's transactions (`jam_pool_select.choose_package` against the pool
+        at the head; oldest first without the native pool), made for the epoch in which
+        the package is accumulated at the earliest; the refused ones leave the mempool."""
+        landing = (slot + PACKAGE_TO_ACCUMULATION_SLOTS) // self.spec.epoch_length
+        native = self.native_pool
+        account = head.services.get(self.pool_service)
+        if native is None or account is None:
+            return self.pool.take(MAX_TRANSACTIONS_PER_BLOCK, max_epoch=landing)
+        entries, service = account.entries, self.pool_service
+        try:
+            choice = choose_package(
+                self.pool.take(len(self.mempool)),
+                lambda key: entries.get(storage_key(service, key)),
+                native.config,
+                landing,
+                MAX_TRANSACTIONS_PER_BLOCK,
+            )
+        except PoolStorageError as error:
+            self._refuse(f"own package: the pool at the head: {error}")
+            return []
+        self.pool.refuse(choice.refused)
+        return list(choice.chosen)
 
     def _on_bundle_share(self, message: BundleShare) -> list[Outgoing]:
         """As a co-guarantor: refine the shared bundle, anchored on the head or a recent

@@ -2,9 +2,10 @@
 
 `work.py` defines the work function and the proof record, `anchors.py` the window of recent
 block hashes a proof may be anchored to, `registry.py` the used-proof registry, `verify.py`
-the checks the pool service runs, `solver.py` the single- and multi-core solvers, and
-`capacity.py` how a block builder fills each tier's quota. Tier parameters live in
-`shielded.spec.PoolSpec`.
+the checks the pool service runs, `solver.py` the single- and multi-core solvers,
+`capacity.py` how a block builder fills each tier's quota, and `quota.py` the capacity and
+quota rule the pool's refine and accumulate enforce on what reaches a block. Tier
+parameters live in `shielded.spec.PoolSpec`.
 """
 
 from shielded.pow.anchors import RecentAnchors

@@ -20,6 +20,8 @@ import pytest
 from nacl.signing import SigningKey
 
 from jamcore.crypto.hashing import blake2b_256
+from jamcore.pvm.invocations.context import AccumulationInput
+from jamcore.pvm.invocations.native import AccumulateHost
 from jamcore.pvm.invocations.refine import RefineOutcome, refine
 from jamcore.spec import ChainSpec
 from jamcore.state.keys import storage_key
@@ -227,12 +229,14 @@ def refine_report(
     transactions: Sequence[Transaction],
     native: NativePool,
     spec: ChainSpec,
+    accumulate_gas: int = ITEM_GAS,
 ) -> tuple[WorkReport, RefineOutcome]:
-    """Ψ_R of one pool work item carrying `transactions`, and the report of its digest."""
+    """Ψ_R of one pool work item carrying `transactions`, and the report of its digest
+    (with `accumulate_gas` for its accumulation)."""
     payload = POOL_BATCH.encode(tuple(tx.encode() for tx in transactions))
     item = WorkItem(
-        POOL, NATIVE_POOL_CODE_HASH, REFINE_GAS_PER_TRANSACTION * 64, ITEM_GAS, 0, payload, (),
-        (),
+        POOL, NATIVE_POOL_CODE_HASH, REFINE_GAS_PER_TRANSACTION * 64, accumulate_gas, 0,
+        payload, (), (),
     )
     context = RefineContext(bytes(32), bytes(32), bytes(32), bytes(32), 0, ())
     package = WorkPackage(POOL, authorizer_code_hash(), context, b"", b"", (item,))
@@ -281,6 +285,12 @@ def storage_entries(devnet: Devnet, accounts: Mapping[int, ServiceAccount]) -> d
     stored = {storage_key(POOL, key) for key in genesis_items(CONFIG, BALANCES, g_entropy(devnet))}
     other = {key for key in genesis if key not in stored}
     return {key: value for key, value in accounts[POOL].entries.items() if key not in other}
+
+
+def without_outcome(devnet: Devnet, accounts: Mapping[int, ServiceAccount]) -> dict[bytes, bytes]:
+    """The pool's storage entries but the `outcome` item."""
+    ignore = storage_key(POOL, OUTCOME_KEY)
+    return {k: v for k, v in storage_entries(devnet, accounts).items() if k != ignore}
 
 
 def g_entropy(devnet: Devnet) -> bytes:
@@ -357,13 +367,14 @@ def test_proven_deposits_accumulate_through_jamcore(
     assert storage_entries(devnet, post.accounts) == expected
     assert loaded(post.accounts).state.digest() == reference.state.digest()
     # The gas (by hand): per transaction, and 10 per host call: the entropy fetch, the
-    # lazy reads, the changed items and the outcome. The reads: 9 small items (meta, ring,
+    # outcome item's read (an earlier run of the same block?), the lazy reads, the changed
+    # items and the outcome's write. The reads: 9 small items (meta, ring,
     # 5 tree sizes, anchors, personhood), the spam window and its one position, 4 `nf`
     # and 2 `bal` items, the ring level's 3 chunks (its leaf for epoch 0's subtree, which
     # grows from empty: no reads there; the permanent tree is empty: no root to read) and
     # the epoch's ephemeral batch count.
     assert len(reads) == 9 + 2 + 4 + 2 + 3 + 1
-    calls = 1 + len(reads) + len(changes) + 1
+    calls = 1 + 1 + len(reads) + len(changes) + 1
     assert stats[POOL] == (2 * ACCUMULATE_GAS_PER_TRANSACTION + 10 * calls, 1)
 
     # A fresh NativePool reaches the same post-state and gas, on this block and on the next
@@ -398,12 +409,7 @@ def test_double_spend_and_stale_spam_anchor_are_rejected_in_accumulate(devnet: D
     # Everything but the outcome is as if only `fresh` had come.
     alone, _ = refine_report(one.accounts, [fresh], native, devnet.spec)
     reference, _ = block(one, 2, stub_pool(devnet), devnet.spec, [alone])
-    ignore = {storage_key(POOL, OUTCOME_KEY)}
-
-    def without(accounts: Mapping[int, ServiceAccount]) -> dict[bytes, bytes]:
-        return {k: v for k, v in storage_entries(devnet, accounts).items() if k not in ignore}
-
-    assert without(post.accounts) == without(reference.accounts)
+    assert without_outcome(devnet, post.accounts) == without_outcome(devnet, reference.accounts)
     assert loaded(post.accounts).state.balances[bytes(BOB.verify_key)] == 5_000
 
 
@@ -521,7 +527,9 @@ def test_refine_leaves_out_a_forged_proof(devnet: Devnet, deposits: list[Transac
 
 def test_a_full_batch_fits_the_report_output_limit(devnet: Devnet) -> None:
     assert devnet.spec.max_report_variable_size == W_R
-    native = stub_pool(devnet)
+    # Tier 1 may fill the whole block here (SPEC's quota, 32, would keep half of them).
+    whole = replace(SPEC, tiers=(replace(SPEC.tiers[0], capacity_share_bps=10_000),))
+    native = NativePool(replace(CONFIG, spec=whole), AcceptAll(), devnet.spec)
     transfers = [fake(f"t{i}", spam_anchor=g_entropy(devnet)) for i in range(64)]
     _, outcome = refine_report(devnet.genesis.services, transfers, native, devnet.spec)
     entries = decode_refined(outcome.result.value)
@@ -546,6 +554,110 @@ def test_a_full_batch_fits_the_report_output_limit(devnet: Devnet) -> None:
     assert len(largest) == 848 and (W_R - 1) // len(largest) == 57
 
 
+# -- (5) capacity: a package never carries, a block never takes, more than its share -------
+
+
+def spam_transfers(label: str, count: int, anchor: bytes) -> list[Transaction]:
+    """Transfers paying with a tier-1 spam proof anchored on `anchor`."""
+    return [fake(f"{label}/{i}", spam_anchor=anchor) for i in range(count)]
+
+
+def free_deposits(label: str, count: int) -> list[Transaction]:
+    """Deposits of 1 from Alice: free, no spam proof (the fee lane)."""
+    return [fake(f"{label}/{i}", deposit=(ALICE, 1)) for i in range(count)]
+
+
+class CountingPool(NativePool):
+    """A native pool noting the slot of each Ψ_A invocation."""
+
+    def __init__(self, config: PoolConfig, spec: ChainSpec) -> None:
+        super().__init__(config, AcceptAll(), spec)
+        self.runs: list[int] = []
+
+    def accumulate(
+        self,
+        host: AccumulateHost,
+        slot: int,
+        service: int,
+        inputs: Sequence[AccumulationInput],
+    ) -> None:
+        self.runs.append(slot)
+        super().accumulate(host, slot, service, inputs)
+
+
+def test_a_package_over_a_tier_quota_gets_only_the_quota(devnet: Devnet) -> None:
+    quota = SPEC.tier_quota(1)
+    assert (quota, SPEC.block_capacity) == (32, 64)
+    spam, deposits = spam_transfers("over", 40, g_entropy(devnet)), free_deposits("over-d", 24)
+    native = stub_pool(devnet)
+    genesis = pre_state(devnet.genesis)
+    # Refine keeps, in order, the tier's quota and the fee payers; the excess is left out.
+    report, refined = refine_report(genesis.accounts, spam + deposits, native, devnet.spec)
+    kept = [restore_transaction(e.body).tx_id for e in decode_refined(refined.result.value)]
+    assert kept == [tx.tx_id for tx in spam[:quota] + deposits]
+    assert refined.gas_used == 64 * REFINE_GAS_PER_TRANSACTION
+    post, _ = block(genesis, 1, native, devnet.spec, [report])
+    outcome = outcome_of(post.accounts)
+    assert outcome_accepted(outcome) == tuple(kept)
+    assert outcome.per_tier == (quota,) and not outcome.rejected and not outcome.deferred
+    # A report carrying more (refined by a pool that allows tier 1 the whole block)
+    # still gets only the quota from accumulate; the rest is deferred, not rejected.
+    whole = replace(SPEC, tiers=(replace(SPEC.tiers[0], capacity_share_bps=10_000),))
+    lax = NativePool(replace(CONFIG, spec=whole), AcceptAll(), devnet.spec)
+    over, _ = refine_report(genesis.accounts, spam, lax, devnet.spec)
+    post, _ = block(genesis, 1, native, devnet.spec, [over])
+    outcome = outcome_of(post.accounts)
+    assert outcome_accepted(outcome) == tuple(tx.tx_id for tx in spam[:quota])
+    assert [(d.tx_id, d.lane) for d in outcome.deferred] == [(tx.tx_id, 1) for tx in spam[quota:]]
+    assert outcome.per_tier == (quota,) and not outcome.rejected
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_two_packages_in_one_block_share_its_capacity(devnet: Devnet, rounds: int) -> None:
+    """Two reports accumulated in one block: 40 transactions (30 of tier 1), then 34 (10 of
+    tier 1). The block takes 64, 32 of tier 1; the second's excess is deferred with the
+    full lane, changes nothing, and the next block takes it. Δ+ (eq. 12.18) runs the pool
+    once for both when their gas fits the block's, else once per round: the count is the
+    block's either way."""
+    gas = 9_000_000 if rounds == 1 else ITEM_GAS
+    assert (2 * gas > devnet.spec.max_block_gas + FREE_GAS) == (rounds == 2)
+    eta = entropy(1)  # block 1's entropy: still in the spam window at block 2 (K = 2)
+    a = spam_transfers("two/a", 30, eta) + free_deposits("two/a-d", 10)
+    b_spam, b_deposits = spam_transfers("two/b", 10, eta), free_deposits("two/b-d", 24)
+    native = CountingPool(CONFIG, devnet.spec)
+    genesis = pre_state(devnet.genesis)
+
+    def reports(*batches: list[Transaction]) -> list[WorkReport]:
+        return [refine_report(genesis.accounts, b, native, devnet.spec, gas)[0] for b in batches]
+
+    post, stats = block(genesis, 1, native, devnet.spec, reports(a, b_spam + b_deposits))
+    assert native.runs == [1] * rounds and stats[POOL][1] == 2
+    outcome = outcome_of(post.accounts)
+    taken = a + b_spam[:2] + b_deposits[:22]
+    assert outcome_accepted(outcome) == tuple(tx.tx_id for tx in taken)
+    assert outcome.per_tier == (32,) and not outcome.rejected
+    assert [(d.tx_id, d.lane) for d in outcome.deferred] == [
+        *((tx.tx_id, 1) for tx in b_spam[2:]),
+        *((tx.tx_id, 0) for tx in b_deposits[22:]),
+    ]
+    reasons = native.deferral_reasons()
+    assert "tier-1's quota of 32 spam-proof transactions in a block" in reasons[b_spam[2].tx_id]
+    assert "pool capacity of 64 transactions" in reasons[b_deposits[22].tx_id]
+    # The deferred changed nothing (balances, nullifiers, notes, used spam proofs): the
+    # state is that of the same block without them.
+    reference, _ = block(
+        genesis, 1, stub_pool(devnet), devnet.spec, reports(a, b_spam[:2] + b_deposits[:22])
+    )
+    assert without_outcome(devnet, post.accounts) == without_outcome(devnet, reference.accounts)
+    # Free to come again: the next block takes them.
+    again = b_spam[2:] + b_deposits[22:]
+    retry, _ = refine_report(post.accounts, again, native, devnet.spec)
+    two, _ = block(post, 2, native, devnet.spec, [retry])
+    outcome = outcome_of(two.accounts)
+    assert outcome_accepted(outcome) == tuple(tx.tx_id for tx in again)
+    assert outcome.per_tier == (8,) and not outcome.deferred and not outcome.rejected
+
+
 # -- the full importer: an empty block runs the always-accumulate pool -----------------------
 
 
@@ -563,5 +675,5 @@ def test_import_block_runs_the_pool_every_block(devnet: Devnet) -> None:
     assert window.hashes() == (g_entropy(devnet), eta)  # η'_0, not the block hash
     assert posterior.statistics.services[POOL].accumulate_count == 0
     anchor = loaded(posterior.services).state.trees.anchor
-    assert outcome_of(posterior.services) == PoolOutcome(1, 0, anchor, (), ())
+    assert outcome_of(posterior.services) == PoolOutcome(1, 0, anchor, (), (), (), (0,))
     assert posterior.statistics.services[POOL].accumulate_gas_used > 0
