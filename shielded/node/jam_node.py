@@ -44,10 +44,8 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from jamcore.block import header_hash
-from jamcore.crypto.hashing import blake2b_256
 from shielded.circuits.errors import CircuitError
 from shielded.finality.contribution import Vote
 from shielded.finality.errors import FinalityError
@@ -63,7 +61,6 @@ from shielded.node.jam_devnet import (
     devnet_genesis,
 )
 from shielded.node.jam_finality import JamFinality, ServiceRound
-from shielded.node.jam_guarantee_flow import MempoolError
 from shielded.node.jam_messages import (
     Block,
     Blocks,
@@ -76,6 +73,7 @@ from shielded.node.jam_messages import (
     decode_message,
     encode_message,
 )
+from shielded.node.jam_pool_node import PoolNodeRole
 from shielded.node.jam_pool_view import JamPoolView
 from shielded.node.jam_rpc import build_jam_dispatcher
 from shielded.node.jam_services import ServiceError
@@ -83,7 +81,7 @@ from shielded.node.jam_validator import JamValidator
 from shielded.node.p2p import Network, Peer
 from shielded.node.rpc_server import RpcServer, SubscriptionHub
 from shielded.node.shards import ShardStore
-from shielded.node.storage import ChainStore, StorageError, StoredBlock
+from shielded.node.storage import ChainStore, StorageError
 from shielded.node.validator_process import (
     INVALID_PENALTY,
     MALFORMED_PENALTY,
@@ -93,10 +91,6 @@ from shielded.node.validator_process import (
     run_validator,
 )
 from shielded.node.voter import Voter
-from shielded.notes.address import ShieldedAddress
-from shielded.pool_storage import PoolSnapshot
-from shielded.service import verify_proofs
-from shielded.transaction import Transaction, TransactionError
 
 log = logging.getLogger("shielded.jam_node")
 
@@ -108,14 +102,7 @@ def _claimed_sender(message: Message) -> int | None:
 
 
 
-def _transaction_id(raw: bytes) -> bytes:
-    """The transaction id of an encoded transaction, or the hash of undecodable bytes."""
-    try:
-        return Transaction.decode(raw).tx_id
-    except TransactionError:
-        return blake2b_256(raw)
-
-class JamNode:
+class JamNode(PoolNodeRole):
     """Validator `index` of the devnet in `directory`, on jamcore's rules."""
 
     def __init__(self, directory: Path, index: int) -> None:
@@ -332,88 +319,6 @@ class JamNode:
             return
         await self.send(self.validator.on_message(message))
         await self._after_move()
-
-    # --- the pool as the RPC sees it (`pool_rpc.PoolNode`) ------------------------------
-
-    @property
-    def faucet_available(self) -> bool:
-        return self.faucets.available
-
-    async def faucet(self, address: ShieldedAddress, amount: int) -> tuple[bytes, str | None]:
-        return await self.faucets.deposit(self, address, amount)
-
-    @property
-    def pool_head(self) -> StoredBlock:
-        return self.validator.chain.head
-
-    @property
-    def epoch_length(self) -> int:
-        return self.spec.epoch_length
-
-    def pool_snapshot(self) -> PoolSnapshot:
-        return self.pool_view.snapshot()
-
-    def current_slot(self) -> int:
-        return self.slot_at(time.time())
-
-    def spam_anchor(self) -> bytes:
-        """Spam proofs bind to the newest entropy of the pool's window (eta'_0 of the head:
-        a service sees the entropy, never a block hash)."""
-        return self.pool_view.snapshot().anchors.newest
-
-    def recent_hashes(self) -> list[bytes]:
-        history = self.validator.head_state().recent_blocks.history
-        return [entry.header_hash for entry in history][-8:]
-
-    def compact_blocks(self, from_height: int, count: int) -> list[Any]:
-        return self.pool_view.compact_blocks(from_height, count)
-
-    def pool_footprint(self) -> tuple[int, int]:
-        return (
-            self.store.service_item_count(POOL_SERVICE_ID),
-            self.store.service_bytes(POOL_SERVICE_ID),
-        )
-
-    def mempool_size(self) -> int:
-        return len(self.validator.mempool)
-
-    async def submit_transaction(self, raw: bytes) -> tuple[bytes, str | None]:
-        """Check a pool transaction as the pool's refine will (the checks that read no pool
-        state: proofs and signatures, `shielded.service.verify_proofs`), then admit it and
-        gossip it; (tx id, None) or (tx id, why it was refused). The stateful checks
-        (nullifiers, anchor recency, fee, epoch) are accumulate's."""
-        tx_id = _transaction_id(raw)
-        try:
-            if self.pool is not None:
-                verify_proofs(Transaction.decode(raw), self.pool.proofs)
-        except TransactionError as error:
-            return tx_id, str(error)
-        try:
-            outgoing = self.validator.submit(raw)
-        except MempoolError as error:
-            return tx_id, str(error)
-        await self.send(outgoing)
-        return tx_id, None
-
-    def transaction_status(self, tx_id: bytes) -> dict[str, object]:
-        """included (height, block, final, canonical), rejected, pending or unknown."""
-        known = self.pool_view.status(tx_id)
-        if known is not None:
-            return dict(known)
-        if tx_id in self.validator.mempool or tx_id in self.validator.pool.busy():
-            return {"status": "pending"}
-        refused = self.validator.pool.refused.get(tx_id)
-        if refused is not None:
-            return {"status": "rejected", "reason": refused}
-        settled = self.validator.outcomes.get(tx_id)
-        if settled is not None and not settled[1]:
-            return {"status": "rejected", "reason": "refused by the pool's accumulate"}
-        return {"status": "unknown"}
-
-    def _rejections(self) -> dict[bytes, str]:
-        """Why the pool's accumulate of the block being applied refused transactions."""
-        outcome = self.pool.last_outcome if self.pool is not None else None
-        return dict(outcome.rejected) if outcome is not None else {}
 
     # --- finality -----------------------------------------------------------------------
 
