@@ -41,12 +41,15 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
+from shielded.node.guarantees import POOL_SERVICE_ID
+from shielded.node.pool_layer import COMPACT, MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
+
 from bench import Figure
 from jamcore.crypto.hashing import blake2b_256
 from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.circuits.spend import SpendInput
 from shielded.node import devnet
-from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.genesis import (
     DEMO_ACCOUNTS,
     GenesisConfig,
@@ -54,8 +57,6 @@ from shielded.node.genesis import (
     load_account_key,
     load_validator_secrets,
 )
-from shielded.node.guarantees import POOL_SERVICE_ID
-from shielded.node.pool_layer import COMPACT, MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
 from shielded.node.storage import ChainStore
 from shielded.notes.encryption import trial_decrypt
 from shielded.notes.keys import SpendingKey
@@ -94,7 +95,7 @@ def figures() -> Iterator[Figure]:
             WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_keys,
-            initargs=(str(directory), config.vk_hash),
+            initargs=(str(directory), config.vk_hash, config.chain_id),
         ) as provers:
             # Workers load the proving key while the devnet starts.
             warmup = [provers.submit(_warm) for _ in range(WORKERS)]
@@ -393,8 +394,9 @@ def _throughput(config: GenesisConfig, batch: list[bytes]) -> tuple[float, int, 
 _worker: dict[str, Any] = {}
 
 
-def _load_keys(directory: str, vk_hash: str) -> None:
+def _load_keys(directory: str, vk_hash: str, chain_id: str) -> None:
     _worker["directory"] = directory
+    _worker["chain_id"] = bytes.fromhex(chain_id)
     _worker["keys"] = load_proving(Path(directory) / "circuit", vk_hash)
 
 
@@ -418,6 +420,7 @@ def _prove_deposit(job: tuple[Any, ...]) -> bytes:
         epoch=epoch,
         lifetime=lifetime,
         change_key=recipient,
+        chain_id=_worker["chain_id"],
         payments=(note, note),
         deposit_from=load_account_key(
             _worker["directory"], DEMO_ACCOUNTS[owner % len(DEMO_ACCOUNTS)]
@@ -439,6 +442,7 @@ def _prove_transfer(job: tuple[Any, ...]) -> bytes:
         epoch=epoch,
         lifetime=lifetime,
         change_key=owner_key,
+        chain_id=_worker["chain_id"],
         spends=(SpendInput(note, owner_key.ask, owner_key.nk, witness),),
         payments=(Payment(payee.address, NOTE_VALUE + collateral - fee),),
         fee=fee,

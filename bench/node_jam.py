@@ -71,7 +71,7 @@ def figures() -> Iterator[Figure]:
             WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=load_keys,
-            initargs=(str(directory), config.vk_hash),
+            initargs=(str(directory), config.vk_hash, config.chain_id),
         ) as provers:
             for label, size in SIZES.items():
                 yield from _size_figures(provers, directory, config, scratch / label, label, size)
@@ -87,7 +87,7 @@ def _size_figures(
 ) -> Iterator[Figure]:
     scratch.mkdir()
     spec = config.chain_spec()
-    pool_config = PoolConfig()
+    pool_config = PoolConfig(chain_id=bytes.fromhex(config.chain_id))
     entropy = config.safrole_state().entropy[0]
     items = genesis_items(pool_config, config.balances(), entropy)
     storage = PoolStorage.load(pool_config, items.get)

@@ -33,15 +33,16 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
+from shielded.node.guarantees import POOL_SERVICE_ID
+from shielded.node.pool_layer import COMPACT, POOL_BATCH, pool_state_key
+
 from bench import Figure
 from jamcore.crypto.hashing import blake2b_256
 from shielded.circuits.artifacts import load_proving
 from shielded.circuits.spend import SpendInput
 from shielded.node import devnet
-from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
 from shielded.node.genesis import GenesisConfig, load_genesis, load_validator_secrets
-from shielded.node.guarantees import POOL_SERVICE_ID
-from shielded.node.pool_layer import COMPACT, POOL_BATCH, pool_state_key
 from shielded.node.storage import ChainStore
 from shielded.notes.keys import SpendingKey
 from shielded.notes.merkle_tree import MerkleTree, zero_root
@@ -72,7 +73,7 @@ def figures() -> Iterator[Figure]:
             WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=load_keys,
-            initargs=(str(directory), config.vk_hash),
+            initargs=(str(directory), config.vk_hash, config.chain_id),
         ) as provers:
             for label, size in SIZES.items():
                 yield from _size_figures(provers, directory, config, scratch, label, size)
@@ -232,7 +233,8 @@ def grow_pool(storage: PoolStorage, size: int) -> list[tuple[Any, ...]]:
     ]
 
 
-def load_keys(directory: str, vk_hash: str) -> None:
+def load_keys(directory: str, vk_hash: str, chain_id: str) -> None:
+    _worker["chain_id"] = bytes.fromhex(chain_id)
     _worker["keys"] = load_proving(Path(directory) / "circuit", vk_hash)
 
 
@@ -244,6 +246,7 @@ def prove_transfer(job: tuple[Any, ...]) -> bytes:
         epoch=0,
         lifetime=lifetime,
         change_key=OWNER,
+        chain_id=_worker["chain_id"],
         spends=(SpendInput(note, OWNER.ask, OWNER.nk, witness),),
         payments=(Payment(payee.address, NOTE_VALUE - fee, Tier.EPHEMERAL),),
         fee=fee,

@@ -11,14 +11,16 @@ and the personhood quota.
 
 The work item's payload is `shielded.transaction.POOL_BATCH` (the encoded
 transactions); the output is `REFINED_BATCH`, the transactions that passed, in order, each a
-`RefinedEntry`: the personhood alias (if any) and the transaction's encoding without its
-256-octet spend proof and without its 784-octet ring proof (accumulate needs neither: the
-proofs were verified here, the alias stands for the ring proof). Both are outside tx_id's
-body, so accumulate recomputes the same tx_id. Invalid transactions are left out, as is a
-valid one that would take the output past W_R (`ChainSpec.max_report_variable_size`, eq.
-11.8): the report's outputs must fit W_R = 48 KiB = 49 152 octets. A refined transfer with
-a spam proof is 712 octets, so a full block of 64 fits (45 569 octets); a deposit with a
-spam proof is 816 (60 fit), and with a personhood alias too 848, the largest entry (57 fit).
+`RefinedEntry`: the personhood alias (if any) and the transaction's encoding
+(`REFINED_BODY`) without its 256-octet spend proof, its 784-octet ring proof and its 64-octet
+deposit signature (accumulate needs none of them: they were verified here, the alias stands
+for the ring proof). All three are outside tx_id's body, so accumulate recomputes the same
+tx_id. Invalid transactions are left out, as is a valid one that would take the output past
+W_R (`ChainSpec.max_report_variable_size`, eq. 11.8): the report's outputs must fit W_R =
+48 KiB = 49 152 octets. A refined transfer with a spam proof is 744 octets, so a full block
+of 64 fits (47 617 octets), as do 64 deposits without spam proofs (711 each); a deposit
+with a spam proof is 784 (62 fit), and with a personhood alias too 816, the largest entry
+(60 fit; a withdrawal with a spam proof and an alias is as large).
 
 Capacity (design section 3, "Spam proofs"; `shielded.pow.quota`): one work item never
 carries more than one block takes. Its valid transactions are counted, in payload order, in
@@ -40,7 +42,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from jamcore.codec import BLOB, CodecError, FixedBytes, Struct, optional, seq
+from jamcore.codec import (
+    BLOB,
+    U64,
+    Codec,
+    CodecError,
+    FixedBytes,
+    Json,
+    Reader,
+    Struct,
+    optional,
+    seq,
+)
 from shielded.pow.quota import BlockRoom
 from shielded.service import (
     REFINE_GAS_PER_TRANSACTION,
@@ -48,16 +61,20 @@ from shielded.service import (
     verify_proofs,
 )
 from shielded.transaction import (
+    ACCOUNT_BYTES,
     MAX_TRANSACTIONS_PER_BLOCK,
     POOL_BATCH,
+    SIGNATURE_BYTES,
     SPEND_PROOF_BYTES,
     TRANSACTION,
+    DepositSource,
     Transaction,
     TransactionError,
 )
 
 __all__ = [
     "REFINED_BATCH",
+    "REFINED_BODY",
     "RefinedEntry",
     "decode_refined",
     "refine_batch",
@@ -67,9 +84,47 @@ __all__ = [
     "strip_transaction",
 ]
 
-# The spend proof is the last field of the transaction, of fixed size: dropping the last
-# SPEND_PROOF_BYTES octets of an encoding drops exactly the proof.
-assert TRANSACTION.fields[-1][0] == "proof", "the spend proof must be the last field"
+
+class Omitted(Codec[bytes]):
+    """A field left out of the encoding: nothing is written, `value` is read back (the
+    blank the field has in tx_id's body)."""
+
+    min_size = 0
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+    def encode_into(self, value: bytes, out: bytearray) -> None:
+        return None
+
+    def read(self, reader: Reader) -> bytes:
+        return self.value
+
+    def to_json(self, value: bytes) -> Json:
+        return None
+
+    def from_json(self, data: Json) -> bytes:
+        return self.value
+
+
+UNSIGNED_DEPOSIT = Struct(
+    DepositSource,
+    {
+        "account": FixedBytes(ACCOUNT_BYTES),
+        "amount": U64,
+        "signature": Omitted(bytes(SIGNATURE_BYTES)),
+    },
+)
+REFINED_BODY = Struct(
+    Transaction,
+    {
+        **dict(TRANSACTION.fields),
+        "deposit": optional(UNSIGNED_DEPOSIT),
+        "proof": Omitted(bytes(SPEND_PROOF_BYTES)),
+    },
+)
+"""A transaction as refine passes it on: `TRANSACTION` without the deposit signature and
+the spend proof (read back as zeros) and with the ring proof encoded as none."""
 
 
 @dataclass(frozen=True)
@@ -87,16 +142,19 @@ REFINED_BATCH = seq(REFINED_ENTRY, max_length=MAX_TRANSACTIONS_PER_BLOCK)
 
 
 def strip_transaction(transaction: Transaction) -> bytes:
-    """The encoding of `transaction` without its ring proof (encoded as none) and without
-    its spend proof (the trailing SPEND_PROOF_BYTES octets)."""
-    encoded = TRANSACTION.encode(replace(transaction, personhood_proof=None))
-    return encoded[:-SPEND_PROOF_BYTES]
+    """The `REFINED_BODY` encoding of `transaction`: no ring proof (encoded as none), no
+    deposit signature, no spend proof."""
+    return REFINED_BODY.encode(replace(transaction, personhood_proof=None))
 
 
 def restore_transaction(body: bytes) -> Transaction:
-    """The transaction of a `strip_transaction` body, with a zero spend proof and no ring
-    proof (its tx_id is the original's); TransactionError if malformed."""
-    return Transaction.decode(bytes(body) + bytes(SPEND_PROOF_BYTES))
+    """The transaction of a `strip_transaction` body, with a zero spend proof and deposit
+    signature and no ring proof (its tx_id is the original's); TransactionError if
+    malformed."""
+    try:
+        return REFINED_BODY.decode(bytes(body))
+    except (CodecError, ValueError) as error:  # TransactionError is a ValueError
+        raise TransactionError(f"malformed refined transaction: {error}") from error
 
 
 def _refined(raw: bytes, context: ProofContext) -> tuple[RefinedEntry, int | None]:

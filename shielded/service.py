@@ -54,6 +54,7 @@ from shielded.pow import SpamProof, SpamProofError, SpamProofVerifier
 from shielded.pow.quota import BlockRoom
 from shielded.spec import DEVNET, PoolSpec
 from shielded.transaction import (
+    CHAIN_ID_BYTES,
     FIELD,
     Kind,
     Transaction,
@@ -80,6 +81,9 @@ class PoolConfig:
     """Service parameters beyond the chain's `PoolSpec`."""
 
     spec: PoolSpec = DEVNET
+    chain_id: bytes = bytes(CHAIN_ID_BYTES)
+    """The genesis chain id (`GenesisConfig.chain_id`) the pool accepts transactions for;
+    the zero id only for pools outside a devnet (unit tests, the simulator)."""
     anchor_window: int = 32
     """Blocks a spend anchor stays valid for."""
     collateral_per_note: int = 1_000_000
@@ -256,11 +260,20 @@ def check_anchor(
 def verify_proofs(
     transaction: Transaction, context: ProofContext
 ) -> tuple[SpamProof | None, bytes | None]:
-    """The checks that read no pool state: the spam proof (as far as `context.spam`
-    checks it), the deposit signature, the personhood ring proof and the spend proof
-    against the statement of the transaction's own anchor. Returns (the decoded spam
-    proof, the personhood alias); Rejected (or TransactionError) if a check fails."""
+    """The checks that read no pool state: the chain id, the spam proof (as far as
+    `context.spam` checks it), the deposit signature, the personhood ring proof and the
+    spend proof against the statement of the transaction's own anchor. Returns (the
+    decoded spam proof, the personhood alias); Rejected (or TransactionError) if a check
+    fails."""
     config = context.config
+
+    # Verify the transaction is for this chain (its tx_id, which every proof below signs,
+    # covers the chain id: a transaction of another chain fails them all, so say why here).
+    _reject_unless(
+        transaction.chain_id == config.chain_id,
+        f"transaction is for chain 0x{transaction.chain_id.hex()}, "
+        f"this is 0x{config.chain_id.hex()}",
+    )
     tx_id = transaction.tx_id
 
     # Verify the spam proof, if any (fee-paying transactions need none).

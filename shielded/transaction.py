@@ -5,11 +5,20 @@ Every transaction spends two inputs and creates two outputs under one Groth16 sp
 transparent part: a `deposit` debits a transparent account (ed25519-signed), a `withdrawal`
 credits one, a transfer has neither.
 
-Identifiers and binding (design section 3, "Spending"):
+Identifiers and binding (design section 3, "Spending"; "Transaction ids are bound to the
+genesis chain id"):
+- `chain_id` (32 octets, the first field) names the chain the transaction is for: the
+  genesis chain id (`GenesisConfig.chain_id`). A pool refuses a transaction for another
+  chain by name (`shielded.service.verify_proofs`), so a deposit signed for one devnet is
+  never valid on a fork or another devnet that shares the setup and the genesis anchor.
 - `tx_id` = blake2b-256("jam-shielded/tx" || body), the body being the canonical encoding of
   everything except the spend proof, the deposit signature, the spam proof and the
-  personhood proof. Spam proofs are solved over tx_id, the personhood ring VRF and the
-  deposit signature sign it.
+  personhood proof, so it covers the chain id. Spam proofs are solved over tx_id, the
+  personhood ring VRF and the deposit signature sign it.
+- tx_id is the transaction's identity: a Groth16 proof is malleable (negating A and B, or
+  re-randomising it, gives other bytes that verify the same statement), so nothing may be
+  keyed on the proof or on the transaction's bytes; mempools, outcomes and caches key on
+  tx_id (or on the spend statement).
 - `binding` = blake2b-256("jam-shielded/binding" || tx_id || spam proof || personhood proof)
   reduced mod r: a public input of the spend proof, so no ciphertext, recipient, amount,
   spam proof or personhood proof can be swapped without invalidating the proof.
@@ -52,6 +61,8 @@ from shielded.notes.poseidon import FIELD_MODULUS
 
 ACCOUNT_BYTES = 32
 """Transparent accounts are ed25519 public keys."""
+CHAIN_ID_BYTES = 32
+"""A genesis chain id (`shielded.node.genesis.GenesisConfig.chain_id`)."""
 SIGNATURE_BYTES = 64
 SPAM_PROOF_BYTES = 73
 """An encoded `shielded.pow.SpamProof`: anchor 32, tx_id 32, nonce 8, tier 1."""
@@ -155,8 +166,10 @@ class WithdrawalTarget:
 
 @dataclass(frozen=True)
 class Transaction:
-    """One pool transaction: public spend statement fields, outputs, transparent part, proofs."""
+    """One pool transaction: its chain, public spend statement fields, outputs, transparent
+    part, proofs."""
 
+    chain_id: bytes
     anchor: int
     epoch: int
     nullifiers: tuple[int, int]
@@ -211,6 +224,10 @@ class Transaction:
             raise TransactionError(f"malformed transaction: {error}") from error
 
     def __post_init__(self) -> None:
+        ensure(
+            isinstance(self.chain_id, bytes) and len(self.chain_id) == CHAIN_ID_BYTES,
+            f"chain id must be {CHAIN_ID_BYTES} bytes",
+        )
         ensure(0 <= self.anchor < FIELD_MODULUS, "anchor is not a BN254 field element")
         ensure(0 <= self.epoch <= MAX_VALUE, f"epoch {self.epoch} out of u64 range")
         ensure(len(self.nullifiers) == ARITY, f"a transaction reveals {ARITY} nullifiers")
@@ -262,6 +279,7 @@ WITHDRAWAL_TARGET = Struct(
 TRANSACTION = Struct(
     Transaction,
     {
+        "chain_id": FixedBytes(CHAIN_ID_BYTES),
         "anchor": FIELD,
         "epoch": U64,
         "nullifiers": seq(FIELD, ARITY),
@@ -345,7 +363,8 @@ class Payment:
 class TransactionPlan:
     """What a wallet wants to do; `build_transaction` turns it into a proven transaction.
 
-    `spends` are 0..2 real inputs (with membership witnesses at `anchor`); `payments` are
+    `chain_id` is the genesis chain id of the chain the transaction is for. `spends` are 0..2
+    real inputs (with membership witnesses at `anchor`); `payments` are
     0..2 outputs. Missing inputs and outputs are filled with zero-value dummies owned by
     `change_key`. `spam` solves a spam proof for a tx_id; `personhood` makes the ring VRF
     proof for (tx_id, epoch); both are optional.
@@ -355,6 +374,7 @@ class TransactionPlan:
     epoch: int
     lifetime: int
     change_key: SpendingKey
+    chain_id: bytes
     spends: tuple[SpendInput, ...] = ()
     payments: tuple[Payment, ...] = ()
     fee: int = 0
@@ -401,6 +421,7 @@ def build_transaction(keys: ProvingArtifacts, plan: TransactionPlan) -> Transact
         account = bytes(plan.deposit_from.verify_key)
         deposit = DepositSource(account, plan.deposit_amount, bytes(SIGNATURE_BYTES))
     draft = Transaction(
+        chain_id=plan.chain_id,
         anchor=plan.anchor,
         epoch=plan.epoch,
         nullifiers=(inputs[0].nullifier, inputs[1].nullifier),

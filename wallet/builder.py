@@ -109,7 +109,8 @@ def select_notes(notes: Sequence[OwnedNote], target: int) -> list[OwnedNote]:
 
 
 class TransactionBuilder:
-    """Builds, proves and submits one account's transactions."""
+    """Builds, proves and submits one account's transactions for the chain `chain_id` (the
+    wallet's pinned genesis chain id, never one a node reports)."""
 
     proving_estimate: float = PROVING_ESTIMATE_S
     """Seconds a proof (with its spam proof) takes here: an average over recent builds."""
@@ -119,10 +120,12 @@ class TransactionBuilder:
         client: NodeClient,
         account: AccountKeys,
         proving: Callable[[], ProvingArtifacts],
+        chain_id: bytes,
     ) -> None:
         self.client = client
         self.account = account
         self.proving = proving
+        self.chain_id = chain_id
         status = client.status()
         self.clock = ChainClock.of(status)
 
@@ -226,6 +229,7 @@ class TransactionBuilder:
                 epoch=epoch,
                 lifetime=int(anchor_info["lifetime"]),
                 change_key=self.account.spending,
+                chain_id=self.chain_id,
                 spends=tuple(inputs),
                 payments=tuple(payments),
                 fee=quote.fee,

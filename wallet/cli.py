@@ -1,6 +1,7 @@
 """`shielded wallet ...`: the wallet's plain command-line interface (human output or --json).
 
-    shielded wallet create | restore | address | balance | notes | history | sync
+    shielded wallet create | restore [--genesis DEVNET/genesis.json | --chain-id HEX --vk-hash HEX]
+    shielded wallet address | balance | notes | history | sync
     shielded wallet send ADDRESS AMOUNT [--pay-fee] [--memo TEXT] [--no-wait]
     shielded wallet withdraw ACCOUNT_HEX AMOUNT [--pay-fee]
     shielded wallet deposit AMOUNT [--from-key FILE]
@@ -30,6 +31,7 @@ from nacl.signing import SigningKey
 from wallet.accounts import AccountKeyError
 from wallet.builder import SendError
 from wallet.keystore import WalletFileError
+from wallet.pins import ChainPins, PinError, pins_from_genesis
 from wallet.rpc import NodeError
 from wallet.scanner import ScanError, SyncProgress
 from wallet.store import WalletStoreError
@@ -66,6 +68,14 @@ def add_wallet_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--file", type=Path, default=None, help="wallet file")
     parser.add_argument("--node", default=None, help="node RPC URL (create/restore/set)")
     parser.add_argument("--circuit", default=None, help="circuit key directory (DEVNET/circuit)")
+    parser.add_argument(
+        "--genesis",
+        type=Path,
+        default=None,
+        help="pin the wallet to this devnet's genesis.json (create/restore)",
+    )
+    parser.add_argument("--chain-id", default=None, help="pin this genesis chain id (hex)")
+    parser.add_argument("--vk-hash", default=None, help="pin this verifying-key hash (hex)")
     parser.add_argument("--account", default="0", help="account name or index (default 0)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--pay-fee", action="store_true", help="pay a fee instead of a spam proof")
@@ -135,6 +145,7 @@ def run_wallet(args: argparse.Namespace) -> int:
         ScanError,
         WalletStoreError,
         AccountKeyError,
+        PinError,
     ) as error:
         print(f"shielded wallet: {error}", file=sys.stderr)
         return 1
@@ -149,6 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         mnemonic = None
         if args.action == "restore":
             mnemonic = os.environ.get("SHIELDED_WALLET_MNEMONIC") or input("mnemonic: ")
+        pins = _pins(args)
         path.parent.mkdir(parents=True, exist_ok=True)
         wallet = Wallet.create(
             path,
@@ -156,10 +168,19 @@ def _run(args: argparse.Namespace) -> int:
             mnemonic=mnemonic,
             node_url=args.node or "http://127.0.0.1:30334/",
             circuit_dir=args.circuit,
+            pins=pins,
         )
         account = wallet.account(0)
-        data = {"file": str(path), "address": account.address}
+        data: dict[str, Any] = {"file": str(path), "address": account.address}
         human = f"wallet created at {path}\naddress: {account.address}"
+        data["pins"] = None if pins is None else pins.to_json()
+        if pins is None:
+            human += (
+                "\nnot pinned to a chain yet: the first node it syncs with will be trusted "
+                "(pass --genesis DEVNET/genesis.json to pin it now)"
+            )
+        else:
+            human += f"\npinned to chain 0x{pins.chain_id.hex()}, verifying key {pins.vk_hash}"
         if mnemonic is None:
             data["mnemonic"] = wallet.secrets.mnemonic
             human += (
@@ -173,7 +194,22 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return _act(args, wallet)
     finally:
+        for notice in wallet.notices:
+            print(f"shielded wallet: {notice}", file=sys.stderr)
         wallet.close()
+
+
+def _pins(args: argparse.Namespace) -> ChainPins | None:
+    """The pins of `create`/`restore`: from --genesis, or from --chain-id and --vk-hash."""
+    if args.genesis is not None:
+        if args.chain_id or args.vk_hash:
+            raise WalletError("give either --genesis or --chain-id with --vk-hash, not both")
+        return pins_from_genesis(args.genesis)
+    if args.chain_id or args.vk_hash:
+        if not (args.chain_id and args.vk_hash):
+            raise WalletError("--chain-id and --vk-hash pin a wallet together: give both")
+        return ChainPins.parse(args.chain_id, args.vk_hash)
+    return None
 
 
 def _act(args: argparse.Namespace, wallet: Wallet) -> int:

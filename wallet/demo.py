@@ -30,6 +30,7 @@ from shielded.node import devnet, devnet_services
 from shielded.node.genesis import load_account_key
 from shielded.node.sample_service import SAMPLE_OUTPUT_KEY, sample_refine_output
 from wallet.keystore import FAST_KDF
+from wallet.pins import ChainPins
 from wallet.wallet import Wallet
 
 STEPS = ("deposit", "transfer", "renewal", "withdraw", "pvm_service")
@@ -150,6 +151,7 @@ def run_demo(
             node_url=f"http://127.0.0.1:{config.validators[0].rpc_port}/",
             circuit_dir=directory / "circuit",
             kdf=FAST_KDF,
+            pins=ChainPins.of_genesis(config),
         )
         bob = Wallet.create(
             wallets / "bob.wallet",
@@ -157,6 +159,7 @@ def run_demo(
             node_url=f"http://127.0.0.1:{config.validators[1].rpc_port}/",
             circuit_dir=directory / "circuit",
             kdf=FAST_KDF,
+            pins=ChainPins.of_genesis(config),
         )
         a, b = alice.account(0), bob.account(0)
         _say(f"  Alice: {a.address[:32]}...\n  Bob:   {b.address[:32]}...")

@@ -1,11 +1,17 @@
-"""Wallet files: the BIP-39 mnemonic and account list, encrypted at rest with a passphrase.
+"""Wallet files: the BIP-39 mnemonic and account list, encrypted at rest with a passphrase,
+and the chain the wallet is pinned to.
 
-Format (JSON, version 1): the secret payload (mnemonic, accounts) is serialized to JSON and
+Format (JSON, version 2): the secret payload (mnemonic, accounts) is serialized to JSON and
 sealed with XSalsa20-Poly1305 (`nacl.secret.SecretBox`) under a key derived from the
 passphrase with Argon2id (`nacl.pwhash.argon2id`, moderate limits, random 16-byte salt).
-Only public metadata (format version, KDF parameters, salt, nonce, account names) is in
-clear. Files are replaced atomically (write to a temporary file, fsync, rename), so a crash
-never leaves a half-written wallet. Secrets are never logged or shown in errors.
+Only public metadata (format version, KDF parameters, salt, nonce, account names, and the
+chain pins) is in clear. `chain` holds the pins (`wallet.pins.ChainPins`: genesis chain id
+and verifying-key hash) or is absent until the wallet is pinned. The pins are public values
+(anyone can read them from the genesis), so they sit beside the ciphertext: a wallet can be
+pinned on first contact without asking for the passphrase. Version 1 files (no `chain`)
+still open; the first pin written upgrades them to version 2. Files are replaced atomically
+(write to a temporary file, fsync, rename), so a crash never leaves a half-written wallet.
+Secrets are never logged or shown in errors.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-FORMAT_VERSION = 1
+from wallet.pins import ChainPins, PinError
+
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 KDF_NAME = "argon2id"
 MAX_ACCOUNTS = 1024
 
@@ -93,8 +102,11 @@ def save(
     secrets: WalletSecrets,
     passphrase: str,
     params: KdfParams = KdfParams(),
+    pins: ChainPins | None = None,
 ) -> None:
-    """Encrypt `secrets` under `passphrase` and atomically write the wallet file."""
+    """Encrypt `secrets` under `passphrase` and atomically write the wallet file with
+    `pins`; pins=None keeps the pins the file at `path` already holds (a re-save never
+    unpins a wallet)."""
     if not passphrase:
         raise WalletFileError("a passphrase is required to encrypt the wallet")
     salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
@@ -106,7 +118,9 @@ def save(
         }
     ).encode()
     sealed = box.encrypt(payload)
-    document = {
+    if pins is None and Path(path).exists():
+        pins = read_pins(path)
+    document: dict[str, Any] = {
         "format": "jam-shielded-wallet",
         "version": FORMAT_VERSION,
         "kdf": {
@@ -118,21 +132,58 @@ def save(
         "ciphertext": _b64(bytes(sealed)),
         "accounts": [a.name for a in secrets.accounts],
     }
+    if pins is not None:
+        document["chain"] = pins.to_json()
     _atomic_write(Path(path), json.dumps(document, indent=2).encode())
 
 
-def load(path: Path | str, passphrase: str) -> WalletSecrets:
-    """Read and decrypt a wallet file; WalletFileError on any problem (never a traceback)."""
+def read_pins(path: Path | str) -> ChainPins | None:
+    """The chain pins of the wallet file at `path` (public metadata), None if it is not
+    pinned yet; WalletFileError if the file or its pins are malformed."""
+    document = _document(Path(path))
+    if "chain" not in document:
+        return None
+    try:
+        return ChainPins.from_json(document["chain"])
+    except PinError as error:
+        raise WalletFileError(f"{path}: malformed chain pins: {error}") from error
+
+
+def write_pins(path: Path | str, pins: ChainPins) -> None:
+    """Pin the wallet file at `path` (atomically rewritten as version 2, the sealed
+    payload unchanged); WalletFileError if it is already pinned to other values."""
     path = Path(path)
+    document = _document(path)
+    current = read_pins(path)
+    if current is not None and current != pins:
+        raise WalletFileError(f"{path} is already pinned to other values; refusing to re-pin")
+    document["chain"] = pins.to_json()
+    document["version"] = FORMAT_VERSION
+    _atomic_write(path, json.dumps(document, indent=2).encode())
+
+
+def _document(path: Path) -> dict[str, Any]:
+    """The wallet file's JSON document (format and version checked, nothing decrypted)."""
     try:
         document = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise WalletFileError(f"no wallet file at {path}") from None
     except (OSError, ValueError) as error:
         raise WalletFileError(f"{path} is not a readable wallet file") from error
-    kdf = _field(document, "kdf", dict)
-    if document.get("format") != "jam-shielded-wallet" or document.get("version") != FORMAT_VERSION:
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != "jam-shielded-wallet"
+        or document.get("version") not in READABLE_VERSIONS
+    ):
         raise WalletFileError(f"{path}: unsupported wallet format or version")
+    return document
+
+
+def load(path: Path | str, passphrase: str) -> WalletSecrets:
+    """Read and decrypt a wallet file; WalletFileError on any problem (never a traceback)."""
+    path = Path(path)
+    document = _document(path)
+    kdf = _field(document, "kdf", dict)
     if kdf.get("name") != KDF_NAME:
         raise WalletFileError(f"{path}: unsupported key derivation {kdf.get('name')!r}")
     params = KdfParams(_field(kdf, "opslimit", int), _field(kdf, "memlimit", int))

@@ -2,8 +2,14 @@
 users take (sync, balance, send, withdraw, deposit, renew). The CLI, the TUI and the demo
 all go through this class.
 
-Files: `<name>.wallet` (secrets, encrypted; see keystore.py) and `<name>.sqlite` beside it
-(scan results and settings, no secrets). Spendability policy `final` (default) spends only
+Files: `<name>.wallet` (secrets, encrypted, and the chain pins; see keystore.py) and
+`<name>.sqlite` beside it (scan results and settings, no secrets).
+
+Pins (`wallet.pins`): the wallet is pinned to one chain id and one verifying-key hash, given
+when it is created (from the devnet's genesis file or by the user) and checked against the
+node's `system_status` before every sync and every transaction; a node that disagrees is
+refused. An unpinned wallet (created without pins, or a version 1 wallet file) pins what its
+first node reports and says so in `notices`. Spendability policy `final` (default) spends only
 notes received in final blocks; `optimistic` also spends notes in non-final blocks.
 """
 
@@ -17,7 +23,13 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from shielded.circuits.artifacts import ProvingArtifacts, default_directory, load_proving
+from shielded.circuits.artifacts import (
+    ProvingArtifacts,
+    default_directory,
+    load_proving,
+    load_verifying,
+)
+from shielded.circuits.errors import CircuitError
 from shielded.transaction import WithdrawalTarget
 from wallet import keystore
 from wallet.accounts import AccountKeys, account_keys, new_mnemonic
@@ -30,6 +42,7 @@ from wallet.builder import (
     payment,
     select_notes,
 )
+from wallet.pins import ChainPins, PinError, check_status
 from wallet.rpc import DEFAULT_URL, NodeClient
 from wallet.scanner import Scanner, SyncProgress
 from wallet.store import HistoryEntry, OwnedNote, WalletStore
@@ -67,10 +80,19 @@ class Balance:
 class Wallet:
     """One wallet file and its store."""
 
-    def __init__(self, path: Path, secrets: keystore.WalletSecrets, store: WalletStore) -> None:
+    def __init__(
+        self,
+        path: Path,
+        secrets: keystore.WalletSecrets,
+        store: WalletStore,
+        pins: ChainPins | None = None,
+    ) -> None:
         self.path = path
         self.secrets = secrets
         self.store = store
+        self.pins = pins
+        self.notices: list[str] = []
+        """What the wallet did that its user should know of (a first-contact pin)."""
         self._proving: ProvingArtifacts | None = None
         self._client: NodeClient | None = None
 
@@ -89,30 +111,42 @@ class Wallet:
         node_url: str = DEFAULT_URL,
         circuit_dir: Path | str | None = None,
         kdf: keystore.KdfParams | None = None,
+        pins: ChainPins | None = None,
     ) -> Wallet:
-        """A new wallet from a fresh or restored mnemonic (restoring rescans from genesis)."""
+        """A new wallet from a fresh or restored mnemonic (restoring rescans from genesis),
+        pinned to `pins` (`wallet.pins.pins_from_genesis`, or the user's values; None pins
+        on first contact). Everything is checked before anything is written: a bad
+        mnemonic, or circuit keys in `circuit_dir` that are missing, truncated, for another
+        circuit or not the pinned key, raise WalletError and leave no file behind."""
         path = Path(path)
         if path.exists():
             raise WalletError(f"{path} already exists")
         words = mnemonic if mnemonic is not None else new_mnemonic()
         account_keys(words, 0)  # validates the mnemonic before anything is written
+        if circuit_dir is not None:
+            circuit_dir = Path(circuit_dir).resolve()
+            try:
+                load_verifying(circuit_dir, None if pins is None else pins.vk_hash)
+            except CircuitError as error:
+                raise WalletError(f"wallet not created: circuit keys unusable: {error}") from error
         secrets = keystore.WalletSecrets(" ".join(words.split()))
-        keystore.save(path, secrets, passphrase, kdf or keystore.KdfParams())
+        keystore.save(path, secrets, passphrase, kdf or keystore.KdfParams(), pins)
         store = WalletStore(cls.store_path(path))
         store.set_meta("node_url", node_url)
         store.set_meta("policy", "final")
         if circuit_dir is not None:
-            store.set_meta("circuit_dir", str(Path(circuit_dir).resolve()))
-        return cls(path, secrets, store)
+            store.set_meta("circuit_dir", str(circuit_dir))
+        return cls(path, secrets, store, pins)
 
     @classmethod
     def open(cls, path: Path | str, passphrase: str) -> Wallet:
         path = Path(path)
         try:
             secrets = keystore.load(path, passphrase)
+            pins = keystore.read_pins(path)
         except keystore.WalletFileError as error:
             raise WalletError(str(error)) from error
-        return cls(path, secrets, WalletStore(cls.store_path(path)))
+        return cls(path, secrets, WalletStore(cls.store_path(path)), pins)
 
     def close(self) -> None:
         self.store.close()
@@ -142,16 +176,51 @@ class Wallet:
 
     def add_account(self, name: str, passphrase: str) -> AccountKeys:
         entry = self.secrets.add_account(name)
-        keystore.save(self.path, self.secrets, passphrase, keystore.kdf_params(self.path))
+        keystore.save(
+            self.path, self.secrets, passphrase, keystore.kdf_params(self.path), self.pins
+        )
         return account_keys(self.secrets.mnemonic, entry.index)
 
     def all_accounts(self) -> list[AccountKeys]:
         return [account_keys(self.secrets.mnemonic, a.index) for a in self.secrets.accounts]
 
+    # --- the node -------------------------------------------------------------------------
+
+    def node_status(self) -> dict[str, Any]:
+        """The node's `system_status`, once it is checked against the wallet's pins
+        (WalletError if the node is on another chain or uses another verifying key). An
+        unpinned wallet pins what this first node reports (trust on first use) and says so
+        in `notices`."""
+        status = self.client.status()
+        node = self.setting("node_url", DEFAULT_URL)
+        try:
+            if self.pins is None:
+                pins = ChainPins.parse(status.get("chain_id"), status.get("vk_hash"))
+                keystore.write_pins(self.path, pins)
+                self.pins = pins
+                self.notices.append(
+                    f"pinned chain 0x{pins.chain_id.hex()} and verifying key {pins.vk_hash} "
+                    f"as reported by the node at {node} (trust on first use: this wallet was "
+                    "created without --genesis); later nodes must agree"
+                )
+            else:
+                check_status(self.pins, status, node)
+        except (PinError, keystore.WalletFileError) as error:
+            raise WalletError(str(error)) from error
+        return status
+
+    def pinned(self) -> ChainPins:
+        """The wallet's pins, checked against its node (pinning an unpinned wallet)."""
+        self.node_status()
+        assert self.pins is not None
+        return self.pins
+
     # --- scanning ---------------------------------------------------------------------------
 
     def sync(self, progress: Callable[[SyncProgress], None] | None = None) -> SyncProgress:
-        """Scan new blocks (handling reorgs) and remember the node's chain status."""
+        """Scan new blocks (handling reorgs) and remember the node's chain status; the node
+        is checked against the pins first."""
+        self.node_status()
         scanner = Scanner(
             self.client, self.store, [(a.index, a.spending) for a in self.all_accounts()]
         )
@@ -212,13 +281,13 @@ class Wallet:
     # --- transactions -----------------------------------------------------------------------
 
     def proving(self) -> ProvingArtifacts:
-        """The proving key (loaded once), checked against the node's verifying-key hash."""
+        """The proving key (loaded once), checked against the pinned verifying-key hash."""
         if self._proving is None:
             directory = Path(self.setting("circuit_dir") or default_directory())
-            vk_hash = self.client.status()["vk_hash"]
+            vk_hash = self.pinned().vk_hash
             try:
                 self._proving = load_proving(directory, vk_hash)
-            except Exception as error:  # CircuitError or a missing file: say what to do
+            except CircuitError as error:  # missing, corrupt or not the pinned key
                 raise WalletError(
                     f"no usable proving key in {directory} ({error}); point the wallet at the "
                     "devnet's circuit directory with --circuit DEVNET/circuit"
@@ -226,7 +295,8 @@ class Wallet:
         return self._proving
 
     def builder(self, account: AccountKeys) -> TransactionBuilder:
-        return TransactionBuilder(self.client, account, self.proving)
+        """A builder of `account`'s transactions for the pinned chain (the node checked)."""
+        return TransactionBuilder(self.client, account, self.proving, self.pinned().chain_id)
 
     def quote(self, account: AccountKeys, kind: str, amount: int, use_spam_proof: bool) -> Quote:
         return self.builder(account).quote(kind, amount, use_spam_proof)

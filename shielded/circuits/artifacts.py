@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ CIRCUIT_SOURCE = Path(__file__).with_name("spend.circom")
 PROVING_KEY_FILE = "proving.key"
 VERIFYING_KEY_FILE = "verifying.key"
 MANIFEST_FILE = "manifest.json"
+PUBLIC_INPUTS = 15
+"""The spend statement's public inputs (`shielded.circuits.spend.SpendStatement`): anchor,
+epoch, expiry limit, 2 nullifiers, 2 input tiers, 2 output commitments, 2 output tiers,
+public in, public out, fee, binding."""
 SETUP_LABEL = "DEV-ONLY single-party Groth16 setup (toxic waste not destroyed verifiably)"
 
 
@@ -46,8 +51,9 @@ def default_directory() -> Path:
     return root / f"spend-{circuit_digest()[:16]}"
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.blake2b(path.read_bytes(), digest_size=32).hexdigest()
+def key_hash(raw: bytes) -> str:
+    """The verifying-key hash a genesis pins: blake2b-256 of the serialized key."""
+    return hashlib.blake2b(raw, digest_size=32).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def setup_artifacts(directory: Path) -> ProvingArtifacts:
     partial.mkdir(exist_ok=True)
     proving_key.save(str(partial / PROVING_KEY_FILE))
     verifying_key.save(str(partial / VERIFYING_KEY_FILE))
-    vk_hash = file_hash(partial / VERIFYING_KEY_FILE)
+    vk_hash = key_hash((partial / VERIFYING_KEY_FILE).read_bytes())
     manifest = {
         "circuit": "spend-2x2",
         "circuit_digest": circuit_digest(),
@@ -123,11 +129,18 @@ def read_manifest(directory: Path) -> dict[str, object]:
 
 
 def load_verifying(directory: Path, expected_vk_hash: str | None = None) -> VerifyingArtifacts:
-    """Load the verifying key, checking its hash against the manifest and `expected_vk_hash`."""
+    """Load the verifying key, checking its hash against the manifest and `expected_vk_hash`.
+
+    The file is read once: the hash is of the bytes that are then parsed, so the key checked
+    is the key used even if the file changes in between. CircuitError, naming the file, if
+    it is missing, truncated or corrupt, is a key for another circuit (not the spend
+    circuit's PUBLIC_INPUTS public inputs), or has another hash."""
     manifest = read_manifest(directory)
     path = directory / VERIFYING_KEY_FILE
     ensure(path.is_file(), f"no verifying key at {path}")
-    vk_hash = file_hash(path)
+    raw = path.read_bytes()
+    verifying_key = parse_verifying_key(raw, path)
+    vk_hash = key_hash(raw)
     ensure(
         vk_hash == manifest["vk_hash"],
         f"verifying key {path} has hash {vk_hash}, manifest says {manifest['vk_hash']}",
@@ -140,11 +153,29 @@ def load_verifying(directory: Path, expected_vk_hash: str | None = None) -> Veri
         manifest.get("circuit_digest") == circuit_digest(),
         f"keys in {directory} were made for another version of spend.circom",
     )
-    try:
-        verifying_key = groth16py.VerifyingKey.load(str(path))
-    except Exception as error:  # the extension raises its own types for corrupt files
-        raise CircuitError(f"verifying key {path} does not load: {error}") from error
     return VerifyingArtifacts(verifying_key, vk_hash)
+
+
+def parse_verifying_key(raw: bytes, path: Path) -> groth16py.VerifyingKey:
+    """The spend circuit's verifying key serialized in `raw` (read from `path`, named in
+    errors). groth16py loads keys only from files, so `raw` is loaded from a private copy
+    (a fresh 0700 temporary directory), never from `path` again."""
+    with tempfile.TemporaryDirectory(prefix="jam-shielded-vk-") as private:
+        copy = Path(private) / VERIFYING_KEY_FILE
+        copy.write_bytes(raw)
+        try:
+            verifying_key = groth16py.VerifyingKey.load(str(copy))
+        except Exception as error:  # the extension raises its own types for corrupt files
+            raise CircuitError(
+                f"verifying key {path} does not load (truncated or corrupt, {len(raw)} bytes):"
+                f" {error}"
+            ) from error
+    ensure(
+        verifying_key.n_public == PUBLIC_INPUTS,
+        f"verifying key {path} is for another circuit: {verifying_key.n_public} public "
+        f"inputs, the spend circuit has {PUBLIC_INPUTS}",
+    )
+    return verifying_key
 
 
 def load_proving(directory: Path, expected_vk_hash: str | None = None) -> ProvingArtifacts:

@@ -48,7 +48,8 @@ class Faucet:
                 load_proving, self.directory / "circuit", self.config.vk_hash
             )
         faucet_key = load_account_key(self.directory, "faucet")
-        seed = b"jam-shielded/faucet-change" + bytes.fromhex(self.config.chain_id)
+        chain_id = bytes.fromhex(self.config.chain_id)
+        seed = b"jam-shielded/faucet-change" + chain_id
         change = SpendingKey.from_seed(seed)
         error: str | None = "not attempted"
         tx_id = bytes(32)
@@ -61,6 +62,7 @@ class Faucet:
                 epoch=epoch,
                 lifetime=state.config.lifetime,
                 change_key=change,
+                chain_id=chain_id,
                 payments=(Payment(address, amount),),
                 fee=0,
                 deposit_from=faucet_key,

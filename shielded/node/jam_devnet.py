@@ -59,9 +59,10 @@ class DevnetGenesis:
 
 def devnet_genesis(directory: Path, config: GenesisConfig) -> DevnetGenesis:
     """sigma_0 of the devnet in `directory` and its native pool, whose spend verifier uses
-    the verifying key pinned by `config.vk_hash` (ArtifactError if the file differs)."""
+    the verifying key pinned by `config.vk_hash` (CircuitError if the file differs) and
+    which accepts only transactions for the genesis chain id."""
     spec = config.chain_spec()
-    pool_config = PoolConfig()
+    pool_config = PoolConfig(chain_id=bytes.fromhex(config.chain_id))
     verifying = load_verifying(directory / "circuit", config.vk_hash)
     entropy = config.safrole_state().entropy[0]
     service = genesis_service(

@@ -99,6 +99,8 @@ def _jsonable(value: Any) -> Any:
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):  # a chain id (PoolConfig.chain_id)
+        return "0x" + value.hex()
     if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
     return value

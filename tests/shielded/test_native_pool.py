@@ -96,7 +96,10 @@ SPEC = PoolSpec(
     note_lifetime_epochs=LIFETIME,
     tiers=(SpamTier(name="tier-1", difficulty_bits=4, capacity_share_bps=5_000),),
 )
-CONFIG = PoolConfig(spec=SPEC, anchor_window=8, collateral_per_note=100, personhood_quota=1)
+CHAIN = b"pool test chain".ljust(32, b"\0")
+CONFIG = PoolConfig(
+    spec=SPEC, chain_id=CHAIN, anchor_window=8, collateral_per_note=100, personhood_quota=1
+)
 ALICE, BOB = SigningKey(b"A" * 32), SigningKey(b"B" * 32)
 BALANCES = {bytes(ALICE.verify_key): 10_000, bytes(BOB.verify_key): 5_000}
 FREE_GAS = 2_000_000
@@ -146,6 +149,7 @@ def deposits() -> list[Transaction]:
     made = []
     for account, amount in ((ALICE, 1_000), (BOB, 2_000)):
         plan = TransactionPlan(
+            chain_id=CHAIN,
             anchor=anchor,
             epoch=0,
             lifetime=LIFETIME,
@@ -183,6 +187,7 @@ def fake(
     if deposit is not None:
         source = DepositSource(bytes(deposit[0].verify_key), deposit[1], bytes(64))
     draft = Transaction(
+        chain_id=CHAIN,
         anchor=PoolState.genesis(CONFIG, BALANCES).trees.anchor if anchor is None else anchor,
         epoch=epoch,
         nullifiers=nullifiers or (field(f"{label}/nf0"), field(f"{label}/nf1")),
@@ -534,24 +539,30 @@ def test_a_full_batch_fits_the_report_output_limit(devnet: Devnet) -> None:
     _, outcome = refine_report(devnet.genesis.services, transfers, native, devnet.spec)
     entries = decode_refined(outcome.result.value)
     assert len(entries) == 64 and len(outcome.result.value) <= W_R
-    assert len(REFINED_ENTRY.encode(entries[0])) == 712  # the module docstring's figure
-    # Spam-proof deposits (816 octets each) do not all fit: refine keeps 60 of 64.
+    assert len(REFINED_ENTRY.encode(entries[0])) == 744  # the module docstring's figures
+    # So do 64 deposits without spam proofs: the refined form drops their signatures.
+    plain_deposits = [fake(f"d{i}", deposit=(ALICE, 1)) for i in range(64)]
+    _, outcome = refine_report(devnet.genesis.services, plain_deposits, native, devnet.spec)
+    entries = decode_refined(outcome.result.value)
+    assert len(entries) == 64 and len(REFINED_ENTRY.encode(entries[0])) == 711
+    assert restore_transaction(entries[0].body).tx_id == plain_deposits[0].tx_id
+    # Spam-proof deposits (784 octets each) do not all fit: refine keeps 62 of 64.
     spam_deposits = [
         fake(f"s{i}", deposit=(ALICE, 1), spam_anchor=g_entropy(devnet)) for i in range(64)
     ]
     _, outcome = refine_report(devnet.genesis.services, spam_deposits, native, devnet.spec)
     entries = decode_refined(outcome.result.value)
     size = len(REFINED_ENTRY.encode(entries[0]))
-    assert size == 816 and len(entries) == (W_R - 1) // size == 60
+    assert size == 784 and len(entries) == (W_R - 1) // size == 62
     assert len(outcome.result.value) <= W_R
     assert [restore_transaction(e.body).tx_id for e in entries] == [
-        tx.tx_id for tx in spam_deposits[:60]
+        tx.tx_id for tx in spam_deposits[:62]
     ]
     # The largest entry: a spam-proof deposit with personhood outputs; the ring proof is
     # replaced by its 32-octet alias.
     personal = replace(spam_deposits[0], personhood_proof=bytes(784))
     largest = REFINED_ENTRY.encode(RefinedEntry(bytes(32), strip_transaction(personal)))
-    assert len(largest) == 848 and (W_R - 1) // len(largest) == 57
+    assert len(largest) == 816 and (W_R - 1) // len(largest) == 60
 
 
 # -- (5) capacity: a package never carries, a block never takes, more than its share -------

@@ -69,7 +69,10 @@ SPEC = PoolSpec(
         anonymity_reference=4,
     ),
 )
-CONFIG = PoolConfig(spec=SPEC, anchor_window=8, collateral_per_note=100, personhood_quota=1)
+CHAIN = b"pool test chain".ljust(32, b"\0")
+CONFIG = PoolConfig(
+    spec=SPEC, chain_id=CHAIN, anchor_window=8, collateral_per_note=100, personhood_quota=1
+)
 ALICE = SpendingKey.from_seed(b"alice".ljust(32, b"\x00"))
 BOB = SpendingKey.from_seed(b"bob".ljust(32, b"\x00"))
 ALICE_ACCOUNT = SigningKey(b"A" * 32)
@@ -115,6 +118,7 @@ class Wallet:
 def plan(pool: ShieldedPool, key: SpendingKey, **fields: object) -> TransactionPlan:
     state = pool.state
     return TransactionPlan(
+        chain_id=CHAIN,
         anchor=state.trees.anchor,
         epoch=state.epoch,
         lifetime=LIFETIME,
@@ -265,6 +269,7 @@ def test_refine_rejections_change_nothing() -> None:
     before = pool.state.digest()
     output = ShieldedOutput(1, Tier.EPHEMERAL, bytes(CIPHERTEXT_BYTES))
     base = Transaction(
+        chain_id=CHAIN,
         anchor=pool.state.trees.anchor,
         epoch=0,
         nullifiers=(1, 2),
@@ -304,6 +309,7 @@ def test_refine_rejections_change_nothing() -> None:
 def test_transaction_encoding_round_trip_and_strictness() -> None:
     output = ShieldedOutput(7, Tier.COLLATERAL, bytes(range(256))[:CIPHERTEXT_BYTES])
     transaction = Transaction(
+        chain_id=CHAIN,
         anchor=3,
         epoch=9,
         nullifiers=(4, 5),
@@ -324,10 +330,18 @@ def test_transaction_encoding_round_trip_and_strictness() -> None:
     assert unproven.tx_id == transaction.tx_id
     assert unproven.binding != transaction.binding
     assert dataclasses.replace(transaction, fee=12).tx_id != transaction.tx_id
-    for bad in (encoded + b"\x00", encoded[:-1], b"\xff" * 32 + encoded[32:]):
+    # The chain id is the first field and tx_id covers it.
+    other_chain = dataclasses.replace(transaction, chain_id=b"\x01" * 32)
+    assert encoded[:32] == CHAIN and other_chain.tx_id != transaction.tx_id
+    anchor_at = 32  # after the chain id: the anchor (a field element, checked below r)
+    for bad in (
+        encoded + b"\x00",
+        encoded[:-1],
+        encoded[:anchor_at] + b"\xff" * 32 + encoded[anchor_at + 32 :],
+    ):
         with pytest.raises(TransactionError, match="malformed"):
             Transaction.decode(bad)
-    tier_offset = 32 + 8 + 64
+    tier_offset = 32 + 32 + 8 + 64
     with pytest.raises(TransactionError, match="tier"):
         Transaction.decode(encoded[:tier_offset] + b"\x07" + encoded[tier_offset + 1 :])
     with pytest.raises(TransactionError, match="not both"):

@@ -196,7 +196,7 @@ class StatusNode:
             raise AssertionError("waiting never proves")
 
         return TransactionBuilder(
-            NodeClient(self.served.url), AccountKeys(0, bytes(64)), no_proving
+            NodeClient(self.served.url), AccountKeys(0, bytes(64)), no_proving, bytes(32)
         )
 
 

@@ -139,7 +139,8 @@ def deposit(net: Net, node: int, source: str, outputs: list[tuple[AccountKeys, i
     """A deposit from a funded demo account to this wallet's accounts, through `node`."""
     client = net.client(node)
     proving = load_proving(net.directory / "circuit", net.config.vk_hash)
-    builder = TransactionBuilder(client, outputs[0][0], lambda: proving)
+    chain_id = bytes.fromhex(net.config.chain_id)
+    builder = TransactionBuilder(client, outputs[0][0], lambda: proving, chain_id)
     total = sum(value for _, value in outputs)
     tx_id = builder.build_and_submit(
         payments=[payment(keys.address, value) for keys, value in outputs],

@@ -39,7 +39,9 @@ def deposits(devnet: tuple[Path, GenesisConfig]) -> list[Transaction]:
     """Two proven deposits into one recipient's address, valid at epoch 0."""
     directory, config = devnet
     keys = load_proving(directory / "circuit", config.vk_hash)
-    state = PoolState.genesis(PoolConfig(), config.balances())  # the devnet's genesis pool
+    chain_id = bytes.fromhex(config.chain_id)
+    # The devnet's genesis pool.
+    state = PoolState.genesis(PoolConfig(chain_id=chain_id), config.balances())
     recipient = SpendingKey.from_seed(b"recipient".ljust(32, b"\0"))
     made = []
     for account, amount in (("alice", 1_000), ("bob", 2_000)):
@@ -48,6 +50,7 @@ def deposits(devnet: tuple[Path, GenesisConfig]) -> list[Transaction]:
             epoch=0,
             lifetime=state.config.lifetime,
             change_key=recipient,
+            chain_id=chain_id,
             payments=(Payment(recipient.address, amount),),
             deposit_from=load_account_key(directory, account),
             deposit_amount=amount,

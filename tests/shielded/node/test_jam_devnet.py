@@ -60,7 +60,8 @@ def canonical_hash(config: GenesisConfig, index: int, height: int) -> str:
 def deposits(directory: Path, config: GenesisConfig, epoch: int) -> list[Transaction]:
     """Proven deposits from alice and bob into one address, valid at `epoch`."""
     keys = load_proving(directory / "circuit", config.vk_hash)
-    state = PoolState.genesis(PoolConfig(), config.balances())
+    chain_id = bytes.fromhex(config.chain_id)
+    state = PoolState.genesis(PoolConfig(chain_id=chain_id), config.balances())
     recipient = SpendingKey.from_seed(b"jam-devnet recipient".ljust(32, b"\0"))
     made = []
     for account, amount in (("alice", 1_000), ("bob", 2_000)):
@@ -69,6 +70,7 @@ def deposits(directory: Path, config: GenesisConfig, epoch: int) -> list[Transac
             epoch=epoch,
             lifetime=state.config.lifetime,
             change_key=recipient,
+            chain_id=chain_id,
             payments=(Payment(recipient.address, amount),),
             deposit_from=load_account_key(directory, account),
             deposit_amount=amount,

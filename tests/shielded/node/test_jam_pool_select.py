@@ -73,6 +73,7 @@ def draft(
     )
     source = DepositSource(bytes(RICH.verify_key), 1_000, bytes(64)) if deposit else None
     transaction = Transaction(
+        chain_id=CONFIG.chain_id,
         anchor=ANCHOR,
         epoch=epoch,
         nullifiers=(field(f"{label}/nf0"), field(f"{label}/nf1")),

@@ -66,7 +66,10 @@ SPEC = PoolSpec(
     note_lifetime_epochs=2,
     tiers=(SpamTier(name="tier-1", difficulty_bits=4, capacity_share_bps=5_000),),
 )
-CONFIG = PoolConfig(spec=SPEC, anchor_window=8, collateral_per_note=100, personhood_quota=1)
+CHAIN = b"jam-validator test chain".ljust(32, b"\0")
+CONFIG = PoolConfig(
+    spec=SPEC, chain_id=CHAIN, anchor_window=8, collateral_per_note=100, personhood_quota=1
+)
 ALICE = SigningKey(b"A" * 32)
 BALANCES = {bytes(ALICE.verify_key): 10_000}
 FREE_GAS = 5_000_000
@@ -97,6 +100,7 @@ def fake(label: str, *, deposit: tuple[SigningKey, int]) -> PoolTransaction:
     )
     source = DepositSource(bytes(key.verify_key), amount, bytes(64))
     draft = PoolTransaction(
+        chain_id=CHAIN,
         anchor=PoolState.genesis(CONFIG, BALANCES).trees.anchor,
         epoch=0,
         nullifiers=(field(f"{label}/nf0"), field(f"{label}/nf1")),
@@ -353,7 +357,7 @@ def test_proven_deposits_accumulate_in_the_native_pool(
     directory, config = devnet
     spec = config.chain_spec()
     verifying = load_verifying(directory / "circuit", config.vk_hash)
-    pool_config = PoolConfig()
+    pool_config = PoolConfig(chain_id=bytes.fromhex(config.chain_id))
     validators = make_validators(
         tmp_path,
         config,
