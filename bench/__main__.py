@@ -23,7 +23,7 @@ def main(prefixes: list[str]) -> int:
         try:
             module = importlib.import_module(f"bench.{module_info.name}")
             for figure in module.figures():
-                # A module named outright prints all its figures (`bench node_pool`).
+                # A module named outright prints all its figures (`bench node_jam`).
                 if (
                     not prefixes
                     or module_info.name in prefixes

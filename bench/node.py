@@ -1,6 +1,8 @@
-"""Devnet node benchmarks: finality latency, restart catch-up, shielded throughput, block import.
+"""Devnet node benchmarks on the validator program (`shielded.node.jam_node`: graypaper
+blocks imported by jamcore, the pool a service): finality latency, restart catch-up and
+shielded throughput.
 
-One 6-validator devnet with 1 s slots runs for the live figures:
+One 6-validator devnet with 1 s slots (`devnet.up(directory)`, validators on jamcore) runs:
 * `node.finality_latency_slots`: for each block made final while validator 0 is watched,
   the slots between its slot and the slot at which validator 0 reported it final
   (system_status polled every 0.1 s); median. `node.finality_latency_s` is the same in
@@ -8,28 +10,32 @@ One 6-validator devnet with 1 s slots runs for the live figures:
 * `node.restart_catchup_s`: validator 5 is SIGKILLed, the chain advances ~10 blocks, then
   the time from `devnet up` until its head equals validator 0's (process start, loading
   keys and the store, and sync); `node.restart_rpc_up_s` is the process-start part.
-* `node.tx_per_s`: shielded transfers included and final per second. First DEPOSITS
-  deposits (from the genesis-funded faucet, alice and bob accounts) each put two notes
-  into the pool (`node.deposit_tx_per_s` times them the same way); once final, every note
-  is found by trial decryption of the compact blocks and its witness fetched at one anchor.
-  Then TRANSFERS fee-paying transfers, one per note, are proved beforehand in worker
-  processes for an epoch ahead, submitted all at once (round-robin to the validators), and
-  timed from when they became includable (their epoch's start, or the submission if later)
-  until every one is final. Fee payers take whatever the spam-proof tiers leave of a
-  block: up to `node.tx_per_s_block_capacity` per block, one block per slot. Wallets on
-  this machine cannot prove that fast (about one proof per second per core), so the batch
-  is proved before it is timed: the figure is the chain's, not the wallets'.
-Then, in this process and without validator processes, the devnet's chain is assembled
-over separate stores (`assemble_chain`, as validators do): blocks authored on one are
-imported by the others (`node.block_import_empty_ms`: empty block; `node.block_import_full_ms`:
-a block with a pool batch of 16 of those deposits whose proofs the importer has not seen;
-`node.block_import_full_warm_ms`: the same when the importer already refined them from its
-mempool, as a validator that received them by gossip has: spend-proof verdicts are cached).
+* `node.tx_per_s`: shielded transfers final per second. First DEPOSITS deposits (from the
+  genesis-funded demo accounts) each put two notes into the pool (`node.deposit_tx_per_s`
+  times them the same way); once final, every note is found by trial decryption of the
+  compact blocks (pool_getCompactBlocks) and its witness fetched at one anchor. Then
+  TRANSFERS fee-paying transfers, one per note, are proved beforehand in worker processes
+  for an epoch E ahead and submitted all at once (round-robin to the validators) at the
+  start of epoch E; the figure is the transfers final over the seconds from that
+  submission until the last of them was seen final. Wallets on this machine cannot prove
+  that fast (about one proof per second per core), so the batch is proved before it is
+  timed: the figure is the chain's, not the wallets'.
+
+What is timed, on this path: a submitted transaction waits in the mempools for the pool
+core's next guarantor (one per slot), who packages up to 64 (`node.tx_per_s_block_capacity`)
+and has it refined and co-signed; its guarantee goes into the next block N, the validators'
+assurances of its availability into block N+1, which accumulates it (the pool's accumulate
+admits it: epoch, anchor, nullifiers, fee); it is final once a block at or after N+1 is.
+The pool core holds one package at a time (rho), so packages follow each other about two
+slots apart. Transactions are submitted only once their epoch has begun: the mempool does
+not hold a transaction for a later epoch, and accumulate refuses one for another epoch.
+
+The import figures of the validator program (blocks against 10k/100k/1M-note pools, and
+the restarted validator's memory) are `bench.node_jam`'s.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import statistics
@@ -41,29 +47,24 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from shielded.node.assemble import AssembledChain, assemble_chain, author_slot
-from shielded.node.guarantees import POOL_SERVICE_ID
-from shielded.node.pool_layer import COMPACT, MAX_TRANSACTIONS_PER_BLOCK, POOL_BATCH
-
 from bench import Figure
 from jamcore.crypto.hashing import blake2b_256
 from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.circuits.spend import SpendInput
 from shielded.node import devnet
-from shielded.node.genesis import (
-    DEMO_ACCOUNTS,
-    GenesisConfig,
-    ValidatorSecrets,
-    load_account_key,
-    load_validator_secrets,
-)
-from shielded.node.storage import ChainStore
+from shielded.node.genesis import DEMO_ACCOUNTS, GenesisConfig, load_account_key
 from shielded.notes.encryption import trial_decrypt
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Note, Tier
 from shielded.notes.tree import MembershipWitness
 from shielded.service import PoolConfig
-from shielded.transaction import Payment, Transaction, TransactionPlan, build_transaction
+from shielded.transaction import (
+    MAX_TRANSACTIONS_PER_BLOCK,
+    Payment,
+    Transaction,
+    TransactionPlan,
+    build_transaction,
+)
 
 VALIDATORS = 6
 SLOT_SECONDS = 1.0
@@ -77,20 +78,19 @@ PROVING_MARGIN = 1.3
 NOTE_VALUE = 1_000_000
 LATENCY_SECONDS = 12.0
 CATCHUP_BLOCKS = 10
-EMPTY_BLOCKS = 4
-FULL_BLOCK_TRANSACTIONS = 16
 RPC_TIMEOUT = 15.0
+SUBMIT_SLACK = 3
+"""A batch proved for epoch E is still submitted if proving ended by E's slot 3 (it needs
+about two slots per package of 64 to be accumulated within E), else proved again."""
 
 
 def figures() -> Iterator[Figure]:
+    """The live devnet's figures (module docstring)."""
     with tempfile.TemporaryDirectory(prefix="bench-node-") as temporary:
         directory = Path(temporary) / "devnet"
         config = devnet.init(
             directory, VALIDATORS, SLOT_SECONDS, devnet.free_base_port(2 * VALIDATORS)
         )
-        epoch_length = config.chain_spec().epoch_length
-        batch: list[bytes] = []
-        epoch = 0
         with ProcessPoolExecutor(
             WORKERS,
             mp_context=multiprocessing.get_context("spawn"),
@@ -113,7 +113,7 @@ def figures() -> Iterator[Figure]:
                 for future in warmup:
                     future.result()
                 anchor = _rpc(config, 0, "pool_getAnchor")
-                epoch, batch, round_seconds = _prove_batch(
+                _, batch, round_seconds = _prove_batch(
                     provers,
                     config,
                     _prove_deposit,
@@ -140,18 +140,15 @@ def figures() -> Iterator[Figure]:
                 )
                 tx_per_s, final, blocks = _throughput(config, sent)
                 yield Figure("node.tx_per_s", tx_per_s, "tx/s (shielded transfers, final)")
-                yield Figure(
-                    "node.tx_per_s_batch", final, f"transfers final of {TRANSFERS} sent"
-                )
-                yield Figure("node.tx_per_s_blocks", blocks, "blocks that included the batch")
+                yield Figure("node.tx_per_s_batch", final, f"transfers final of {TRANSFERS} sent")
+                yield Figure("node.tx_per_s_blocks", blocks, "blocks that accumulated the batch")
                 yield Figure(
                     "node.tx_per_s_block_capacity",
                     min(PoolConfig().spec.block_capacity, MAX_TRANSACTIONS_PER_BLOCK),
-                    f"tx per block (one block per {SLOT_SECONDS:g} s slot)",
+                    "tx per pool package (one package on the pool core at a time)",
                 )
             finally:
                 devnet.down(directory)
-        yield from _import_figures(directory, config, Path(temporary), epoch * epoch_length, batch)
 
 
 # --- live devnet ----------------------------------------------------------------------
@@ -163,6 +160,7 @@ def _rpc(config: GenesisConfig, index: int, method: str, params: Any = None) -> 
 
 
 def _status(config: GenesisConfig, index: int) -> dict[str, Any]:
+    """system_status of validator `index`."""
     result = _rpc(config, index, "system_status")
     assert isinstance(result, dict)
     return result
@@ -219,6 +217,7 @@ def _restart_catchup(directory: Path, config: GenesisConfig) -> tuple[float, flo
 
 
 def _wait(condition: Any, timeout: float, what: str) -> None:
+    """Poll `condition` until it holds; RuntimeError naming `what` after `timeout` s."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if condition():
@@ -235,10 +234,11 @@ def _prove_batch(
     round_seconds: float | None = None,
 ) -> tuple[int, list[bytes], float]:
     """Transactions proved (by `prove` over `jobs_for(E)`) for an epoch E whose previous
-    epoch is about when proving ends (nodes hold transactions for the next epoch, so they
-    may be submitted from the start of epoch E - 1 until the middle of E); (E, encoded,
-    seconds per round of WORKERS proofs). Without `round_seconds` from an earlier batch, one
-    round is proved first to measure it."""
+    epoch is about when proving ends (they are submitted at the start of E: a validator's
+    mempool does not hold them back for their epoch, so one submitted earlier would be
+    packaged and refused by accumulate); (E, encoded, seconds per round of WORKERS proofs).
+    Without `round_seconds` from an earlier batch, one round is proved first to measure
+    it."""
     epoch_length = config.chain_spec().epoch_length
     now_epoch = _slot_at(config, time.time()) // epoch_length
     if round_seconds is None:
@@ -262,8 +262,8 @@ def _prove_batch(
             f"(now slot {now_slot}, epoch {now_slot // epoch_length})",
             file=sys.stderr,
         )
-        # Verify half of epoch E is still ahead for inclusion, else prove again, later.
-        if now_slot < epoch * epoch_length + epoch_length // 2:
+        # Verify most of epoch E is still ahead for inclusion, else prove again, later.
+        if now_slot < epoch * epoch_length + SUBMIT_SLACK:
             return epoch, batch, round_seconds
     raise RuntimeError("proving the batch kept overrunning its target epoch")
 
@@ -334,17 +334,18 @@ def _transfer_jobs(config: GenesisConfig) -> Callable[[int], list[tuple[Any, ...
 
 
 def _slot_at(config: GenesisConfig, moment: float) -> int:
+    """The devnet's slot at the Unix time `moment`."""
     return int((moment - config.genesis_time) // config.slot_duration)
 
 
 def _throughput(config: GenesisConfig, batch: list[bytes]) -> tuple[float, int, int]:
-    """Submit `batch` once the epoch before its own has begun; (transactions final per
-    second, counted from when they became includable: the later of the submission and the
-    start of their epoch; how many became final; in how many blocks)."""
+    """Submit `batch` once its epoch has begun; (transactions final per second, counted
+    from the submission (or the start of their epoch, if later) until the last of them was
+    seen final; how many became final; in how many blocks they were accumulated)."""
     epoch_length = config.chain_spec().epoch_length
     epoch = Transaction.decode(batch[0]).epoch
-    while _slot_at(config, time.time()) + 1 < (epoch - 1) * epoch_length:
-        time.sleep(0.05)
+    while _slot_at(config, time.time()) < epoch * epoch_length:
+        time.sleep(0.02)
 
     def submit(position: int) -> str | None:
         raw = batch[position]
@@ -395,16 +396,19 @@ _worker: dict[str, Any] = {}
 
 
 def _load_keys(directory: str, vk_hash: str, chain_id: str) -> None:
+    """Worker initializer: the devnet directory and its proving key."""
     _worker["directory"] = directory
     _worker["chain_id"] = bytes.fromhex(chain_id)
     _worker["keys"] = load_proving(Path(directory) / "circuit", vk_hash)
 
 
 def _warm() -> None:
+    """A no-op job: returns once the worker has loaded its keys."""
     assert "keys" in _worker
 
 
 def _depositor(owner: int) -> SpendingKey:
+    """The key deposit `owner`'s notes go to."""
     return SpendingKey.from_seed(blake2b_256(b"bench-node/recipient%d" % owner))
 
 
@@ -416,11 +420,11 @@ def _prove_deposit(job: tuple[Any, ...]) -> bytes:
     recipient = _depositor(owner)
     note = Payment(recipient.address, NOTE_VALUE, Tier.COLLATERAL)
     plan = TransactionPlan(
+        chain_id=_worker["chain_id"],
         anchor=anchor,
         epoch=epoch,
         lifetime=lifetime,
         change_key=recipient,
-        chain_id=_worker["chain_id"],
         payments=(note, note),
         deposit_from=load_account_key(
             _worker["directory"], DEMO_ACCOUNTS[owner % len(DEMO_ACCOUNTS)]
@@ -438,11 +442,11 @@ def _prove_transfer(job: tuple[Any, ...]) -> bytes:
     owner_key = _depositor(owner)
     payee = SpendingKey.from_seed(blake2b_256(b"bench-node/payee%d" % number))
     plan = TransactionPlan(
+        chain_id=_worker["chain_id"],
         anchor=anchor,
         epoch=epoch,
         lifetime=lifetime,
         change_key=owner_key,
-        chain_id=_worker["chain_id"],
         spends=(SpendInput(note, owner_key.ask, owner_key.nk, witness),),
         payments=(Payment(payee.address, NOTE_VALUE + collateral - fee),),
         fee=fee,
@@ -450,80 +454,3 @@ def _prove_transfer(job: tuple[Any, ...]) -> bytes:
     )
     keys: ProvingArtifacts = _worker["keys"]
     return build_transaction(keys, plan).encode()
-
-
-# --- in-process block import ------------------------------------------------------------
-
-
-def _import_figures(
-    directory: Path, config: GenesisConfig, scratch: Path, first_slot: int, batch: list[bytes]
-) -> Iterator[Figure]:
-    """Author blocks on one assembled chain and time their import on two others: a cold
-    importer (`cold`) and one that refined the pool transactions beforehand (`warm`)."""
-    validators = [load_validator_secrets(directory, i) for i in range(VALIDATORS)]
-    author, cold, warm = (
-        assemble_chain(directory, config, ChainStore(scratch / f"{name}.sqlite"))
-        for name in ("author", "cold", "warm")
-    )
-    slot = max(first_slot, 1)
-
-    def next_block(transactions: list[bytes]) -> bytes:
-        nonlocal slot
-        block = _author(author, validators, slot, transactions)
-        slot += 1
-        now = config.genesis_time + slot * config.slot_duration
-        author.chain.import_block(block, now=now)
-        return block
-
-    def timed_import(replica: AssembledChain, block: bytes) -> tuple[float, bytes]:
-        now = config.genesis_time + slot * config.slot_duration
-        began = time.perf_counter()
-        outcome = replica.chain.import_block(block, now=now)
-        elapsed = 1000 * (time.perf_counter() - began)
-        if outcome.status != "imported":
-            raise RuntimeError(f"benchmark block not imported: {outcome.status}")
-        return elapsed, outcome.hash
-
-    first = next_block([])  # the epoch change of the batch's epoch, not timed
-    for replica in (cold, warm):
-        timed_import(replica, first)
-    empty = []
-    for _ in range(EMPTY_BLOCKS):
-        block = next_block([])
-        empty.append(timed_import(cold, block)[0])
-        timed_import(warm, block)
-    yield Figure("node.block_import_empty_ms", statistics.median(empty), "ms (empty block, median)")
-    if not batch:
-        return
-    cold_ms, warm_ms = [], []
-    for part in range(len(batch) // FULL_BLOCK_TRANSACTIONS):
-        transactions = batch[part * FULL_BLOCK_TRANSACTIONS : (part + 1) * FULL_BLOCK_TRANSACTIONS]
-        warm.pool.select(warm.chain.store, slot, transactions)  # as when they arrived by gossip
-        block = next_block(transactions)
-        elapsed, block_hash = timed_import(cold, block)
-        _check_accepted(cold, block_hash, len(transactions))
-        cold_ms.append(elapsed)
-        warm_ms.append(timed_import(warm, block)[0])
-    unit = f"ms (block with {FULL_BLOCK_TRANSACTIONS} deposits, median)"
-    yield Figure("node.block_import_full_ms", statistics.median(cold_ms), unit)
-    yield Figure("node.block_import_full_warm_ms", statistics.median(warm_ms), unit)
-    for replica in (author, cold, warm):
-        replica.chain.store.close()
-
-
-def _author(
-    assembled: AssembledChain, validators: list[ValidatorSecrets], slot: int, txs: list[bytes]
-) -> bytes:
-    """The block of `slot` by whichever validator Safrole gives it, carrying `txs` in a pool
-    guarantee signed by that author."""
-    reports = {POOL_SERVICE_ID: POOL_BATCH.encode(tuple(txs))} if txs else {}
-    return author_slot(assembled.chain, validators, slot, reports)
-
-
-def _check_accepted(replica: AssembledChain, block_hash: bytes, expected: int) -> None:
-    compact = json.loads(replica.chain.store.local(block_hash, COMPACT) or b"{}")
-    accepted = len(compact.get("transactions", []))
-    if accepted != expected:
-        raise RuntimeError(
-            f"the full block accepted {accepted} of {expected} deposits: {compact.get('rejected')}"
-        )

@@ -6,7 +6,9 @@ erasure root and every validator's justification (`availability`). Reconstructio
 auditor's: verifying each shard against the erasure root, then Reed-Solomon recovery, from
 parity shards only (the worst case: no data shard to copy), 2 of 6 for `tiny` and 342 of
 1023 for `full`. The recovery matrix for a set of shard indices is cached after its first
-use, as it is for a node recovering many packages from the same validators.
+use, as it is for a node recovering many packages from the same validators. (The module
+is named `node_availability` so that `python -m bench node` runs it with the other `node.`
+figures.)
 """
 
 from __future__ import annotations
