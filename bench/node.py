@@ -15,9 +15,10 @@ One 6-validator devnet with 1 s slots (`devnet.up(directory)`, validators on jam
   times them the same way); once final, every note is found by trial decryption of the
   compact blocks (pool_getCompactBlocks) and its witness fetched at one anchor. Then
   TRANSFERS fee-paying transfers, one per note, are proved beforehand in worker processes
-  for an epoch E ahead and submitted all at once (round-robin to the validators) at the
-  start of epoch E; the figure is the transfers final over the seconds from that
-  submission until the last of them was seen final. Wallets on this machine cannot prove
+  for an epoch E ahead and submitted all at once (round-robin to the validators) three
+  slots before E begins (validators hold them until a package of theirs can land in E);
+  the figure is the transfers final over the seconds from the start of E (or the
+  submission, if later) until the last of them was seen final. Wallets on this machine cannot prove
   that fast (about one proof per second per core), so the batch is proved before it is
   timed: the figure is the chain's, not the wallets'.
 
@@ -26,9 +27,11 @@ core's next guarantor (one per slot), who packages up to 64 (`node.tx_per_s_bloc
 and has it refined and co-signed; its guarantee goes into the next block N, the validators'
 assurances of its availability into block N+1, which accumulates it (the pool's accumulate
 admits it: epoch, anchor, nullifiers, fee); it is final once a block at or after N+1 is.
-The pool core holds one package at a time (rho), so packages follow each other about two
-slots apart. Transactions are submitted only once their epoch has begun: the mempool does
-not hold a transaction for a later epoch, and accumulate refuses one for another epoch.
+The pool core holds one report at a time (rho); a builder builds the next package while
+one guarantee waits for a block, so the block whose assurances free the core carries the
+next guarantee. A builder packages transactions only for the epoch in which its package
+can be accumulated (two slots on), so a batch for epoch E is packaged from E's start minus
+two slots and accumulated from E's first block.
 
 The import figures of the validator program (blocks against 10k/100k/1M-note pools, and
 the restarted validator's memory) are `bench.node_jam`'s.
@@ -53,6 +56,7 @@ from shielded.circuits.artifacts import ProvingArtifacts, load_proving
 from shielded.circuits.spend import SpendInput
 from shielded.node import devnet
 from shielded.node.genesis import DEMO_ACCOUNTS, GenesisConfig, load_account_key
+from shielded.node.jam_guarantee_flow import INCLUSION_SLOTS
 from shielded.notes.encryption import trial_decrypt
 from shielded.notes.keys import SpendingKey
 from shielded.notes.note import Note, Tier
@@ -234,9 +238,8 @@ def _prove_batch(
     round_seconds: float | None = None,
 ) -> tuple[int, list[bytes], float]:
     """Transactions proved (by `prove` over `jobs_for(E)`) for an epoch E whose previous
-    epoch is about when proving ends (they are submitted at the start of E: a validator's
-    mempool does not hold them back for their epoch, so one submitted earlier would be
-    packaged and refused by accumulate); (E, encoded, seconds per round of WORKERS proofs).
+    epoch is about when proving ends (they are submitted shortly before E; validators hold
+    them until a package can land in E); (E, encoded, seconds per round of WORKERS proofs).
     Without `round_seconds` from an earlier batch, one round is proved first to measure
     it."""
     epoch_length = config.chain_spec().epoch_length
@@ -339,12 +342,14 @@ def _slot_at(config: GenesisConfig, moment: float) -> int:
 
 
 def _throughput(config: GenesisConfig, batch: list[bytes]) -> tuple[float, int, int]:
-    """Submit `batch` once its epoch has begun; (transactions final per second, counted
-    from the submission (or the start of their epoch, if later) until the last of them was
-    seen final; how many became final; in how many blocks they were accumulated)."""
+    """Submit `batch` INCLUSION_SLOTS slots before its epoch begins (validators hold a
+    transaction until a package can land in its epoch, as for a wallet aiming at the epoch
+    it lands in); (transactions final per second, counted from the start of their epoch
+    (or the submission, if later) until the last of them was seen final; how many became
+    final; in how many blocks they were accumulated)."""
     epoch_length = config.chain_spec().epoch_length
     epoch = Transaction.decode(batch[0]).epoch
-    while _slot_at(config, time.time()) < epoch * epoch_length:
+    while _slot_at(config, time.time()) < epoch * epoch_length - INCLUSION_SLOTS:
         time.sleep(0.02)
 
     def submit(position: int) -> str | None:

@@ -66,10 +66,12 @@ if TYPE_CHECKING:
     from shielded.node.shards import ShardStore
     from shielded.node.storage import ChainStore
 
-__all__ = ["MAX_EARLY_SHARES", "GuarantorRole"]
+__all__ = ["MAX_EARLY_SHARES", "MAX_WAITING_GUARANTEES", "GuarantorRole"]
 
 MAX_EARLY_SHARES = 4
 """Bundles kept until their anchor block arrives."""
+MAX_WAITING_GUARANTEES = 1
+"""A builder builds for a core while at most this many of its guarantees wait for a block."""
 
 
 log = logging.getLogger("shielded.node.jam_validator")
@@ -117,8 +119,12 @@ class GuarantorRole:
         assigned = guarantors_of(core, head, slot, self.spec)
         if not assigned or assigned[slot % len(assigned)] != self.index:
             return None
-        # One package per core at a time waits for a block: rho holds one report per core.
-        if any(g.report.core_index == core for g in self.guarantees.values()):
+        # rho holds one report per core, and a block's E_G one guarantee per core (eq. 11.24):
+        # one guarantee may wait for a block while the next package is built, so that the
+        # block whose assurances free the core (eq. 11.17) carries the next guarantee at once
+        # and the core takes a package every slot; a second waiting one would only queue.
+        waiting = sum(1 for g in self.guarantees.values() if g.report.core_index == core)
+        if waiting >= MAX_WAITING_GUARANTEES:
             return None
         if any(c.guarantee is None and c.work.core == core for c in self.collecting.values()):
             return None
