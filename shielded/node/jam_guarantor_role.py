@@ -56,7 +56,9 @@ from shielded.node.jam_messages import (
 from shielded.node.jam_pool_select import choose_package, refine_refusals
 from shielded.node.jam_services import bundle_request_ids
 from shielded.pool_storage import PoolStorageError
-from shielded.transaction import MAX_TRANSACTIONS_PER_BLOCK
+from shielded.service import verify_proofs
+from shielded.transaction import MAX_TRANSACTIONS_PER_BLOCK, TransactionError
+from shielded.transaction import Transaction as PoolTransaction
 
 if TYPE_CHECKING:
     from jamcore.spec import ChainSpec
@@ -267,6 +269,15 @@ class GuarantorRole:
         return []
 
     def _on_transaction(self, message: Transaction) -> list[Outgoing]:
+        """A gossiped pool transaction joins the mempool once the checks that read no pool
+        state pass (proofs and signatures, as at submission): the mempool keeps the first
+        copy of a tx id, and tx ids do not cover the proofs, so an unchecked copy with a
+        broken proof could otherwise stand in for a valid transaction and be refined away."""
+        if self.native_pool is not None:
+            try:
+                verify_proofs(PoolTransaction.decode(message.transaction), self.native_pool.proofs)
+            except TransactionError as error:
+                return self._refuse(f"gossiped transaction: {error}")
         self.mempool.add(message.transaction)
         return []
 

@@ -542,3 +542,36 @@ def test_the_longer_branch_wins_unless_it_reverts_a_final_block(
     assert [c.import_block(block).status for block in y] == ["fork", "fork", "fork"]
     assert c.head_hash == final
     assert c.import_block(y[-1]).status == "known"
+
+
+class RejectMarked(AcceptAll):
+    """Accepts every proof but the marked one (all 0xff): a broken copy of a transaction."""
+
+    def verify(self, statement: SpendStatement, proof: bytes) -> bool:
+        return proof != b"\xff" * 256
+
+
+def test_a_gossiped_copy_with_a_broken_proof_does_not_stand_in_for_the_transaction(
+    tmp_path: Path, devnet: tuple[Path, GenesisConfig], validator_keys: list[ValidatorSecrets]
+) -> None:
+    """tx ids do not cover proofs: a peer's copy with a broken proof has the valid
+    transaction's id, so it is checked before it may take the mempool's slot for that id."""
+    config = devnet[1]
+    spec = config.chain_spec()
+    validators = make_validators(
+        tmp_path,
+        config,
+        validator_keys,
+        CONFIG,
+        BALANCES,
+        lambda: NativePool(CONFIG, RejectMarked(), spec),
+    )
+    good = fake("gossip", deposit=(ALICE, 100))
+    broken = replace(good, proof=b"\xff" * 256)
+    assert broken.tx_id == good.tx_id
+    target = validators[1]
+    assert target.on_message(Transaction(broken.encode())) == []
+    assert good.tx_id not in target.mempool
+    assert "gossiped transaction" in target.refused[-1]
+    target.on_message(Transaction(good.encode()))
+    assert target.mempool.transactions[good.tx_id] == good.encode()
