@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from app.cli import main
 from shielded import __version__
-from shielded.cli import main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,7 +18,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_help_lists_subcommands() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "app.cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
     for command in ("devnet", "demo", "wallet", "simulate"):
         assert command in out

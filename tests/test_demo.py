@@ -14,7 +14,7 @@ import pytest
 def test_demo_runs_end_to_end() -> None:
     """The wallets' whole flow and the PVM service step, on jamcore's importer."""
     result = subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "demo", "--json"],
+        [sys.executable, "-m", "app.cli", "demo", "--json"],
         capture_output=True,
         text=True,
         timeout=600,

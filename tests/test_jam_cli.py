@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from jamcore.block import Block
 from jamcore.conformance.runner import (
     first_difference,
@@ -21,7 +22,6 @@ from jamcore.errors import JamError
 from jamcore.spec import TINY, ChainSpec
 from jamcore.state.keys import component_key, service_account_key, storage_key
 from jamcore.state.state import State
-from shielded.cli import main
 from tests.vectors import VECTORS
 
 TRACES = VECTORS / "traces"
@@ -30,7 +30,7 @@ TRACE_DIRS = trace_directories(TRACES) if TRACES.is_dir() else []
 
 def test_help_lists_the_jam_subcommands() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "jam", "--help"],
+        [sys.executable, "-m", "app.cli", "jam", "--help"],
         capture_output=True,
         text=True,
         check=True,
@@ -132,7 +132,7 @@ def test_fuzz_target_command_serves_the_handshake() -> None:
     with tempfile.TemporaryDirectory(prefix="jamcli") as directory:
         path = Path(directory) / "target.sock"
         process = subprocess.Popen(
-            [sys.executable, "-m", "shielded.cli", "jam", "fuzz-target", "--socket", str(path)],
+            [sys.executable, "-m", "app.cli", "jam", "fuzz-target", "--socket", str(path)],
             stderr=subprocess.PIPE,
             text=True,
         )

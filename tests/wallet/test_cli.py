@@ -21,7 +21,7 @@ def wallet(tmp_path: Path, *args: str, passphrase: str = "pw") -> subprocess.Com
     }
     path = str(tmp_path / "w.wallet")
     return subprocess.run(
-        [sys.executable, "-m", "shielded.cli", "wallet", *args, "--file", path],
+        [sys.executable, "-m", "app.cli", "wallet", *args, "--file", path],
         capture_output=True,
         text=True,
         env=env,

@@ -206,7 +206,7 @@ def test_invalid_pin_that_the_circuit_key_does_not_match_creates_no_wallet(
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHIELDED_WALLET_PASSPHRASE": "pw", "SHIELDED_WALLET_MNEMONIC": MNEMONIC}
-    command = [sys.executable, "-m", "shielded.cli", "wallet", *args]
+    command = [sys.executable, "-m", "app.cli", "wallet", *args]
     return subprocess.run(
         [*command, "--file", str(tmp_path / "w.wallet"), "--json"],
         capture_output=True,

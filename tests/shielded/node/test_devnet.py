@@ -76,7 +76,7 @@ def test_devnet_runs_and_a_killed_validator_catches_up(tmp_path: Path) -> None:
         )
         def cli_shows_all_up() -> bool:
             cli = subprocess.run(
-                [sys.executable, "-m", "shielded.cli", "devnet", "status", "--dir", str(directory)],
+                [sys.executable, "-m", "app.cli", "devnet", "status", "--dir", str(directory)],
                 capture_output=True,
                 text=True,
                 check=True,

@@ -74,7 +74,7 @@ def _service(directory: pathlib.Path, rest: list[str], via: int) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from wallet.demo import run_demo
+    from app.demo import run_demo
 
     return run_demo(args.validators, args.slot_duration, args.keep, args.json)
 
