@@ -73,7 +73,8 @@ __all__ = ["MAX_EARLY_SHARES", "MAX_WAITING_GUARANTEES", "GuarantorRole"]
 MAX_EARLY_SHARES = 4
 """Bundles kept until their anchor block arrives."""
 MAX_WAITING_GUARANTEES = 1
-"""A builder builds for a core while at most this many of its guarantees wait for a block."""
+"""A builder builds for a core while no more than this many of its guarantees wait for a
+block (the one built in the previous slot, which the slot's block takes)."""
 
 
 log = logging.getLogger("shielded.node.jam_validator")
@@ -126,7 +127,7 @@ class GuarantorRole:
         # block whose assurances free the core (eq. 11.17) carries the next guarantee at once
         # and the core takes a package every slot; a second waiting one would only queue.
         waiting = sum(1 for g in self.guarantees.values() if g.report.core_index == core)
-        if waiting >= MAX_WAITING_GUARANTEES:
+        if waiting > MAX_WAITING_GUARANTEES:
             return None
         if any(c.guarantee is None and c.work.core == core for c in self.collecting.values()):
             return None
