@@ -249,6 +249,10 @@ class TransactionBuilder:
             # Aim later transactions by what proving really takes on this machine.
             took = time.perf_counter() - begun
             TransactionBuilder.proving_estimate = 0.5 * self.proving_estimate + 0.5 * took
+            if self.clock.epoch_at(time.time() + landing) > epoch:
+                # Proving took longer than aimed: it would land after its epoch. Build again.
+                last_error = f"proving ran past epoch {epoch}: the transaction would land late"
+                continue
             report("submitting", None)
             try:
                 return self.client.submit(transaction.encode())

@@ -98,6 +98,8 @@ class GuarantorRole:
     collecting: dict[bytes, Collecting]
     guarantees: dict[bytes, ReportGuarantee]
     _early_shares: list[BundleShare]
+    built_at: dict[int, int]
+    """Core -> the latest slot this validator shared a package of it."""
 
     if TYPE_CHECKING:
 
@@ -126,6 +128,8 @@ class GuarantorRole:
         # one guarantee may wait for a block while the next package is built, so that the
         # block whose assurances free the core (eq. 11.17) carries the next guarantee at once
         # and the core takes a package every slot; a second waiting one would only queue.
+        if self.built_at.get(core) == slot:
+            return None  # one package per core and slot
         waiting = sum(1 for g in self.guarantees.values() if g.report.core_index == core)
         if waiting > MAX_WAITING_GUARANTEES:
             return None
@@ -136,6 +140,7 @@ class GuarantorRole:
     def _share(self, work: GuaranteedWork, assigned: tuple[int, ...], slot: int) -> list[Outgoing]:
         """Keep this validator's shard of a package it refined and signed, collect its
         co-guarantors' signatures (eq. 11.26), and send them the bundle."""
+        self.built_at[work.core] = slot
         head = self.head_state()
         self.shards.put(work.erasure_root, work.shards[self.index], slot)
         keys = tuple(key.ed25519 for key in guarantor_assignment(head, slot, self.spec).keys)

@@ -60,8 +60,13 @@ def _offer(
     """The candidate `transaction` offers, why it is refused (str), or None if it waits."""
     if transaction.epoch > epoch:
         return None  # made for a coming epoch
-    if transaction.epoch < state_epoch:
-        return f"transaction is for epoch {transaction.epoch}, the pool is at {state_epoch}"
+    if transaction.epoch < max(state_epoch, epoch):
+        # The pool's accumulate admits a transaction only in its own epoch (eq. 12.18's
+        # block is in `epoch` or later): made for an earlier one, it can never land.
+        return (
+            f"transaction is for epoch {transaction.epoch}, but a package made now is "
+            f"accumulated in epoch {max(state_epoch, epoch)} at the earliest"
+        )
     if any(nullifier in spent for nullifier in transaction.nullifiers):
         return "a nullifier is already spent on chain (included before?)"
     proof = None

@@ -181,6 +181,8 @@ class JamValidator(GuarantorRole, ServiceRole):
         self.twin: tuple[int, bytes] | None = None
         """(slot, encoded block): the twin of this validator's latest authored block."""
         self._early_shares: list[BundleShare] = []
+        self.built_at: dict[int, int] = {}
+        """Core -> the latest slot this validator shared a package of it."""
         """Bundles whose anchor block has not arrived yet."""
         self.chain = JamChain(config, store, genesis, natives, on_applied=self._on_applied)
         self.guarantor = Guarantor(index, self.signing_key, config, natives)

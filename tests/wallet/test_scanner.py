@@ -313,9 +313,12 @@ def test_spend_disappears_and_same_wallet_receipt_is_attributed(net: Net, tmp_pa
         zero, one = sender.all_accounts()
         before = sender.store.notes(0, unspent_only=True)
         assert PUBLIC_DEPOSIT[0] in {n.value for n in before}
-        tx_id = sender.send(zero, one.address, TRANSFER, use_spam_proof=False, memo=b"to me")
-        # A block carrying it may lose to the equivocator's twin; the nodes offer it again.
-        status = sender.wait(tx_id, final=True, timeout=150)
+        # A block carrying it may lose to the equivocator's twin; the nodes offer it again,
+        # and should that carry it past its epoch, the wallet builds it again (`complete`).
+        tx_id = sender.complete(
+            lambda: sender.send(zero, one.address, TRANSFER, use_spam_proof=False, memo=b"to me")
+        )
+        status = sender.client.transaction_status(tx_id)
         sender.sync()
         spent = {n.commitment for n in before} - {
             n.commitment for n in sender.store.notes(0, unspent_only=True)
